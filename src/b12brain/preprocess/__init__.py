@@ -1,0 +1,2 @@
+"""Preprocessing: orientation, resampling, bias-field correction, brain extraction,
+intensity normalisation."""

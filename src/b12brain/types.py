@@ -1,0 +1,57 @@
+"""Shared data types: the :class:`Volume` every stage passes along."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+BoolArray = npt.NDArray[np.bool_]
+Affine = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    """A 3D image on a voxel grid.
+
+    Parameters
+    ----------
+    data : (X, Y, Z) ndarray
+        Voxel values, indexed as the file stores them.
+    affine : (4, 4) ndarray of float64
+        Maps voxel indices ``(i, j, k, 1)`` to RAS+ world millimetres (the NIfTI convention).
+    source : str
+        Where the volume came from (a path, or a description for generated data).
+    """
+
+    data: npt.NDArray[np.generic]
+    affine: Affine
+    source: str = field(default="<memory>")
+
+    def __post_init__(self) -> None:
+        if self.data.ndim != 3:
+            raise ValueError(f"Volume data must be 3D, not {self.data.ndim}D")
+        if self.affine.shape != (4, 4):
+            raise ValueError(f"Volume affine must be (4, 4), not {self.affine.shape}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        x, y, z = self.data.shape
+        return (int(x), int(y), int(z))
+
+    @property
+    def spacing_mm(self) -> tuple[float, float, float]:
+        """Voxel size along each array axis, in mm."""
+        x, y, z = np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
+        return (float(x), float(y), float(z))
+
+    @property
+    def voxel_volume_ml(self) -> float:
+        """Volume of one voxel in mL (1 mL = 1000 mm³)."""
+        return float(abs(np.linalg.det(self.affine[:3, :3])) / 1000.0)
+
+    def with_data(self, data: npt.NDArray[np.generic], source: str | None = None) -> Volume:
+        """Same grid, other voxel values."""
+        return Volume(data, self.affine, self.source if source is None else source)
