@@ -1,0 +1,174 @@
+"""Shared test builders: small synthetic NIfTI files and DICOM series written to tmp_path.
+
+The builders are plain functions (importable nowhere else, since ``tests`` is not a
+package), exposed as fixtures that return them, e.g.::
+
+    def test_x(tmp_path, write_nifti, blob):
+        path = write_nifti(tmp_path, blob, affine_2mm(blob.shape), "flair.nii.gz")
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+#: Shape and voxel size of the default synthetic scan: small, but passes every input check.
+BLOB_SHAPE = (64, 64, 40)
+BLOB_SPACING_MM = 2.0
+#: A fixed study UID root for generated DICOM (2.25 = UUID-derived, always valid syntax).
+_UID_ROOT = "2.25.1234567890"
+
+
+def make_blob(shape: Sequence[int] = BLOB_SHAPE, *, seed: int = 0) -> npt.NDArray[np.float32]:
+    """A smooth, non-constant head-like image: a bright ellipsoid on a dark background.
+
+    Values run 0-1000 so the same array can be stored as int16 DICOM without rescaling.
+    """
+    grids = np.meshgrid(*[np.linspace(-1.0, 1.0, n) for n in shape], indexing="ij")
+    r2 = sum((g / 0.7) ** 2 for g in grids)
+    rng = np.random.default_rng(seed)
+    blob = 800.0 * np.exp(-2.0 * r2) + 100.0 * (grids[0] + 1.0) + rng.uniform(0, 5, size=tuple(shape))
+    return np.round(blob).astype(np.float32)
+
+
+def affine_mm(shape: Sequence[int], spacing_mm: float | Sequence[float] = BLOB_SPACING_MM) -> npt.NDArray[np.float64]:
+    """A RAS+ diagonal affine with the grid centred on the world origin."""
+    spacing = np.broadcast_to(np.asarray(spacing_mm, dtype=float), (3,))
+    affine = np.diag([*spacing, 1.0])
+    affine[:3, 3] = -spacing * (np.asarray(shape[:3]) - 1) / 2.0
+    return affine
+
+
+def write_nifti(
+    folder: Path,
+    data: npt.ArrayLike,
+    affine: npt.ArrayLike | None = None,
+    name: str = "flair.nii.gz",
+    *,
+    dtype: npt.DTypeLike | None = None,
+) -> Path:
+    """Write ``data`` as ``folder/name`` with both sform and qform set; return the path.
+
+    ``affine`` defaults to :func:`affine_mm` for the data's shape. The qform is set too, so
+    a test that corrupts one of them must corrupt the other (or zero its code) itself.
+    """
+    data = np.asarray(data if dtype is None else np.asarray(data).astype(dtype))
+    affine = affine_mm(data.shape) if affine is None else np.asarray(affine, dtype=np.float64)
+    img = nib.Nifti1Image(data, affine)
+    img.set_sform(affine, code=1)
+    img.set_qform(affine, code=1)
+    img.header.set_xyzt_units("mm", "sec")
+    path = Path(folder) / name
+    nib.save(img, str(path))
+    return path
+
+
+def write_dicom_series(
+    folder: Path,
+    data: npt.ArrayLike,
+    *,
+    spacing_mm: Sequence[float] = (1.0, 1.0, 2.0),
+    origin_lps: Sequence[float] = (0.0, 0.0, 0.0),
+    direction: npt.ArrayLike = np.eye(3),
+    series_uid: str = f"{_UID_ROOT}.1",
+    description: str = "AX FLAIR",
+    skip_slices: Sequence[int] = (),
+    prefix: str = "IM",
+) -> Path:
+    """Write ``data`` (X, Y, Z) as a classic single-frame MR DICOM series, one file per slice.
+
+    Follows SimpleITK's "DICOM series from array" example: each slice carries its own
+    ImagePositionPatient (0020|0032) and the common ImageOrientationPatient (0020|0037),
+    SeriesInstanceUID (0020|000e) and SliceThickness (0018|0050).
+
+    Parameters
+    ----------
+    data : (X, Y, Z) array
+        Voxel values; stored as int16 (so keep them integer and within ±32767).
+    spacing_mm, origin_lps, direction
+        SimpleITK (LPS) geometry: voxel sizes, position of voxel (0, 0, 0), and a 3×3 matrix
+        whose columns are the index axes' direction cosines.
+    skip_slices
+        Slice indices not to write (to make a series with missing slices).
+    """
+    import SimpleITK as sitk
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    array = np.asarray(data)
+    img = sitk.GetImageFromArray(np.ascontiguousarray(array.transpose(2, 1, 0)).astype(np.int16))
+    img.SetSpacing([float(s) for s in spacing_mm])
+    img.SetOrigin([float(o) for o in origin_lps])
+    rotation = np.asarray(direction, dtype=float).reshape(3, 3)
+    img.SetDirection(rotation.ravel().tolist())
+    iop = "\\".join(f"{v:.8f}" for v in (*rotation[:, 0], *rotation[:, 1]))
+    common = [
+        ("0008|0060", "MR"),
+        ("0008|0008", "ORIGINAL\\PRIMARY\\M\\NONE"),
+        ("0008|0021", "20240101"),
+        ("0008|0031", "120000"),
+        ("0020|000d", f"{_UID_ROOT}.99"),
+        ("0020|000e", series_uid),
+        ("0008|103e", description),
+        ("0020|0037", iop),
+        ("0018|0050", f"{float(spacing_mm[2]):.6f}"),
+        ("0018|0088", f"{float(spacing_mm[2]):.6f}"),
+    ]
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for k in range(array.shape[2]):
+        if k in skip_slices:
+            continue
+        slice_k = img[:, :, k]
+        for tag, value in common:
+            slice_k.SetMetaData(tag, value)
+        position = img.TransformIndexToPhysicalPoint((0, 0, k))
+        slice_k.SetMetaData("0020|0032", "\\".join(f"{p:.6f}" for p in position))
+        slice_k.SetMetaData("0020|0013", str(k + 1))
+        slice_k.SetMetaData("0008|0018", f"{series_uid}.{k + 1}")
+        writer.SetFileName(str(folder / f"{prefix}{k:04d}.dcm"))
+        writer.Execute(slice_k)
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    """Hash of a file, or of every file under a folder (names and bytes), to prove it unchanged."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def blob() -> npt.NDArray[np.float32]:
+    """A 64×64×40 smooth synthetic scan (use with :func:`affine_mm`, 2 mm voxels)."""
+    return make_blob()
+
+
+@pytest.fixture(name="write_nifti")
+def _write_nifti_fixture() -> Callable[..., Path]:
+    return write_nifti
+
+
+@pytest.fixture(name="write_dicom_series")
+def _write_dicom_series_fixture() -> Callable[..., Path]:
+    return write_dicom_series
+
+
+@pytest.fixture(name="affine_mm")
+def _affine_mm_fixture() -> Callable[..., npt.NDArray[np.float64]]:
+    return affine_mm
+
+
+@pytest.fixture(name="sha256_of")
+def _sha256_fixture() -> Callable[[Path], str]:
+    return sha256_of
