@@ -1,0 +1,277 @@
+"""Scoring prediction files against manual masks: one pair, or a whole folder of subjects.
+
+Folder layout (the one of ``../shared/data/lesions``)::
+
+    DATASET_DIR/<dataset>/<subject>/lesion.nii.gz          manual mask (truth)
+    PRED_DIR/<dataset>/<subject>/lesion_mask.nii.gz        prediction (b12brain run output)
+    PRED_DIR/<dataset>/<subject>.nii.gz                    ...or this, also accepted
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import numpy.typing as npt
+
+from b12brain.errors import InputFileError, OutputError
+from b12brain.evaluate.metrics import METRIC_NAMES, SegmentationScores, score_masks
+from b12brain.io import load_volume
+from b12brain.io.validate import check_affine, check_shape
+from b12brain.types import Volume
+
+#: Largest distance (mm) between the two grids' corners still counted as "the same grid".
+GRID_TOLERANCE_MM = 1e-3
+TRUTH_NAME = "lesion.nii.gz"
+PRED_NAME = "lesion_mask.nii.gz"
+
+
+@dataclass(frozen=True)
+class SubjectEvaluation:
+    """One row of a dataset evaluation."""
+
+    dataset: str
+    subject: str
+    scores: SegmentationScores
+
+
+@dataclass(frozen=True)
+class DatasetEvaluation:
+    """Per-subject scores and their means.
+
+    Attributes
+    ----------
+    rows : tuple of SubjectEvaluation
+        One per subject, sorted by dataset then subject.
+    """
+
+    rows: tuple[SubjectEvaluation, ...]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Mean of every metric over the subjects, ignoring NaN (NaN when all are NaN)."""
+        return _nanmeans([r.scores for r in self.rows])
+
+    def means_by_dataset(self) -> dict[str, dict[str, float]]:
+        """Dataset name → mean of every metric over that dataset's subjects (NaN-aware)."""
+        names = sorted({r.dataset for r in self.rows})
+        return {n: _nanmeans([r.scores for r in self.rows if r.dataset == n]) for n in names}
+
+    def to_csv(self, path: Path | str) -> Path:
+        """Write one line per subject (no mean line) atomically; NaN is written as ``nan``.
+
+        Raises
+        ------
+        OutputError
+            The folder does not exist or cannot be written.
+        """
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise OutputError(path.parent, "folder does not exist; create it or choose another CSV path")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as err:
+            raise OutputError(path.parent, f"cannot write here ({err.strerror}); choose another CSV path") from err
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["dataset", "subject", *METRIC_NAMES])
+                for row in self.rows:
+                    values = row.scores.as_dict()
+                    writer.writerow([row.dataset, row.subject, *(_csv_value(values[m]) for m in METRIC_NAMES)])
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def format_table(self) -> str:
+        """Aligned text table: one line per subject, then a ``mean`` line."""
+        header = ["dataset", "subject", *_COLUMNS.values()]
+        lines = [[r.dataset, r.subject, *(_fmt(r.scores.as_dict()[m]) for m in _COLUMNS)] for r in self.rows]
+        mean = self.mean
+        lines.append(["mean", f"(n={len(self.rows)})", *(_fmt(mean[m]) for m in _COLUMNS)])
+        widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+        out = []
+        for i, cells in enumerate([header, *lines]):
+            text = [c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths, strict=True))]
+            if i == len(lines):  # a rule above the mean line
+                out.append("  ".join("-" * w for w in widths))
+            out.append("  ".join(text).rstrip())
+        return "\n".join(out)
+
+
+#: Metric → short column title used by :meth:`DatasetEvaluation.format_table`.
+_COLUMNS = {
+    "dice": "dice",
+    "h95_mm": "h95_mm",
+    "avd_percent": "avd_%",
+    "lesion_recall": "recall",
+    "lesion_precision": "precision",
+    "lesion_f1": "f1",
+    "truth_ml": "truth_ml",
+    "pred_ml": "pred_ml",
+    "n_truth_lesions": "n_true",
+    "n_pred_lesions": "n_pred",
+}
+
+
+def evaluate_pair(truth_path: Path | str, pred_path: Path | str) -> SegmentationScores:
+    """Score one prediction file against one manual mask file.
+
+    Parameters
+    ----------
+    truth_path, pred_path : path-like
+        NIfTI masks on the same grid; voxels > 0.5 are lesion. An all-zero mask is accepted.
+
+    Raises
+    ------
+    InputFileError
+        A file is missing or unreadable, or the prediction's grid (shape or affine, beyond
+        :data:`GRID_TOLERANCE_MM`) differs from the truth's; the message names the file.
+    """
+    truth = _load_mask(truth_path)
+    pred = _load_mask(pred_path)
+    if truth.shape != pred.shape:
+        raise InputFileError(
+            pred_path,
+            f"grid {truth.shape} of the truth {truth_path} differs from this prediction's {pred.shape}; "
+            "write the prediction on the truth's grid",
+        )
+    gap_mm = _grid_gap_mm(truth.affine, pred.affine, truth.shape)
+    if gap_mm > GRID_TOLERANCE_MM:
+        raise InputFileError(
+            pred_path,
+            f"affine differs from the truth {truth_path} by up to {gap_mm:.3g} mm; "
+            "write the prediction on the truth's grid",
+        )
+    return score_masks(truth.data > 0.5, pred.data > 0.5, truth.affine)
+
+
+def evaluate_dataset(
+    dataset_dir: Path | str,
+    pred_dir: Path | str,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> DatasetEvaluation:
+    """Score every subject of ``dataset_dir`` against its prediction in ``pred_dir``.
+
+    Parameters
+    ----------
+    dataset_dir : path-like
+        Holds ``<dataset>/<subject>/lesion.nii.gz``; subject folders without that file are
+        skipped.
+    pred_dir : path-like
+        Holds ``<dataset>/<subject>/lesion_mask.nii.gz`` or ``<dataset>/<subject>.nii.gz``.
+    progress : callable, optional
+        Called with one line per subject.
+
+    Raises
+    ------
+    InputFileError
+        A folder is missing, ``dataset_dir`` holds no subject, a prediction is missing (the
+        message names the expected path) or is on another grid.
+    """
+    dataset_dir, pred_dir = Path(dataset_dir), Path(pred_dir)
+    for folder in (dataset_dir, pred_dir):
+        if not folder.is_dir():
+            raise InputFileError(folder, "is not a folder; give the folder that holds <dataset>/<subject>/")
+    subjects = list(_find_subjects(dataset_dir))
+    if not subjects:
+        raise InputFileError(
+            dataset_dir, f"holds no <dataset>/<subject>/{TRUTH_NAME}; give the folder above the dataset folders"
+        )
+    rows = []
+    for dataset, subject, truth_path in subjects:
+        pred_path = _find_prediction(pred_dir, dataset, subject)
+        scores = evaluate_pair(truth_path, pred_path)
+        if progress is not None:
+            progress(f"{dataset}/{subject}: dice {scores.dice:.3f}")
+        rows.append(SubjectEvaluation(dataset, subject, scores))
+    return DatasetEvaluation(tuple(rows))
+
+
+def _find_subjects(dataset_dir: Path) -> Iterator[tuple[str, str, Path]]:
+    for dataset in sorted(p for p in dataset_dir.iterdir() if p.is_dir()):
+        for subject in sorted(p for p in dataset.iterdir() if p.is_dir()):
+            truth = subject / TRUTH_NAME
+            if truth.is_file():
+                yield dataset.name, subject.name, truth
+
+
+def _find_prediction(pred_dir: Path, dataset: str, subject: str) -> Path:
+    expected = pred_dir / dataset / subject / PRED_NAME
+    for candidate in (expected, pred_dir / dataset / f"{subject}.nii.gz"):
+        if candidate.is_file():
+            return candidate
+    raise InputFileError(
+        expected, f"prediction for {dataset}/{subject} is missing (also looked for {dataset}/{subject}.nii.gz)"
+    )
+
+
+def _load_mask(path: Path | str) -> Volume:
+    """Load a mask with :func:`load_volume`, also accepting an all-zero (or all-one) mask.
+
+    ``load_volume`` rejects constant images because a constant *scan* is an error, but an
+    empty lesion mask is a valid answer ("no lesion").
+    """
+    try:
+        return load_volume(path)
+    except InputFileError:
+        constant = _load_constant_nifti(Path(path))
+        if constant is None:
+            raise
+        return constant
+
+
+def _load_constant_nifti(path: Path) -> Volume | None:
+    """The NIfTI at ``path`` if it is a valid, finite, constant image; else None."""
+    try:
+        img = nib.load(str(path))
+        shape = check_shape(str(path), tuple(int(s) for s in img.shape))
+        affine = np.asarray(img.affine, dtype=np.float64)
+        check_affine(str(path), affine, shape)
+        data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
+    except Exception:  # noqa: BLE001 - any failure means "not the constant-mask case"
+        return None
+    if not np.isfinite(data).all() or data.min() != data.max():
+        return None
+    return Volume(data, affine, str(path))
+
+
+def _grid_gap_mm(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], shape: tuple[int, int, int]) -> float:
+    """Largest world distance (mm) between the two affines' images of the grid corners."""
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)])
+    return float(np.linalg.norm(corners @ (a - b).T, axis=1).max())
+
+
+def _nanmeans(scores: list[SegmentationScores]) -> dict[str, float]:
+    out = {}
+    for name in METRIC_NAMES:
+        values = np.array([getattr(s, name) for s in scores], dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column → NaN, silently
+            out[name] = float(np.nanmean(values)) if values.size else float("nan")
+    return out
+
+
+def _csv_value(value: float | int) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def _fmt(value: float | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "nan"
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
