@@ -1,0 +1,142 @@
+"""Run the b12brain pipeline on the shared expert-labelled subjects and score it (MICCAI WMH).
+
+Usage::
+
+    python benchmarks/evaluate_shared.py [DATA_DIR] [--segmenter NAME] [--out-dir DIR] [--score-only]
+
+DATA_DIR holds ``<dataset>/<subject>/{flair,lesion[,t1]}.nii.gz`` (default
+``../shared/data/lesions`` next to the repository). For every subject the pipeline runs on
+``flair.nii.gz`` (with ``t1.nii.gz`` when present) and its lesion mask is written to
+``OUT_DIR/<dataset>/<subject>/lesion_mask.nii.gz``; then every prediction is scored against
+``lesion.nii.gz`` and the per-subject table, per-dataset means and run times are printed.
+
+A subject the pipeline fails on gets an empty mask (it scores as "found nothing") and is
+listed; the exit code is then 1. ``--score-only`` skips the pipeline and scores the masks
+already in OUT_DIR. Predictions go outside the repository by default; never commit them or
+the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from b12brain.errors import B12BrainError
+from b12brain.evaluate import DatasetEvaluation, evaluate_dataset
+from b12brain.io import load_volume, save_nifti
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "lesions"
+PRED_NAME = "lesion_mask.nii.gz"
+_SUMMARY = ("dice", "h95_mm", "avd_percent", "lesion_recall", "lesion_f1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA_DIR, help="default: %(default)s")
+    parser.add_argument("--segmenter", default=None, help="PipelineConfig(segmenter=NAME); default: the pipeline's")
+    parser.add_argument("--out-dir", type=Path, default=None, help="where predictions go (default: a temp folder)")
+    parser.add_argument("--score-only", action="store_true", help="score the masks already in --out-dir")
+    args = parser.parse_args(argv)
+
+    if not args.data_dir.is_dir():
+        print(
+            f"evaluate_shared: data folder {args.data_dir} not found; give DATA_DIR holding "
+            "<dataset>/<subject>/{flair,lesion}.nii.gz",
+            file=sys.stderr,
+        )
+        return 2
+    out_dir = args.out_dir or Path(tempfile.gettempdir()) / "b12brain-evaluate-shared" / (args.segmenter or "default")
+    subjects = _find_subjects(args.data_dir)
+    if not subjects:
+        print(f"evaluate_shared: no <dataset>/<subject>/lesion.nii.gz under {args.data_dir}", file=sys.stderr)
+        return 2
+
+    seconds: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    if not args.score_only:
+        print(f"running the pipeline (segmenter={args.segmenter or 'default'}) on {len(subjects)} subjects -> {out_dir}")
+        seconds, failures = _run_pipeline(subjects, out_dir, args.segmenter)
+
+    try:
+        evaluation = evaluate_dataset(args.data_dir, out_dir)
+    except B12BrainError as err:
+        print(f"evaluate_shared: {err}", file=sys.stderr)
+        return 2
+    _print_report(evaluation, seconds, failures)
+    return 1 if failures else 0
+
+
+def _find_subjects(data_dir: Path) -> list[tuple[str, str, Path]]:
+    """(dataset, subject, folder) for every folder holding flair.nii.gz and lesion.nii.gz."""
+    found = []
+    for dataset in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+        for subject in sorted(p for p in dataset.iterdir() if p.is_dir()):
+            if (subject / "lesion.nii.gz").is_file() and (subject / "flair.nii.gz").is_file():
+                found.append((dataset.name, subject.name, subject))
+    return found
+
+
+def _run_pipeline(
+    subjects: list[tuple[str, str, Path]], out_dir: Path, segmenter: str | None
+) -> tuple[dict[str, float], dict[str, str]]:
+    from b12brain.pipeline import PipelineConfig, run_pipeline
+
+    config = PipelineConfig() if segmenter is None else PipelineConfig(segmenter=segmenter)
+    seconds: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    for dataset, subject, folder in subjects:
+        key = f"{dataset}/{subject}"
+        flair_path = folder / "flair.nii.gz"
+        t1_path = folder / "t1.nii.gz"
+        target = out_dir / dataset / subject / PRED_NAME
+        target.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        try:
+            result = run_pipeline(flair_path, t1_path if t1_path.is_file() else None, config)
+            save_nifti(result.lesion_mask.astype("uint8"), result.flair.affine, target, dtype="uint8")
+        except Exception as err:  # noqa: BLE001 - one subject's failure must not stop the run
+            failures[key] = f"{type(err).__name__}: {err}"
+            flair = load_volume(flair_path)  # an empty mask on the FLAIR grid: "found nothing"
+            save_nifti(np.zeros(flair.shape, np.uint8), flair.affine, target, dtype="uint8")
+        seconds[key] = time.perf_counter() - start
+        status = "FAILED" if key in failures else "ok"
+        print(f"  {key:<28} {seconds[key]:7.1f} s  {status}", flush=True)
+    return seconds, failures
+
+
+def _print_report(evaluation: DatasetEvaluation, seconds: dict[str, float], failures: dict[str, str]) -> None:
+    print()
+    print(evaluation.format_table())
+    print()
+    print("per-dataset means:")
+    width = max(len(name) for name in evaluation.means_by_dataset())
+    for name, mean in evaluation.means_by_dataset().items():
+        n = sum(1 for r in evaluation.rows if r.dataset == name)
+        cells = "  ".join(f"{m} {_fmt(mean[m])}" for m in _SUMMARY)
+        print(f"  {name:<{width}}  n={n:<3} {cells}")
+    if seconds:
+        times = np.array(list(seconds.values()))
+        print()
+        print(f"time per subject: mean {times.mean():.1f} s, median {np.median(times):.1f} s, max {times.max():.1f} s")
+        for key, sec in seconds.items():
+            print(f"  {key:<28} {sec:7.1f} s")
+    if failures:
+        print()
+        print(f"{len(failures)} subject(s) failed (scored as empty masks):")
+        for key, message in failures.items():
+            print(f"  {key}: {message}")
+
+
+def _fmt(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.3f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
