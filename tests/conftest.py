@@ -1,17 +1,21 @@
 """Shared test builders: small synthetic NIfTI files and DICOM series written to tmp_path.
 
-The builders are plain functions (importable nowhere else, since ``tests`` is not a
-package), exposed as fixtures that return them, e.g.::
+The builders are plain functions exposed as fixtures (``tests`` is not a package, so test
+modules should not import this file): one fixture per builder, or all of them at once as
+``builders``, e.g.::
 
-    def test_x(tmp_path, write_nifti, blob):
-        path = write_nifti(tmp_path, blob, affine_2mm(blob.shape), "flair.nii.gz")
+    def test_x(tmp_path, write_nifti, affine_mm, blob):
+        path = write_nifti(tmp_path, blob, affine_mm(blob.shape), "flair.nii.gz")
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import nibabel as nib
 import numpy as np
@@ -40,8 +44,10 @@ def make_blob(shape: Sequence[int] = BLOB_SHAPE, *, seed: int = 0) -> npt.NDArra
 def affine_mm(shape: Sequence[int], spacing_mm: float | Sequence[float] = BLOB_SPACING_MM) -> npt.NDArray[np.float64]:
     """A RAS+ diagonal affine with the grid centred on the world origin."""
     spacing = np.broadcast_to(np.asarray(spacing_mm, dtype=float), (3,))
+    dims = np.ones(3)
+    dims[: min(3, len(shape))] = np.asarray(shape[:3], dtype=float)  # a 2D image has one slice
     affine = np.diag([*spacing, 1.0])
-    affine[:3, 3] = -spacing * (np.asarray(shape[:3]) - 1) / 2.0
+    affine[:3, 3] = -spacing * (dims - 1) / 2.0
     return affine
 
 
@@ -66,6 +72,27 @@ def write_nifti(
     img.header.set_xyzt_units("mm", "sec")
     path = Path(folder) / name
     nib.save(img, str(path))
+    return path
+
+
+def patch_nifti_header(path: Path, **fields: object) -> Path:
+    """Overwrite NIfTI-1 header fields in place, byte for byte, without nibabel "fixing" them.
+
+    ``nib.save`` recomputes pixdim/sform/qform from the affine, so a corrupt header cannot be
+    written through it; this edits the 348-byte header of an existing file instead (gzip
+    streams are decompressed and written back). Example:
+    ``patch_nifti_header(p, pixdim=[1, 2, 2, 0, 1, 1, 1, 1])``.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    zipped = path.name.endswith(".gz")
+    if zipped:
+        raw = gzip.decompress(raw)
+    header = nib.Nifti1Header.from_fileobj(io.BytesIO(raw[:348]), check=False)
+    for key, value in fields.items():
+        header[key] = value
+    raw = header.binaryblock + raw[348:]
+    path.write_bytes(gzip.compress(raw) if zipped else raw)
     return path
 
 
@@ -167,6 +194,26 @@ def _write_dicom_series_fixture() -> Callable[..., Path]:
 @pytest.fixture(name="affine_mm")
 def _affine_mm_fixture() -> Callable[..., npt.NDArray[np.float64]]:
     return affine_mm
+
+
+@pytest.fixture(name="patch_nifti_header")
+def _patch_nifti_header_fixture() -> Callable[..., Path]:
+    return patch_nifti_header
+
+
+@pytest.fixture
+def builders() -> SimpleNamespace:
+    """All builders of this module in one object (``builders.write_nifti(...)``, ...)."""
+    return SimpleNamespace(
+        BLOB_SHAPE=BLOB_SHAPE,
+        BLOB_SPACING_MM=BLOB_SPACING_MM,
+        make_blob=make_blob,
+        affine_mm=affine_mm,
+        write_nifti=write_nifti,
+        patch_nifti_header=patch_nifti_header,
+        write_dicom_series=write_dicom_series,
+        sha256_of=sha256_of,
+    )
 
 
 @pytest.fixture(name="sha256_of")
