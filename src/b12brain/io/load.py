@@ -25,7 +25,7 @@ def load_volume(path: Path | str) -> Volume:
     """
     path = Path(path)
     if not path.exists():
-        raise InputFileError(path, "does not exist")
+        raise InputFileError(path, "does not exist; check the path")
     if path.is_dir():
         from b12brain.io.dicom import load_dicom_series
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
@@ -35,13 +37,16 @@ def load_nifti(path: Path) -> Volume:
     """
     name = str(path)
     try:
-        img = nib.load(name)
+        with _nibabel_quiet():
+            img = nib.load(name)
+        if isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
+            stored_header = _stored_header(name, type(img.header))
     except (nib.filebasedimages.ImageFileError, OSError, EOFError, zlib.error, ValueError) as err:
         raise InputFileError(name, f"cannot be read as NIfTI ({_reason(err)}); expected a .nii or .nii.gz image") from err
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise InputFileError(name, f"is a {type(img).__name__}, not NIfTI; convert it to .nii.gz")
     shape = check_shape(name, tuple(int(s) for s in img.shape))
-    _check_pixdim(name, img.header)
+    _check_pixdim(name, stored_header)
     affine = np.asarray(img.affine, dtype=np.float64)
     check_affine(name, affine, shape)
     try:
@@ -49,7 +54,7 @@ def load_nifti(path: Path) -> Volume:
     except (OSError, EOFError, zlib.error, ValueError) as err:
         raise InputFileError(name, f"is truncated or corrupt ({_reason(err)}); re-export or copy the file again") from err
     if data.dtype.kind not in "biuf":
-        raise InputFileError(name, f"has voxel type {data.dtype}, expected a scalar (integer or float) image")
+        raise InputFileError(name, f"has voxel type {data.dtype}; expected a scalar (integer or float) image")
     data = np.asarray(data, dtype=np.float32).reshape(shape)
     check_values(name, data)
     return Volume(data, affine, name)
@@ -80,6 +85,28 @@ def save_nifti(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def _nibabel_quiet() -> Iterator[None]:
+    # nibabel logs header fixes ("setting 0 dims to 1") straight to stderr; we report the
+    # problem ourselves, as one error, so keep its global logger quiet while loading.
+    logger = nib.imageglobals.logger
+    before, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
+def _stored_header(name: str, header_class: type[nib.Nifti1Header]) -> nib.Nifti1Header:
+    """The header as stored in the file.
+
+    ``nib.load`` silently "fixes" a zero pixdim to 1 and a negative one to its absolute
+    value; re-read the raw header (no checks, no fixes) so that such files are refused.
+    """
+    with nib.openers.ImageOpener(name) as fileobj:
+        return header_class.from_fileobj(fileobj, check=False)
 
 
 def _check_pixdim(name: str, header: nib.Nifti1Header) -> None:
