@@ -108,6 +108,13 @@ def test_folder_with_only_non_dicom_files(tmp_path):
         load_dicom_series(tmp_path)
 
 
+def test_series_one_level_down_is_not_searched_but_hinted(tmp_path, write_dicom_series):
+    write_dicom_series(tmp_path / "SE0001", _data(), spacing_mm=SPACING)
+    with pytest.raises(InputFileError, match="sub-folders are not searched: pass the folder that holds the slice files"):
+        load_dicom_series(tmp_path)
+    assert load_dicom_series(tmp_path / "SE0001").shape == SHAPE
+
+
 def test_two_series_in_one_folder_are_listed(tmp_path, write_dicom_series):
     data = _data()
     write_dicom_series(tmp_path, data, series_uid="2.25.11", description="AX FLAIR", prefix="A")

@@ -79,13 +79,15 @@ def load_dicom_series(folder: Path | str) -> Volume:
         except RuntimeError as err:
             raise InputFileError(name, f"cannot be scanned for DICOM files ({_reason(err)})") from err
         if not series_ids:
+            nested = any(child.is_dir() for child in folder.iterdir())
             raise InputFileError(
                 name,
                 f"no DICOM series found{_unreadable_note(folder, set())}; "
-                "expected a folder holding one DICOM series",
+                "expected a folder holding one DICOM series"
+                + (" (sub-folders are not searched: pass the folder that holds the slice files)" if nested else ""),
             )
         if len(series_ids) > 1:
-            listing = "; ".join(_describe_series(name, uid) for uid in series_ids)
+            listing = " | ".join(_describe_series(name, uid) for uid in series_ids)
             raise InputFileError(
                 name, f"holds {len(series_ids)} DICOM series ({listing}); pass a folder with one series"
             )
