@@ -87,12 +87,22 @@ def test_slices_written_in_shuffled_file_order_still_load_in_position_order(tmp_
     np.testing.assert_array_equal(load_dicom_series(series).data, data)
 
 
-def test_non_dicom_files_beside_the_series_are_ignored(tmp_path, write_dicom_series):
+def test_non_dicom_files_beside_the_series_are_ignored_quietly(tmp_path, capfd, write_dicom_series):
     data = _data()
     series = write_dicom_series(tmp_path / "s", data, spacing_mm=SPACING)
     (series / "README.txt").write_text("exported from PACS\n")
     (series / "junk.dcm").write_bytes(b"\x00" * 300 + b"not dicom at all")
+    capfd.readouterr()
     np.testing.assert_array_equal(load_dicom_series(series).data, data)
+    assert capfd.readouterr().err == ""  # nothing from ITK/GDCM on the C-level stderr
+
+
+def test_itk_warning_display_is_restored(tmp_path, write_dicom_series):
+    write_dicom_series(tmp_path, _data(), spacing_mm=SPACING, skip_slices=(3,))
+    before = sitk.ProcessObject.GetGlobalWarningDisplay()
+    with pytest.raises(InputFileError):
+        load_dicom_series(tmp_path)
+    assert sitk.ProcessObject.GetGlobalWarningDisplay() == before
 
 
 def test_empty_folder(tmp_path):
