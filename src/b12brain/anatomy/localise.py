@@ -1,0 +1,168 @@
+"""Subject anatomy for lesion localisation: brain, tissue priors, ventricles, cortex,
+infratentorial region, on the scan's own grid.
+
+The MNI152 atlas is aligned to the scan (``register.py``); what an affine fit cannot get right
+is taken from the scan itself: the ventricles are the dark (CSF) voxels of a FLAIR found near
+the atlas ventricles and connected to them, so enlarged ventricles are followed; brain
+parenchyma excludes the dark CSF. Works on thick-slice 2D FLAIR because every step uses world
+millimetres, never voxel counts.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage as ndi
+
+from b12brain.anatomy.atlas import Atlas, load_atlas
+from b12brain.anatomy.register import AtlasAlignment, align_atlas
+from b12brain.types import BoolArray, FloatArray, Volume
+
+#: How far (mm) subject ventricles may extend beyond the aligned atlas ventricles.
+VENTRICLE_GROWTH_MM = 15.0
+#: Cortex = grey matter within this depth (mm) of the brain surface (excludes deep grey matter).
+CORTEX_DEPTH_MM = 15.0
+
+
+@dataclass(frozen=True, eq=False)
+class TissueLevels:
+    """Typical FLAIR intensities of the scan (after bias correction)."""
+
+    wm: float
+    wm_sd: float
+    gm: float
+    csf: float
+
+
+@dataclass(frozen=True, eq=False)
+class Anatomy:
+    """Anatomy of one scan on its (closest-canonical) grid.
+
+    Parameters
+    ----------
+    brain : (X, Y, Z) ndarray of bool
+        Intracranial space (aligned atlas brain, within the head).
+    parenchyma : (X, Y, Z) ndarray of bool
+        Brain tissue: ``brain`` minus dark CSF.
+    wm, gm : (X, Y, Z) ndarray of float32
+        Aligned atlas white- and grey-matter probabilities.
+    ventricles, cortex, infratentorial : (X, Y, Z) ndarray of bool
+        Lateral + third ventricles (from the scan's CSF signal), cortical grey matter, and the
+        cerebellum + brainstem.
+    levels : TissueLevels
+        FLAIR intensities of white matter, grey matter and CSF.
+    alignment : AtlasAlignment
+        Subject-to-atlas transform.
+    """
+
+    brain: BoolArray
+    parenchyma: BoolArray
+    wm: FloatArray
+    gm: FloatArray
+    ventricles: BoolArray
+    cortex: BoolArray
+    infratentorial: BoolArray
+    levels: TissueLevels
+    alignment: AtlasAlignment
+
+
+def localise_anatomy(flair: Volume, head: BoolArray, atlas: Atlas | None = None) -> Anatomy:
+    """Align the atlas to a bias-corrected FLAIR and derive the scan's anatomy.
+
+    Raises
+    ------
+    RegistrationError
+        The atlas could not be placed in the scan.
+    """
+    atlas = atlas or load_atlas()
+    alignment = align_atlas(flair, head, _flair_like(atlas), atlas.brain, atlas.affine)
+
+    def warp(array: npt.NDArray[np.generic]) -> FloatArray:
+        return alignment.warp(np.asarray(array, np.float32), atlas.affine, flair.shape, flair.affine)
+
+    brain = (warp(atlas.brain) > 0.5) & head
+    wm = warp(atlas.wm) * brain
+    gm = warp(atlas.gm) * brain
+    ventricle_prior = warp(atlas.ventricles)
+    cortex = (warp(_cortex(atlas)) > 0.5) & brain
+    infratentorial = (warp(atlas.infratentorial) > 0.5) & brain
+
+    levels = _tissue_levels(flair.data, brain, wm, gm, ventricle_prior)
+    csf_cut = levels.csf + 0.5 * (levels.wm - levels.csf)
+    dark = brain & (flair.data < csf_cut)
+    ventricles = _ventricles(dark, ventricle_prior, brain, flair.spacing_mm)
+    parenchyma = brain & ~dark
+    return Anatomy(brain, parenchyma, wm, gm, ventricles, cortex & ~ventricles, infratentorial, levels, alignment)
+
+
+@functools.lru_cache(maxsize=2)
+def _flair_like(atlas: Atlas) -> FloatArray:
+    """The atlas in FLAIR contrast (CSF dark, grey matter brighter than white matter)."""
+    image = (0.08 * atlas.csf + 0.55 * atlas.wm + 0.75 * atlas.gm) * atlas.brain
+    image.setflags(write=False)
+    return image
+
+
+@functools.lru_cache(maxsize=2)
+def _cortex(atlas: Atlas) -> BoolArray:
+    """Cortical grey matter of the atlas: superficial, supratentorial, GM probability > 0.5."""
+    depth = ndi.distance_transform_edt(atlas.brain)
+    cortex = (atlas.gm > 0.5) & (depth <= CORTEX_DEPTH_MM) & ~atlas.infratentorial
+    cortex.setflags(write=False)
+    return cortex
+
+
+def _tissue_levels(
+    data: FloatArray, brain: BoolArray, wm: FloatArray, gm: FloatArray, ventricle_prior: FloatArray
+) -> TissueLevels:
+    """Mode of white matter (robust to a bright lesion tail), its spread, and CSF/GM levels."""
+    wm_values = data[brain & (wm > 0.9)]
+    if wm_values.size < 100:
+        wm_values = data[brain & (wm > 0.5)]
+    wm_mode, wm_sd = _mode_and_spread(wm_values)
+    gm_values = data[brain & (gm > 0.7)]
+    gm_level = float(np.median(gm_values)) if gm_values.size else wm_mode
+    csf_values = data[brain & (ventricle_prior > 0.9)]
+    csf_level = float(np.percentile(csf_values, 25)) if csf_values.size > 20 else float(np.percentile(data[brain], 2))
+    return TissueLevels(wm=wm_mode, wm_sd=wm_sd, gm=gm_level, csf=min(csf_level, wm_mode))
+
+
+def _mode_and_spread(values: FloatArray) -> tuple[float, float]:
+    """Histogram mode and a spread from the half-maximum width on the mode's lower side.
+
+    The lower side only: lesions make the upper tail heavy, and partial volume with CSF and
+    grey matter makes the lower tail long, so neither a standard deviation nor a MAD of all
+    values describes normal white matter; the peak's half width does (Gaussian: HWHM = 1.1774 σ).
+    """
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    if hi <= lo:
+        return float(np.median(values)), max(abs(float(lo)) * 0.05, 1e-6)
+    hist, edges = np.histogram(values, bins=200, range=(lo, hi))
+    hist = ndi.gaussian_filter1d(hist.astype(float), 2)
+    centres = (edges[:-1] + edges[1:]) / 2
+    peak = int(hist.argmax())
+    below_half = np.nonzero(hist[:peak] < hist[peak] / 2)[0]
+    left = centres[below_half[-1]] if below_half.size else centres[0]
+    mode = float(centres[peak])
+    return mode, max(float(mode - left) / 1.1774, 1e-3 * abs(mode) + 1e-9)
+
+
+def _ventricles(
+    dark: BoolArray, prior: FloatArray, brain: BoolArray, spacing_mm: tuple[float, float, float]
+) -> BoolArray:
+    """Dark voxels near the aligned atlas ventricles that connect to their core."""
+    core = prior > 0.5
+    if not core.any():
+        return np.zeros_like(dark)
+    near = ndi.distance_transform_edt(~core, sampling=spacing_mm) <= VENTRICLE_GROWTH_MM
+    # Stay away from the brain surface, where dark voxels are sulcal CSF.
+    deep = ndi.distance_transform_edt(brain, sampling=spacing_mm) > 8.0
+    candidates = dark & near & (deep | core)
+    labels, n = ndi.label(candidates)
+    if n == 0:
+        return np.zeros_like(dark)
+    hits = np.unique(labels[core & candidates])
+    return np.isin(labels, hits[hits > 0])

@@ -1,0 +1,36 @@
+"""Conversions between (array, RAS+ affine) and SimpleITK images (LPS+ physical space)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import SimpleITK as sitk
+
+from b12brain.types import Affine
+
+_LPS = np.diag([-1.0, -1.0, 1.0])
+
+
+def to_sitk(data: npt.NDArray[np.generic], affine: Affine) -> sitk.Image:
+    """Wrap an (X, Y, Z) array on a RAS+ affine as a SimpleITK image with the same geometry."""
+    img = sitk.GetImageFromArray(np.ascontiguousarray(np.asarray(data).transpose(2, 1, 0)))
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    direction = _LPS @ affine[:3, :3] / spacing
+    img.SetSpacing([float(s) for s in spacing])
+    img.SetDirection([float(v) for v in direction.ravel()])
+    img.SetOrigin([float(v) for v in _LPS @ affine[:3, 3]])
+    return img
+
+
+def from_sitk(img: sitk.Image) -> npt.NDArray[np.generic]:
+    """The (X, Y, Z) array of a SimpleITK image."""
+    return np.ascontiguousarray(sitk.GetArrayFromImage(img).transpose(2, 1, 0))
+
+
+def sitk_affine(img: sitk.Image) -> Affine:
+    """The RAS+ voxel-to-world affine of a SimpleITK image."""
+    direction = np.asarray(img.GetDirection(), dtype=float).reshape(3, 3)
+    affine = np.eye(4)
+    affine[:3, :3] = _LPS @ direction @ np.diag(img.GetSpacing())
+    affine[:3, 3] = _LPS @ np.asarray(img.GetOrigin(), dtype=float)
+    return affine

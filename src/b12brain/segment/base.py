@@ -1,0 +1,78 @@
+"""The segmenter interface a learned model plugs into, and the shared post-processing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from b12brain.anatomy.localise import Anatomy
+from b12brain.errors import ConfigError
+from b12brain.types import BoolArray, FloatArray, Volume
+
+#: 26-connectivity, the lesion definition of the WMH challenge (METRICS.md).
+CONNECTIVITY_26 = np.ones((3, 3, 3), bool)
+
+
+class Segmenter(Protocol):
+    """Turns a preprocessed scan and its anatomy into a lesion probability map.
+
+    Implementations receive the bias-corrected FLAIR on its closest-canonical grid, the
+    anatomy found for it, and the T1 registered to that grid (or None).
+    """
+
+    name: str
+    #: Probability at or above which a voxel is called lesion.
+    threshold: float
+
+    def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None) -> FloatArray:
+        """Return the lesion probability (0..1) of every voxel of ``flair``."""
+        ...
+
+
+def _classical() -> Segmenter:
+    from b12brain.segment.classical import ClassicalSegmenter
+
+    return ClassicalSegmenter()
+
+
+#: Segmenters by name; ``b12brain run --segmenter NAME``.
+SEGMENTERS: dict[str, Callable[[], Segmenter]] = {"classical": _classical}
+
+
+def get_segmenter(name: str) -> Segmenter:
+    """Build the segmenter called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        No segmenter has that name.
+    """
+    try:
+        factory = SEGMENTERS[name]
+    except KeyError:
+        raise ConfigError(f"segmenter {name!r} is unknown; choose one of {', '.join(sorted(SEGMENTERS))}") from None
+    return factory()
+
+
+def lesion_mask_from_probability(
+    probability: FloatArray, threshold: float, voxel_volume_ml: float, *, min_lesion_ml: float
+) -> BoolArray:
+    """Threshold a probability map and drop 26-connected lesions smaller than ``min_lesion_ml``.
+
+    Examples
+    --------
+    >>> p = np.zeros((10, 10, 10), np.float32); p[2:5, 2:5, 2:5] = 0.9; p[8, 8, 8] = 0.9
+    >>> int(lesion_mask_from_probability(p, 0.5, 0.001, min_lesion_ml=0.005).sum())
+    27
+    """
+    mask = probability >= threshold
+    labels, n = ndi.label(mask, structure=CONNECTIVITY_26)
+    if n == 0:
+        return mask
+    sizes = np.bincount(labels.ravel()) * voxel_volume_ml
+    keep = sizes >= min_lesion_ml
+    keep[0] = False
+    return keep[labels]
