@@ -160,9 +160,14 @@ def _ventricles(
     near = ndi.distance_transform_edt(~core, sampling=spacing_mm) <= VENTRICLE_GROWTH_MM
     # Stay away from the brain surface, where dark voxels are sulcal CSF.
     deep = ndi.distance_transform_edt(brain, sampling=spacing_mm) > 8.0
-    candidates = dark & near & (deep | core)
+    candidates = dark & near & deep
     labels, n = ndi.label(candidates)
     if n == 0:
         return np.zeros_like(dark)
-    hits = np.unique(labels[core & candidates])
-    return np.isin(labels, hits[hits > 0])
+    # Keep the parts that mostly overlap the atlas ventricles' neighbourhood, not stray dark
+    # regions (sinuses, cisterns) that a few misaligned millimetres bring close.
+    inside = np.bincount(labels[core], minlength=n + 1)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = (inside >= 0.2 * sizes) & (inside > 0)
+    keep[0] = False
+    return keep[labels]

@@ -1,0 +1,68 @@
+"""``b12brain run``: the main job on one scan."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from b12brain.io import load_volume
+from b12brain.io.outdir import check_output_dir
+from b12brain.preprocess.coregister import check_overlap
+from b12brain.segment import SEGMENTERS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "run",
+        help="find, measure and localise white-matter lesions in one scan",
+        description="Find, measure and localise white-matter lesions on a FLAIR (optional T1). "
+        "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz (on the FLAIR's native "
+        "grid), lesions.csv, summary.json and qc_axial.png into --out. Research and "
+        "decision-support software, not a diagnosis.",
+    )
+    parser.add_argument("--flair", required=True, metavar="PATH",
+                        help="FLAIR scan: NIfTI (.nii, .nii.gz) or a folder holding one DICOM series")
+    parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid; registered to the FLAIR)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder; must not exist or be empty (see --overwrite)")
+    parser.add_argument("--segmenter", default="classical", choices=sorted(SEGMENTERS),
+                        help="lesion segmenter (default: %(default)s)")
+    parser.add_argument("--threshold", type=float, metavar="P",
+                        help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
+    parser.add_argument("--min-lesion-ml", type=float, default=0.03, metavar="ML",
+                        help="drop lesions smaller than this many mL (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an output folder that holds a previous b12brain result")
+    parser.add_argument("--quiet", action="store_true", help="do not report progress")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from b12brain.outputs import write_outputs
+    from b12brain.pipeline import PipelineConfig, run_pipeline
+
+    config = PipelineConfig(segmenter=args.segmenter, threshold=args.threshold, min_lesion_ml=args.min_lesion_ml)
+    # Every check a user can fail runs before the first progress line and before any work.
+    check_output_dir(args.out, overwrite=args.overwrite)
+    start = time.perf_counter()
+    flair = load_volume(args.flair)
+    t1 = load_volume(args.t1) if args.t1 else None
+    if t1 is not None:
+        check_overlap(t1, flair)
+
+    def progress(line: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - start:6.1f} s] {line}", file=sys.stderr, flush=True)
+
+    progress(f"read {args.flair}" + (f" and {args.t1}" if args.t1 else ""))
+    result = run_pipeline(flair, t1, config, progress=progress)
+    paths = write_outputs(result, args.out, overwrite=args.overwrite)
+    b = result.burden
+    print(
+        f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "
+        + ", ".join(f"{k} {v:.2f} mL" for k, v in b.ml_by_class.items())
+        + f"; Fazekas estimate PV {b.fazekas.periventricular}, deep {b.fazekas.deep}"
+    )
+    print(f"results in {paths['summary.json'].parent} (not a diagnosis: review the QC image)")
+    return 0

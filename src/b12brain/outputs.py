@@ -1,0 +1,149 @@
+"""Writes a :class:`~b12brain.pipeline.PipelineResult` to a folder, all at once or not at all.
+
+Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1),
+``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``lesions.csv``,
+``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+
+from b12brain import __version__
+from b12brain.io import save_nifti
+from b12brain.io.outdir import staged_output_dir
+from b12brain.pipeline import PipelineResult
+from b12brain.quantify.lesions import CLASS_RULE, Lesion
+from b12brain.report.qc import write_qc_image
+from b12brain.types import Volume
+
+SUMMARY_SCHEMA_VERSION = "1.0"
+DISCLAIMER = (
+    "b12brain is research and decision-support software. Its figures are automated estimates "
+    "that a qualified clinician must review; they are not a diagnosis."
+)
+LESION_COLUMNS = [
+    "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
+    "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
+]
+
+
+def write_outputs(result: PipelineResult, out_dir: Path | str, *, overwrite: bool = False) -> dict[str, Path]:
+    """Write every output of ``result`` into ``out_dir``; return the paths by name.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` exists with other content (or is a file); nothing is written then.
+    """
+    out_dir = Path(out_dir)
+    affine = result.flair.affine
+    with staged_output_dir(out_dir, overwrite=overwrite) as stage:
+        save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8)
+        save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32)
+        save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16)
+        _write_csv(result.lesions, stage / "lesions.csv")
+        write_qc_image(
+            result.flair,
+            result.class_map(),
+            result.ventricles,
+            stage / "qc_axial.png",
+            title=f"{Path(result.flair.source).name}: {result.burden.lesion_count} lesions, "
+            f"{result.burden.lesion_ml:.2f} mL - b12brain {__version__}, not a diagnosis",
+        )
+        _write_json(summarise(result), stage / "summary.json")
+    names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "lesions.csv", "qc_axial.png", "summary.json"]
+    return {name: out_dir / name for name in names}
+
+
+def summarise(result: PipelineResult) -> dict[str, Any]:
+    """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`)."""
+    burden = result.burden.as_dict()
+    fazekas = burden.pop("fazekas")
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "software": {"name": "b12brain", "version": __version__},
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "disclaimer": DISCLAIMER,
+        "inputs": [_describe_input("flair", result.flair)]
+        + ([_describe_input("t1", result.t1)] if result.t1 is not None else []),
+        "settings": {
+            "segmenter": result.segmenter,
+            "threshold": result.threshold,
+            "min_lesion_ml": result.config.min_lesion_ml,
+        },
+        "lesions": burden,
+        "fazekas_estimate": {
+            "periventricular": fazekas["periventricular"],
+            "deep": fazekas["deep"],
+            "rule": fazekas["rule"],
+        },
+        "lesion_class_rule": CLASS_RULE,
+        "outputs_grid": {"shape": list(result.flair.shape), "affine": np.round(result.flair.affine, 6).tolist(),
+                         "note": "every image output is on the input FLAIR's native grid"},
+        "seconds_by_stage": result.seconds_by_stage,
+    }
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file, or of a folder's files (sorted names and contents, e.g. a DICOM series)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe_input(role: str, volume: Volume) -> dict[str, Any]:
+    path = Path(volume.source)
+    return {
+        "role": role,
+        "path": str(path.absolute()) if path.exists() else volume.source,
+        "sha256": file_sha256(path) if path.exists() else None,
+        "shape": list(volume.shape),
+        "voxel_mm": [round(s, 4) for s in volume.spacing_mm],
+        "orientation": "".join(nib.aff2axcodes(volume.affine)),
+    }
+
+
+def _write_csv(lesions: list[Lesion], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LESION_COLUMNS)
+        writer.writeheader()
+        for lesion in lesions:
+            writer.writerow(lesion.as_dict())
+
+
+def _write_json(content: dict[str, Any], path: Path) -> None:
+    text = json.dumps(_finite(content), indent=2)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

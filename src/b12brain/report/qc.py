@@ -1,0 +1,104 @@
+"""QC image: axial FLAIR slices with lesion outlines coloured by class."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from b12brain.preprocess.orient import to_canonical
+from b12brain.quantify.lesions import LESION_CLASSES
+from b12brain.types import Volume
+
+#: Outline colour of each lesion class (colour-blind-safe Okabe-Ito palette).
+CLASS_COLOURS = {
+    "periventricular": "#E69F00",
+    "deep": "#56B4E9",
+    "juxtacortical": "#CC79A7",
+    "infratentorial": "#009E73",
+}
+VENTRICLE_COLOUR = "#0072B2"
+
+
+def write_qc_image(
+    flair: Volume,
+    class_map: npt.NDArray[np.uint8],
+    ventricles: npt.NDArray[np.bool_],
+    path: Path,
+    *,
+    title: str,
+    max_slices: int = 16,
+) -> Path:
+    """Save a PNG grid of axial slices in radiological convention (patient's right on the left).
+
+    Parameters
+    ----------
+    flair : Volume
+        The scan as given (native grid).
+    class_map : (X, Y, Z) ndarray of uint8
+        0 none, else 1 + index into ``LESION_CLASSES``, on the same grid.
+    ventricles : (X, Y, Z) ndarray of bool
+        Ventricle mask, outlined thinly.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    image, _ = to_canonical(flair)
+    classes, _ = to_canonical(flair.with_data(class_map))
+    vents, _ = to_canonical(flair.with_data(ventricles.astype(np.uint8)))
+    data, labels = image.data, classes.data
+    sx, sy, _ = image.spacing_mm
+    slices = _pick_slices(data, labels, max_slices)
+    cols = min(4, len(slices))
+    rows = int(np.ceil(len(slices) / cols))
+    lo, hi = np.percentile(data[data > 0], [1, 99.5]) if (data > 0).any() else (0.0, 1.0)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows + 0.8), squeeze=False, facecolor="black")
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, k in zip(axes.ravel(), slices, strict=False):
+        # Rows of the shown image run anterior->posterior from the top; columns run R->L.
+        ax.imshow(data[::-1, :, k].T, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=sy / sx)
+        ax.contour(vents.data[::-1, :, k].T, levels=[0.5], colors=VENTRICLE_COLOUR, linewidths=0.5)
+        for code, name in enumerate(LESION_CLASSES, start=1):
+            layer = labels[::-1, :, k] == code
+            if layer.any():
+                ax.contour(layer.T, levels=[0.5], colors=CLASS_COLOURS[name], linewidths=1.0)
+        z_mm = float((image.affine @ [0, 0, k, 1])[2])
+        ax.set_title(f"slice {k}  z={z_mm:.0f} mm", color="white", fontsize=8)
+        ax.text(0.02, 0.5, "R", color="white", transform=ax.transAxes, fontsize=8)
+    handles = [Line2D([], [], color=c, label=n) for n, c in CLASS_COLOURS.items()]
+    handles.append(Line2D([], [], color=VENTRICLE_COLOUR, label="ventricles"))
+    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, labelcolor="white", fontsize=8)
+    fig.suptitle(title, color="white", fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=90, facecolor="black")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def _pick_slices(data: npt.NDArray[np.generic], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
+    """Up to ``n`` axial slices spread over the head, always including those with most lesion."""
+    filled = np.nonzero((data > np.percentile(data, 60)).any(axis=(0, 1)))[0]
+    if filled.size == 0:
+        filled = np.arange(data.shape[2])
+    lo, hi = int(filled[0]), int(filled[-1])
+    span = np.unique(np.linspace(lo, hi, num=min(n, hi - lo + 1)).round().astype(int))
+    per_slice = (labels > 0).sum(axis=(0, 1))
+    top = [int(k) for k in np.argsort(-per_slice)[: max(1, n // 4)] if per_slice[k] > 0]
+    picked = sorted(set(span.tolist()) | set(top))
+    while len(picked) > n:  # drop evenly spread slices that are not lesion-rich
+        spare = [k for k in picked if k not in top]
+        picked.remove(spare[len(spare) // 2])
+    return picked
