@@ -1,0 +1,53 @@
+"""Tests of ``b12brain phantom`` through ``b12brain.cli.main.main``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from b12brain.cli.main import main
+
+
+def test_writes_the_files(tmp_path, capsys) -> None:
+    out = tmp_path / "ph"
+    assert main(["phantom", "--out", str(out), "--seed", "3", "--lesion-load", "mild", "--slice-mm", "5"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"flair.nii.gz", "t1.nii.gz", "lesion.nii.gz", "lesion_class.nii.gz", "ventricles.nii.gz",
+                     "brainmask.nii.gz", "truth.json"}
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["seed"] == 3 and truth["lesion_load"] == "mild" and truth["slice_mm"] == 5.0
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and str(out) in line and f"{truth['lesion_ml']:.2f} mL" in line
+
+
+@pytest.mark.parametrize("value", ["0.5", "10.5", "nan", "-2"])
+def test_bad_slice_mm_exits_2(tmp_path, capsys, value) -> None:
+    out = tmp_path / "ph"
+    assert main(["phantom", "--out", str(out), f"--slice-mm={value}"]) == 2
+    assert "--slice-mm" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_seed_and_load_exit_2(tmp_path) -> None:
+    assert main(["phantom", "--out", str(tmp_path / "a"), "--seed=-1"]) == 2
+    assert main(["phantom", "--out", str(tmp_path / "b"), "--lesion-load", "huge"]) == 2
+
+
+def test_existing_non_empty_folder_exits_2(tmp_path, capsys) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["phantom", "--out", str(out), "--slice-mm", "6"]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    # --overwrite never deletes a folder b12brain did not write.
+    assert main(["phantom", "--out", str(out), "--slice-mm", "6", "--overwrite"]) == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_help_documents_every_option(capsys) -> None:
+    assert main(["phantom", "--help"]) == 0
+    text = capsys.readouterr().out
+    for option in ("--out", "--seed", "--lesion-load", "--slice-mm", "--overwrite"):
+        assert option in text
