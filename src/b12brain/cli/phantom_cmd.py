@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
         default="moderate",
         choices=_LOADS,
         help="lesion volume at 1 mm: none 0, mild ~2.5-7.5 mL, moderate ~12-28 mL, "
-        "severe ~110-170 mL of confluent periventricular damage (default moderate)",
+        "severe ~120-180 mL of confluent periventricular damage (default moderate)",
     )
     parser.add_argument(
         "--slice-mm",

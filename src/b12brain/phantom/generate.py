@@ -53,7 +53,7 @@ class PhantomConfig:
     seed : int
         Seed of every random choice; same config -> identical arrays.
     lesion_load : {"none", "mild", "moderate", "severe"}
-        Total lesion volume at 1 mm: 0, about 2.5-7.5, 12-28 and 110-170 mL (severe is
+        Total lesion volume at 1 mm: 0, about 2.5-7.5, 12-28 and 120-180 mL (severe is
         confluent periventricular damage).
     slice_mm : float
         1.0 gives the 3D isotropic 1 mm grid (197 x 233 x 189); more (up to 10) gives
