@@ -2,7 +2,13 @@
 
 Class rule (CLINICAL.md §7, the rule LST-AI uses): a lesion whose 3×3×3 dilation touches the
 ventricles is *periventricular*; else, if most of it lies below the tentorium, *infratentorial*;
-else, if its 3×3×3 dilation touches the cortex, *juxtacortical*; else *deep* (subcortical).
+else, if it touches the cortex, *juxtacortical*; else *deep* (subcortical).
+
+LST-AI applies the rule on 1 mm isotropic images. "Touches the cortex" is therefore taken as
+"a 26-neighbour within 1.75 mm" (the full 3×3×3 cube at 1 mm): on thick-slice scans the next
+slice, 5-8 mm away, cannot show contact with a thin cortical ribbon, so only in-plane neighbours
+count there. Ventricle contact keeps the literal 3×3×3 voxel neighbourhood: a lesion capping
+the ventricle roof in the next thick slice is periventricular to a radiologist too.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from b12brain.types import Affine, BoolArray
 LESION_CLASSES = ("periventricular", "deep", "juxtacortical", "infratentorial")
 CLASS_RULE = (
     "CLINICAL.md §7 (LST-AI rule): 3x3x3 dilation touches the ventricles -> periventricular; "
-    "else mostly below the tentorium -> infratentorial; else 3x3x3 dilation touches the cortex -> "
-    "juxtacortical; else deep"
+    "else mostly below the tentorium -> infratentorial; else touches the cortex (a neighbour "
+    "within 1.75 mm, i.e. 3x3x3 at 1 mm, in-plane only on thick slices) -> juxtacortical; else deep"
 )
 _CUBE = np.ones((3, 3, 3), bool)
+#: Largest centre distance (mm) of a neighbour that counts as contact with the cortex.
+CORTEX_CONTACT_MM = 1.75
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ def measure_lesions(
     """
     spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    near = _neighbourhood(spacing, CORTEX_CONTACT_MM)
     labels, n = ndi.label(mask, structure=_CUBE)
     if n == 0:
         return [], labels.astype(np.int32)
@@ -95,6 +104,7 @@ def measure_lesions(
         grown = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
         region = labels[grown] == lesion_id
         halo = ndi.binary_dilation(region, structure=_CUBE)
+        contact = ndi.binary_dilation(region, structure=near)
         ijk = np.argwhere(region) + [s.start for s in grown]
         world = ijk @ affine[:3, :3].T + affine[:3, 3]
         distances = to_ventricles[grown][region]
@@ -110,7 +120,7 @@ def measure_lesions(
                 reach_from_ventricles_mm=_round(float(distances.max())),
                 length_mm=round(_length_mm(world, spacing), 2),
                 lesion_class=_classify(
-                    halo, region, ventricles[grown], cortex[grown], infratentorial[grown]
+                    halo, contact, region, ventricles[grown], cortex[grown], infratentorial[grown]
                 ),
             )
         )
@@ -118,15 +128,26 @@ def measure_lesions(
 
 
 def _classify(
-    halo: BoolArray, region: BoolArray, ventricles: BoolArray, cortex: BoolArray, infratentorial: BoolArray
+    halo: BoolArray,
+    contact: BoolArray,
+    region: BoolArray,
+    ventricles: BoolArray,
+    cortex: BoolArray,
+    infratentorial: BoolArray,
 ) -> str:
     if (halo & ventricles).any():
         return "periventricular"
     if infratentorial[region].mean() > 0.5:
         return "infratentorial"
-    if (halo & cortex).any():
+    if (contact & cortex).any():
         return "juxtacortical"
     return "deep"
+
+
+def _neighbourhood(spacing: npt.NDArray[np.float64], max_mm: float) -> BoolArray:
+    """The 3×3×3 neighbours whose centres lie within ``max_mm`` of the middle voxel."""
+    offsets = np.stack(np.meshgrid(*[np.array([-1, 0, 1]) * s for s in spacing], indexing="ij"))
+    return np.sqrt((offsets**2).sum(axis=0)) <= max_mm
 
 
 def _length_mm(world: npt.NDArray[np.float64], spacing: npt.NDArray[np.float64]) -> float:
