@@ -80,13 +80,25 @@ def align_atlas(
     moving = _smoothed(atlas_image, atlas_affine)
     moving_mask = sitk.Shrink(to_sitk(atlas_brain.astype(np.uint8), atlas_affine), [2, 2, 2])
 
-    start = sitk.Similarity3DTransform()
     centre = _subject_brain_centre(subject, head, atlas_brain, atlas_affine)
     atlas_centre = _lps(_mask_centroid(atlas_brain, atlas_affine))
-    start.SetCenter(centre.tolist())
-    start.SetTranslation((atlas_centre - centre).tolist())
-
-    similarity = _run(fixed, moving, start, fixed_mask=None, moving_mask=moving_mask, levels=(4.0, 2.0))
+    # Two hypotheses for how the head sits: square to the scanner (world axes), or square to
+    # an oblique slice stack (voxel axes, as when slices are planned on the AC-PC line).
+    # Both are tried when they differ; the better metric wins.
+    candidates = [np.eye(3)]
+    voxel_axes = _voxel_axes_rotation(subject.affine)
+    if np.degrees(np.arccos(np.clip((np.trace(voxel_axes) - 1) / 2, -1, 1))) > 2.0:
+        candidates.append(voxel_axes)
+    similarity = None
+    for rotation in candidates:
+        start = sitk.Similarity3DTransform()
+        start.SetCenter(centre.tolist())
+        start.SetMatrix(rotation.ravel().tolist())
+        start.SetTranslation((atlas_centre - centre).tolist())
+        trial = _run(fixed, moving, start, fixed_mask=None, moving_mask=moving_mask, levels=(4.0, 2.0))
+        if similarity is None or trial[1] < similarity[1]:
+            similarity = trial
+    assert similarity is not None
     # The brain found by the first stage, grown by ~8 mm, restricts the second stage.
     brain_guess = sitk.Resample(moving_mask, fixed, similarity[0], sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     brain_ml = float(sitk.GetArrayViewFromImage(brain_guess).sum()) * REGISTRATION_MM**3 / 1000
@@ -186,6 +198,14 @@ def _subject_brain_centre(subject: Volume, head: BoolArray, atlas_brain: BoolArr
         if near.any():
             centre[:2] = world[near, :2].mean(axis=0)
     return _lps(centre)
+
+
+def _voxel_axes_rotation(affine: Affine) -> npt.NDArray[np.float64]:
+    """Rotation (LPS, subject -> atlas) that squares the head to the scan's voxel axes."""
+    u, _, vt = np.linalg.svd(affine[:3, :3])
+    rotation_ras = (u @ vt).T
+    flip = np.diag([-1.0, -1.0, 1.0])
+    return flip @ rotation_ras @ flip
 
 
 def _lps(ras: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
