@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   := demo-output
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: make a phantom, run the whole pipeline on it, score the result against its truth
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/b12brain phantom --out $(DEMO)/phantom --seed 7 --lesion-load moderate --slice-mm 6
+	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result
+	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: speed of the whole run on phantoms (2 cores)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_speed.py
+
+clean:
+	rm -rf $(DEMO) .pytest_cache
