@@ -1,0 +1,71 @@
+"""Accuracy of ``run_pipeline`` on phantoms: every load, 1 mm and thick slices, several seeds.
+
+Usage::
+
+    python benchmarks/phantom_accuracy.py [--seeds 100 101 102] [--slices 1 6] [--segmenter classical]
+
+For each phantom: Dice, H95, lesion F1 (MICCAI WMH metrics), the error of the total lesion
+volume, and the share of the detected true lesion volume whose class (periventricular / deep)
+the pipeline got right. Prints one row per phantom, then the mean and the worst value per
+(load, slice) group, against the acceptance bar (Dice >= 0.70, volume within 20 %, class >= 90 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from b12brain.evaluate import score_masks
+from b12brain.phantom import PhantomConfig, make_phantom
+from b12brain.pipeline import PipelineConfig, run_pipeline
+
+LOADS = ("mild", "moderate", "severe")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--slices", type=float, nargs="+", default=[1.0, 6.0])
+    parser.add_argument("--segmenter", default="classical")
+    args = parser.parse_args(argv)
+    config = PipelineConfig(segmenter=args.segmenter)
+    rows = []
+    print(f"{'load':9s} {'slice':>5s} {'seed':>4s} {'truth mL':>8s} {'found mL':>8s} {'vol err%':>8s} "
+          f"{'Dice':>5s} {'H95':>5s} {'F1':>5s} {'class%':>6s} {'s':>5s}")
+    for slice_mm in args.slices:
+        for load in LOADS:
+            for seed in args.seeds:
+                phantom = make_phantom(PhantomConfig(seed=seed, lesion_load=load, slice_mm=slice_mm))
+                start = time.perf_counter()
+                result = run_pipeline(phantom.flair, config=config)
+                seconds = time.perf_counter() - start
+                truth = phantom.lesion.data > 0
+                scores = score_masks(truth, result.lesion_mask, phantom.flair.affine)
+                found = truth & result.lesion_mask
+                class_ok = float((result.class_map()[found] == phantom.lesion_class.data[found]).mean()) * 100
+                error = 100 * (scores.pred_ml - scores.truth_ml) / scores.truth_ml
+                rows.append((load, slice_mm, scores.dice, error, class_ok))
+                print(f"{load:9s} {slice_mm:5.0f} {seed:4d} {scores.truth_ml:8.2f} {scores.pred_ml:8.2f} {error:8.1f} "
+                      f"{scores.dice:5.2f} {scores.h95_mm:5.1f} {scores.lesion_f1:5.2f} {class_ok:6.1f} {seconds:5.1f}",
+                      flush=True)
+    print("\nper group: mean (worst); bar: Dice >= 0.70, |volume error| <= 20 %, class >= 90 %")
+    failures = 0
+    for slice_mm in args.slices:
+        for load in LOADS:
+            group = [r for r in rows if r[0] == load and r[1] == slice_mm]
+            dice = np.array([r[2] for r in group])
+            error = np.array([abs(r[3]) for r in group])
+            klass = np.array([r[4] for r in group])
+            ok = dice.min() >= 0.70 and error.max() <= 20 and klass.min() >= 90
+            failures += not ok
+            print(f"{load:9s} {slice_mm:3.0f} mm  Dice {dice.mean():.2f} ({dice.min():.2f})  "
+                  f"|vol err| {error.mean():4.1f}% ({error.max():4.1f}%)  class {klass.mean():5.1f}% ({klass.min():5.1f}%)"
+                  f"  {'meets the bar' if ok else 'BELOW THE BAR'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
