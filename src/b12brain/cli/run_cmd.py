@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="lesion segmenter (default: %(default)s)")
     parser.add_argument("--threshold", type=float, metavar="P",
                         help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
-    parser.add_argument("--min-lesion-ml", type=float, default=0.03, metavar="ML",
-                        help="drop lesions smaller than this many mL (default: %(default)s)")
+    parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
+                        help="drop lesions smaller than this many mL (default: 0.03, a ~4 mm sphere)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
@@ -42,7 +42,8 @@ def handle(args: argparse.Namespace) -> int:
     from b12brain.outputs import write_outputs
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
-    config = PipelineConfig(segmenter=args.segmenter, threshold=args.threshold, min_lesion_ml=args.min_lesion_ml)
+    options = {"min_lesion_ml": args.min_lesion_ml} if args.min_lesion_ml is not None else {}
+    config = PipelineConfig(segmenter=args.segmenter, threshold=args.threshold, **options)
     # Every check a user can fail runs before the first progress line and before any work.
     check_output_dir(args.out, overwrite=args.overwrite)
     start = time.perf_counter()
