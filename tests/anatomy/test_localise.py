@@ -1,0 +1,91 @@
+"""Tests of subject anatomy (brain, ventricles, cortex, infratentorial, tissue levels) on a
+6 mm phantom, prepared as the pipeline prepares a scan (head mask, N4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from b12brain.anatomy.localise import Anatomy, localise_anatomy
+from b12brain.phantom import Phantom, PhantomConfig, make_phantom
+from b12brain.preprocess.bias import correct_bias
+from b12brain.preprocess.masks import head_mask
+from b12brain.preprocess.orient import to_canonical
+
+
+@pytest.fixture(scope="module")
+def phantom() -> Phantom:
+    return make_phantom(PhantomConfig(seed=5, lesion_load="mild", slice_mm=6.0))
+
+
+@pytest.fixture(scope="module")
+def anatomy(phantom: Phantom) -> Anatomy:
+    canonical, _ = to_canonical(phantom.flair)
+    assert np.array_equal(canonical.affine, phantom.flair.affine)  # truth masks share the grid
+    head = head_mask(canonical.data)
+    corrected, _ = correct_bias(canonical, head)
+    return localise_anatomy(corrected, head)
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / float(a.sum() + b.sum())
+
+
+def _world_z(phantom: Phantom, mask: np.ndarray) -> np.ndarray:
+    affine = phantom.flair.affine
+    return (np.argwhere(mask) @ affine[:3, :3].T + affine[:3, 3])[:, 2]
+
+
+def test_shapes_and_types(phantom: Phantom, anatomy: Anatomy) -> None:
+    shape = phantom.flair.shape
+    for name in ("brain", "parenchyma", "ventricles", "cortex", "infratentorial"):
+        arr = getattr(anatomy, name)
+        assert arr.shape == shape and arr.dtype == np.bool_, name
+    for name in ("wm", "gm"):
+        arr = getattr(anatomy, name)
+        assert arr.shape == shape and arr.dtype == np.float32, name
+        assert arr.min() >= 0.0 and arr.max() <= 1.0 + 1e-6, name
+        assert not arr[~anatomy.brain].any(), name
+
+
+def test_ventricles_match_truth(phantom: Phantom, anatomy: Anatomy) -> None:
+    truth = phantom.ventricles.data.astype(bool)
+    assert _dice(anatomy.ventricles, truth) >= 0.7
+    assert anatomy.ventricles.sum() == pytest.approx(truth.sum(), rel=0.3)
+
+
+def test_brain_matches_truth(phantom: Phantom, anatomy: Anatomy) -> None:
+    truth = phantom.brain.data.astype(bool)
+    assert _dice(anatomy.brain, truth) >= 0.85
+
+
+def test_masks_nest(anatomy: Anatomy) -> None:
+    assert not (anatomy.parenchyma & ~anatomy.brain).any()
+    assert not (anatomy.ventricles & ~anatomy.brain).any()
+    assert not (anatomy.ventricles & anatomy.parenchyma).any()  # ventricles are dark CSF
+    assert not (anatomy.cortex & anatomy.ventricles).any()
+    assert not (anatomy.infratentorial & ~anatomy.brain).any()
+    assert anatomy.cortex.any() and anatomy.infratentorial.any()
+
+
+def test_flair_tissue_levels_ordered(anatomy: Anatomy) -> None:
+    levels = anatomy.levels
+    assert levels.csf < levels.wm < levels.gm
+    assert 0.0 < levels.wm_sd < 0.2 * levels.wm
+    assert levels.csf < 0.5 * levels.wm  # FLAIR: CSF suppressed
+
+
+def test_infratentorial_lies_below_the_ventricles(phantom: Phantom, anatomy: Anatomy) -> None:
+    infra_z = _world_z(phantom, anatomy.infratentorial)
+    vent_z = _world_z(phantom, anatomy.ventricles)
+    assert np.median(infra_z) < vent_z.min()
+    assert np.percentile(infra_z, 95) < np.median(vent_z)
+    assert not (anatomy.infratentorial & anatomy.ventricles).any()
+
+
+def test_truth_lesions_lie_outside_cortex_and_ventricles(phantom: Phantom, anatomy: Anatomy) -> None:
+    lesion = phantom.lesion.data.astype(bool)
+    assert lesion.any()
+    assert (lesion & anatomy.cortex).sum() < 0.05 * lesion.sum()
+    assert (lesion & anatomy.ventricles).sum() < 0.05 * lesion.sum()
+    assert (lesion & anatomy.brain).sum() > 0.95 * lesion.sum()
