@@ -94,11 +94,6 @@ def test_file_sha256_of_a_folder_changes_with_one_byte(tmp_path: Path) -> None:
     assert file_sha256(folder) != before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: file_sha256 feeds names and contents into one stream without separators or lengths, "
-    "so different folders can hash alike (outputs.py, file_sha256)",
-)
 def test_file_sha256_of_different_folders_differs(tmp_path: Path) -> None:
     one = tmp_path / "one"
     one.mkdir()

@@ -97,16 +97,23 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
 
 
 def file_sha256(path: Path | str) -> str:
-    """SHA-256 of a file, or of a folder's files (sorted names and contents, e.g. a DICOM series)."""
+    """SHA-256 of a file; for a folder (e.g. a DICOM series), the SHA-256 of its manifest.
+
+    The manifest lists ``<sha256>  <relative path>`` per file, sorted by path (as
+    ``sha256sum`` prints it), so different folders never share a checksum.
+    """
     path = Path(path)
+    if not path.is_dir():
+        return _sha256_of_file(path)
+    lines = [f"{_sha256_of_file(f)}  {f.relative_to(path).as_posix()}\n" for f in sorted(path.rglob("*")) if f.is_file()]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode())
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 

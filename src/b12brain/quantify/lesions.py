@@ -118,7 +118,7 @@ def measure_lesions(
                 centroid_z_mm=round(float(world[:, 2].mean()), 2),
                 distance_to_ventricles_mm=_round(float(distances.min())),
                 reach_from_ventricles_mm=_round(float(distances.max())),
-                length_mm=round(_length_mm(world, spacing), 2),
+                length_mm=round(_length_mm(world, affine), 2),
                 lesion_class=_classify(
                     halo, contact, region, ventricles[grown], cortex[grown], infratentorial[grown]
                 ),
@@ -150,14 +150,15 @@ def _neighbourhood(spacing: npt.NDArray[np.float64], max_mm: float) -> BoolArray
     return np.sqrt((offsets**2).sum(axis=0)) <= max_mm
 
 
-def _length_mm(world: npt.NDArray[np.float64], spacing: npt.NDArray[np.float64]) -> float:
-    """Extent along the principal axis, plus one voxel for the voxels' own size."""
+def _length_mm(world: npt.NDArray[np.float64], affine: Affine) -> float:
+    """Extent along the principal axis, plus one voxel's size along that axis."""
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     if len(world) == 1:
         return float(spacing.min())
     centred = world - world.mean(axis=0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     projection = centred @ axes[0]
-    return float(projection.max() - projection.min() + spacing.min())
+    return float(projection.max() - projection.min() + np.abs(axes[0] @ (affine[:3, :3] / spacing)) @ spacing)
 
 
 def _round(value: float) -> float:

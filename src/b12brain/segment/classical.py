@@ -45,7 +45,10 @@ class ClassicalSegmenter:
     grow_contrast, grow_noise_z : float
         The same for the floor below which no lesion grows.
     edge_fraction : float
-        A lesion's edge lies at this fraction of the way from white matter to its median.
+        A lesion's edge lies at this fraction of the way from white matter to its local peak
+        (0.5: the half-maximum, where a voxel is half lesion by partial volume).
+    local_mm : float
+        Radius (mm) within which a voxel's local lesion peak is sought.
     width : float
         Logistic width, as a fraction of the white-matter mode.
     edge_mm : float
@@ -56,9 +59,10 @@ class ClassicalSegmenter:
     threshold: float = 0.5
     contrast: float = 0.40
     noise_z: float = 3.0
-    grow_contrast: float = 0.25
+    grow_contrast: float = 0.30
     grow_noise_z: float = 2.0
-    edge_fraction: float = 0.6
+    edge_fraction: float = 0.5
+    local_mm: float = 5.0
     width: float = 0.05
     edge_mm: float = 4.0
 
@@ -75,14 +79,44 @@ class ClassicalSegmenter:
         labels, n = ndi.label((image >= floor) & (territory >= 0.5), structure=np.ones((3, 3, 3), bool))
         if n == 0:
             return seed
-        index = np.arange(n + 1)
-        seeds = np.where(seed >= 0.5, labels, 0)
-        has_seed = ndi.sum_labels(np.ones_like(image), seeds, index) > 0
-        median = np.nan_to_num(np.asarray(ndi.median(image, seeds, index), dtype=float))
-        cut = np.where(has_seed, np.maximum(wm + self.edge_fraction * (median - wm), floor), np.inf)
-        cut[0] = np.inf
-        grown = self._logistic(image, cut[labels], wm) * territory
-        return np.maximum(grown, seed).astype(np.float32)
+        seeded = np.zeros(n + 1, bool)
+        seeded[np.unique(labels[seed >= 0.5])] = True
+        seeded[0] = False
+        # The local lesion level: the brightest (lightly smoothed) seed voxel within
+        # ``edge_mm`` — local, so that a confluent lesion of uneven brightness keeps its
+        # fainter parts.
+        spacing = np.asarray(flair.spacing_mm)
+        smooth = ndi.gaussian_filter(image, 0.5)
+        size = np.maximum(1, 2 * np.round(self.local_mm / spacing).astype(int) + 1)
+        local_peak = ndi.maximum_filter(np.where(seed >= 0.5, smooth, -np.inf), size=tuple(int(s) for s in size))
+        cut = np.where(seeded[labels] & np.isfinite(local_peak), wm + self.edge_fraction * (local_peak - wm), np.inf)
+        grown = self._logistic(image, np.maximum(cut, floor), wm) * territory
+        probability = np.maximum(grown, seed)
+        return self._close_ventricle_gap(probability, image, anatomy).astype(np.float32)
+
+    def _close_ventricle_gap(self, probability: FloatArray, image: FloatArray, anatomy: Anatomy) -> FloatArray:
+        """Give a lesion the voxels between it and a ventricle.
+
+        Where a periventricular lesion meets the ventricle, voxels are part lesion, part CSF:
+        darker than the lesion's edge cut, brighter than CSF, so neither threshold claims them.
+        A rater draws the lesion down to the ventricle, so these interface voxels (touching
+        both, brighter than the CSF/tissue midpoint) get the lesion's probability.
+        """
+        lesion = probability >= self.threshold
+        if not lesion.any() or not anatomy.ventricles.any():
+            return probability
+        cube = np.ones((3, 3, 3), bool)
+        levels = anatomy.levels
+        interface = (
+            ndi.binary_dilation(lesion, cube)
+            & ndi.binary_dilation(anatomy.ventricles, cube)
+            & ~anatomy.ventricles
+            & ~lesion
+            & anatomy.brain
+            & (image >= levels.csf + 0.5 * (levels.wm - levels.csf))
+        )
+        nearby = ndi.maximum_filter(np.where(lesion, probability, 0.0), size=3)
+        return np.where(interface, np.maximum(probability, nearby), probability)
 
     def _logistic(self, image: FloatArray, cut: float | FloatArray, wm: float) -> FloatArray:
         scale = max(self.width * wm, 1e-6)
