@@ -129,9 +129,13 @@ def test_length_of_a_line_lesion() -> None:
     mask[1:11, 5, 5] = True  # 10 voxels along i
     lesions, _ = _measure(mask, np.diag([1.0, 2.0, 3.0, 1.0]))
     assert lesions[0].length_mm == pytest.approx(10.0)  # 9 mm between centres + one voxel
-    # A diagonal line in-plane, isotropic 2 mm: 4 steps of 2*sqrt(2) mm plus one voxel (2 mm).
+    # A diagonal line in-plane, isotropic 2 mm: 4 steps of 2*sqrt(2) mm plus the voxel's own
+    # extent along the diagonal (2*sqrt(2) mm).
     lesions, _ = _measure(_points(*[(i, i, 5) for i in range(1, 6)]), np.diag([2.0, 2.0, 2.0, 1.0]))
-    assert lesions[0].length_mm == pytest.approx(4 * 2 * math.sqrt(2) + 2.0, abs=0.01)
+    assert lesions[0].length_mm == pytest.approx(5 * 2 * math.sqrt(2), abs=0.01)
+    # Three 6 mm slices: 12 mm between centres plus one slice thickness.
+    lesions, _ = _measure(_points((5, 5, 2), (5, 5, 3), (5, 5, 4)), np.diag([0.9, 0.9, 6.0, 1.0]))
+    assert lesions[0].length_mm == pytest.approx(18.0, abs=0.01)
     # A single voxel is one (smallest) voxel size long.
     lesions, _ = _measure(_points((5, 5, 5)), np.diag([1.5, 2.0, 3.0, 1.0]))
     assert lesions[0].length_mm == pytest.approx(1.5)
