@@ -267,18 +267,8 @@ CASES: dict[str, Callable[[Path], Case]] = {
     "out-has-other-content": _case_out_has_other_content,
 }
 
-_NOT_YET = {
-    "t1-no-overlap-with-flair": "the FLAIR/T1 overlap check is to be added to run_cmd before processing",
-}
-
-
 def _params() -> list:
-    params = []
-    for case_id, build in CASES.items():
-        marks = []
-        if case_id in _NOT_YET:
-        params.append(pytest.param(case_id, build, id=case_id, marks=marks))
-    return params
+    return [pytest.param(case_id, build, id=case_id) for case_id, build in CASES.items()]
 
 
 def _snapshot(root: Path) -> dict[str, str]:

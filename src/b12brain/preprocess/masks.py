@@ -1,8 +1,10 @@
-"""Head masks from intensity alone, used to seed bias correction and registration."""
+"""Head masks from intensity alone (to seed bias correction and registration), and the
+neighbourhoods that decide when two structures touch."""
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from b12brain.types import BoolArray, FloatArray
@@ -49,3 +51,20 @@ def _otsu(values: FloatArray, bins: int = 256) -> float:
     mean1 = (m0[-1] - m0) / np.maximum(w1, 1)
     between = w0 * w1 * (mean0 - mean1) ** 2
     return float(centres[int(between.argmax())])
+
+
+#: Two structures touch when a voxel of one has a 26-neighbour of the other within this many
+#: mm: the whole 3×3×3 cube on 1 mm grids (LST-AI's rule), in-plane only on thick slices.
+CONTACT_MM = 1.75
+
+
+def neighbourhood(spacing: npt.ArrayLike, max_mm: float = CONTACT_MM) -> BoolArray:
+    """The 3×3×3 neighbours whose centres lie within ``max_mm`` of the middle voxel.
+
+    Examples
+    --------
+    >>> int(neighbourhood([1.0, 1.0, 1.0], 1.75).sum()), int(neighbourhood([0.9, 0.9, 6.0], 1.75).sum())
+    (27, 9)
+    """
+    offsets = np.stack(np.meshgrid(*[np.array([-1, 0, 1]) * s for s in spacing], indexing="ij"))
+    return np.sqrt((offsets**2).sum(axis=0)) <= max_mm

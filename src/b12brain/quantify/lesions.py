@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from b12brain.preprocess.masks import neighbourhood
 from b12brain.types import Affine, BoolArray
 
 LESION_CLASSES = ("periventricular", "deep", "juxtacortical", "infratentorial")
@@ -29,8 +30,6 @@ CLASS_RULE = (
     "within 1.75 mm, i.e. 3x3x3 at 1 mm, in-plane only on thick slices) -> juxtacortical; else deep"
 )
 _CUBE = np.ones((3, 3, 3), bool)
-#: Largest centre distance (mm) of a neighbour that counts as contact with the cortex.
-CORTEX_CONTACT_MM = 1.75
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def measure_lesions(
     """
     spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
-    near = _neighbourhood(spacing, CORTEX_CONTACT_MM)
+    near = neighbourhood(spacing)
     labels, n = ndi.label(mask, structure=_CUBE)
     if n == 0:
         return [], labels.astype(np.int32)
@@ -142,12 +141,6 @@ def _classify(
     if (contact & cortex).any():
         return "juxtacortical"
     return "deep"
-
-
-def _neighbourhood(spacing: npt.NDArray[np.float64], max_mm: float) -> BoolArray:
-    """The 3×3×3 neighbours whose centres lie within ``max_mm`` of the middle voxel."""
-    offsets = np.stack(np.meshgrid(*[np.array([-1, 0, 1]) * s for s in spacing], indexing="ij"))
-    return np.sqrt((offsets**2).sum(axis=0)) <= max_mm
 
 
 def _length_mm(world: npt.NDArray[np.float64], affine: Affine) -> float:

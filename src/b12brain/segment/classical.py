@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from b12brain.anatomy.localise import Anatomy
+from b12brain.preprocess.masks import neighbourhood
 from b12brain.types import FloatArray, Volume
 
 
@@ -61,7 +62,7 @@ class ClassicalSegmenter:
     noise_z: float = 3.0
     grow_contrast: float = 0.30
     grow_noise_z: float = 2.0
-    edge_fraction: float = 0.5
+    edge_fraction: float = 0.55
     local_mm: float = 5.0
     width: float = 0.05
     edge_mm: float = 4.0
@@ -92,9 +93,11 @@ class ClassicalSegmenter:
         cut = np.where(seeded[labels] & np.isfinite(local_peak), wm + self.edge_fraction * (local_peak - wm), np.inf)
         grown = self._logistic(image, np.maximum(cut, floor), wm) * territory
         probability = np.maximum(grown, seed)
-        return self._close_ventricle_gap(probability, image, anatomy).astype(np.float32)
+        return self._close_ventricle_gap(probability, image, anatomy, flair.spacing_mm).astype(np.float32)
 
-    def _close_ventricle_gap(self, probability: FloatArray, image: FloatArray, anatomy: Anatomy) -> FloatArray:
+    def _close_ventricle_gap(
+        self, probability: FloatArray, image: FloatArray, anatomy: Anatomy, flair_spacing: tuple[float, float, float]
+    ) -> FloatArray:
         """Give a lesion the voxels between it and a ventricle.
 
         Where a periventricular lesion meets the ventricle, voxels are part lesion, part CSF:
@@ -105,17 +108,19 @@ class ClassicalSegmenter:
         lesion = probability >= self.threshold
         if not lesion.any() or not anatomy.ventricles.any():
             return probability
-        cube = np.ones((3, 3, 3), bool)
+        # Contact within 1.75 mm (the 3×3×3 cube at 1 mm; in-plane only on thick slices,
+        # where a voxel of the next slice is mostly something else).
+        near = neighbourhood(flair_spacing)
         levels = anatomy.levels
         interface = (
-            ndi.binary_dilation(lesion, cube)
-            & ndi.binary_dilation(anatomy.ventricles, cube)
+            ndi.binary_dilation(lesion, near)
+            & ndi.binary_dilation(anatomy.ventricles, near)
             & ~anatomy.ventricles
             & ~lesion
             & anatomy.brain
             & (image >= levels.csf + 0.5 * (levels.wm - levels.csf))
         )
-        nearby = ndi.maximum_filter(np.where(lesion, probability, 0.0), size=3)
+        nearby = ndi.maximum_filter(np.where(lesion, probability, 0.0), footprint=near)
         return np.where(interface, np.maximum(probability, nearby), probability)
 
     def _logistic(self, image: FloatArray, cut: float | FloatArray, wm: float) -> FloatArray:
