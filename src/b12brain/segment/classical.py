@@ -6,18 +6,18 @@ by logistic regression:
 
 * intensity evidence: logistic functions of the voxel's excess over the white-matter mode,
   cut at ``max(contrast × WM, noise_z × WM spread)`` above it, so the cut scales with the
-  scan's contrast and is never inside the white-matter noise. Clear voxels seed lesions; each
-  lesion then grows to its own half-to-60 % maximum (``edge_fraction``), the edge of a
-  partial-volume blurred object, but never below a floor (``grow_contrast``): faint voxels
-  count only as part of a clear lesion, which keeps lesion rims on thick slices without
-  admitting isolated faint spots.
+  scan's contrast and is never inside the white-matter noise. Clear voxels seed lesions; a
+  lesion then grows to a fraction (``edge_fraction``, about half) of its local peak, the edge
+  of a partial-volume blurred object, but never below a floor (``grow_contrast``): faint voxels
+  count only as part of a clear lesion, which keeps lesion rims without admitting isolated
+  faint spots. Voxels between a lesion and a ventricle (part lesion, part CSF) join the lesion.
 * spatial evidence: the aligned atlas white-matter probability, smoothed to tolerate a few mm
   of misalignment; zero in the ventricles, the cortex and the brain's outer rim.
 
 The probability is their product. It knows nothing of lesion shape and so marks any
 white-matter FLAIR hyperintensity (vascular, inflammatory, B12-related): the class and the
 pattern, not the segmenter, speak to the cause. Parameters were set on the phantoms and
-checked on the shared real subjects (see README, "Accuracy").
+checked on the shared real subjects (README, "What is measured, and how well").
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class ClassicalSegmenter:
         The same for the floor below which no lesion grows.
     edge_fraction : float
         A lesion's edge lies at this fraction of the way from white matter to its local peak
-        (0.5: the half-maximum, where a voxel is half lesion by partial volume).
+        (0.5 is the half maximum, where a voxel is half lesion by partial volume; a little
+        more keeps noise on the lesion's flank out).
     local_mm : float
         Radius (mm) within which a voxel's local lesion peak is sought.
     width : float
@@ -84,7 +85,7 @@ class ClassicalSegmenter:
         seeded[np.unique(labels[seed >= 0.5])] = True
         seeded[0] = False
         # The local lesion level: the brightest (lightly smoothed) seed voxel within
-        # ``edge_mm`` — local, so that a confluent lesion of uneven brightness keeps its
+        # ``local_mm`` — local, so that a confluent lesion of uneven brightness keeps its
         # fainter parts.
         spacing = np.asarray(flair.spacing_mm)
         smooth = ndi.gaussian_filter(image, 0.5)
