@@ -22,7 +22,7 @@ from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.coregister import check_overlap, coregister_to
 from b12brain.preprocess.masks import head_mask
 from b12brain.preprocess.orient import to_canonical
-from b12brain.quantify import Burden, Lesion, measure_lesions, summarise_burden
+from b12brain.quantify import LESION_CLASSES, Burden, Lesion, measure_lesions, summarise_burden
 from b12brain.segment import get_segmenter, lesion_mask_from_probability
 from b12brain.types import BoolArray, FloatArray, Volume
 
@@ -74,8 +74,6 @@ class PipelineResult:
 
     def class_map(self) -> npt.NDArray[np.uint8]:
         """Voxel map of lesion classes: 0 none, 1 periventricular, 2 deep, 3 juxtacortical, 4 infratentorial."""
-        from b12brain.quantify.lesions import LESION_CLASSES
-
         codes = np.zeros(len(self.lesions) + 1, np.uint8)
         for lesion in self.lesions:
             codes[lesion.id] = LESION_CLASSES.index(lesion.lesion_class) + 1
