@@ -11,8 +11,6 @@ import csv
 import hashlib
 import json
 import math
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import numpy as np
 
 from b12brain import __version__
 from b12brain.io import save_nifti
+from b12brain.io.atomic import atomic_path
 from b12brain.io.outdir import staged_output_dir
 from b12brain.pipeline import PipelineResult
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
@@ -138,11 +137,8 @@ def _write_csv(lesions: list[Lesion], path: Path) -> None:
 
 
 def _write_json(content: dict[str, Any], path: Path) -> None:
-    text = json.dumps(_finite(content), indent=2)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_finite(content), indent=2) + "\n")
 
 
 def _finite(value: Any) -> Any:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import numpy.typing as npt
 from b12brain.errors import InputFileError, OutputError
 from b12brain.evaluate.metrics import METRIC_NAMES, SegmentationScores, score_masks
 from b12brain.io import load_volume
+from b12brain.io.atomic import atomic_path
 from b12brain.io.validate import check_affine, check_shape
 from b12brain.types import Volume
 
@@ -77,20 +76,14 @@ class DatasetEvaluation:
         if not path.parent.is_dir():
             raise OutputError(path.parent, "folder does not exist; create it or choose another CSV path")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as err:
-            raise OutputError(path.parent, f"cannot write here ({err.strerror}); choose another CSV path") from err
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            with atomic_path(path, suffix=".tmp") as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["dataset", "subject", *METRIC_NAMES])
                 for row in self.rows:
                     values = row.scores.as_dict()
                     writer.writerow([row.dataset, row.subject, *(_csv_value(values[m]) for m in METRIC_NAMES)])
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        except OSError as err:
+            raise OutputError(path.parent, f"cannot write here ({err.strerror}); choose another CSV path") from err
         return path
 
     def format_table(self) -> str:

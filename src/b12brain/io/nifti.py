@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from b12brain.errors import HeaderError, InputFileError
+from b12brain.io.atomic import atomic_path
 from b12brain.io.validate import check_affine, check_shape, check_values
 from b12brain.types import Affine, Volume
 
@@ -76,14 +75,8 @@ def save_nifti(
     img.set_sform(img.affine, code=1)
     img.set_qform(img.affine, code=1)
     img.header.set_xyzt_units("mm", "sec")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nii.gz" if path.name.endswith(".gz") else ".nii", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".nii.gz" if path.name.endswith(".gz") else ".nii") as tmp:
         nib.save(img, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from b12brain.io.atomic import atomic_path
 from b12brain.preprocess.orient import to_canonical
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.types import Volume
@@ -77,14 +76,11 @@ def write_qc_image(
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, labelcolor="white", fontsize=8)
     fig.suptitle(title, color="white", fontsize=9)
     fig.tight_layout(rect=(0, 0.04, 1, 0.96))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90, facecolor="black")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=90, facecolor="black")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 
