@@ -13,26 +13,25 @@ class B12BrainError(Exception):
     """Base class of every error b12brain raises on purpose."""
 
 
-class InputFileError(B12BrainError, ValueError):
-    """An input file or folder is missing, unreadable, unsupported or has unusable content."""
+class PathError(B12BrainError, ValueError):
+    """A problem with a named file or folder; ``str()`` is ``"{path}: {problem}"``."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class InputFileError(PathError):
+    """An input file or folder is missing, unreadable, unsupported or has unusable content."""
 
 
 class HeaderError(InputFileError):
     """The image header is unusable: affine, voxel sizes, dimensions."""
 
 
-class OutputError(B12BrainError, ValueError):
+class OutputError(PathError):
     """The output location cannot be used (exists with other content, not writable)."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 class RegistrationError(B12BrainError, RuntimeError):
