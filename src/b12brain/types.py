@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ class Volume:
         Where the volume came from (a path, or a description for generated data).
     """
 
-    data: npt.NDArray[np.generic]
+    data: npt.NDArray[Any]
     affine: Affine
     source: str = field(default="<memory>")
 
@@ -52,6 +53,6 @@ class Volume:
         """Volume of one voxel in mL (1 mL = 1000 mm³)."""
         return float(abs(np.linalg.det(self.affine[:3, :3])) / 1000.0)
 
-    def with_data(self, data: npt.NDArray[np.generic], source: str | None = None) -> Volume:
+    def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""
         return Volume(data, self.affine, self.source if source is None else source)

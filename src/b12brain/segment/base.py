@@ -23,9 +23,15 @@ class Segmenter(Protocol):
     anatomy found for it, and the T1 registered to that grid (or None).
     """
 
-    name: str
-    #: Probability at or above which a voxel is called lesion.
-    threshold: float
+    @property
+    def name(self) -> str:
+        """Name under which the segmenter is registered."""
+        ...
+
+    @property
+    def threshold(self) -> float:
+        """Probability at or above which a voxel is called lesion."""
+        ...
 
     def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None) -> FloatArray:
         """Return the lesion probability (0..1) of every voxel of ``flair``."""
