@@ -15,14 +15,14 @@ from b12brain.errors import OutputError
 def check_output_dir(out_dir: Path | str, *, overwrite: bool = False) -> Path:
     """Return ``out_dir`` as a Path if results may be written there, else raise.
 
-    A missing or empty folder is accepted. A folder with other content is refused unless
+    A missing or empty folder is accepted (missing parents are created on publishing). A folder with other content is refused unless
     ``overwrite`` is set, and then only when it holds a previous b12brain result (a
     ``summary.json`` or ``truth.json``), so that no unrelated file is ever deleted.
 
     Raises
     ------
     OutputError
-        The path is a file, or a folder with other content, or its parent does not exist.
+        The path is a file, or a folder with other content, or it cannot be created there.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -37,11 +37,15 @@ def check_output_dir(out_dir: Path | str, *, overwrite: bool = False) -> Path:
             raise OutputError(
                 out_dir, "output folder holds files that b12brain did not write; refusing to overwrite them"
             )
-    parent = out_dir.absolute().parent
-    if not parent.is_dir():
-        raise OutputError(out_dir, f"parent folder {parent} does not exist; create it first")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(out_dir, f"parent folder {parent} is not writable")
+    # Missing parent folders are created when the result is published; the nearest one
+    # that exists must be a writable folder.
+    ancestor = out_dir.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(out_dir, f"{ancestor} is a file, not a folder; choose another output path")
+    if not os.access(ancestor, os.W_OK):
+        raise OutputError(out_dir, f"folder {ancestor} is not writable; choose another output path")
     return out_dir
 
 
@@ -62,6 +66,7 @@ def staged_output_dir(out_dir: Path | str, *, overwrite: bool = False) -> Iterat
     """
     out_dir = check_output_dir(out_dir, overwrite=overwrite)
     parent = out_dir.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
     try:
         yield stage
