@@ -20,8 +20,9 @@ demo: $(STAMP)
 	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
 
-## test: the whole test suite
+## test: type check, then the whole test suite
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## bench: speed of the whole run on phantoms (2 cores)

@@ -109,10 +109,11 @@ def align_atlas(
         )
     fixed_mask = sitk.BinaryDilate(brain_guess, [int(round(8.0 / REGISTRATION_MM))] * 3)
 
+    found = sitk.Similarity3DTransform(similarity[0])
     affine_tx = sitk.AffineTransform(3)
-    affine_tx.SetCenter(similarity[0].GetCenter())
-    affine_tx.SetMatrix(similarity[0].GetMatrix())
-    affine_tx.SetTranslation(similarity[0].GetTranslation())
+    affine_tx.SetCenter(found.GetCenter())
+    affine_tx.SetMatrix(found.GetMatrix())
+    affine_tx.SetTranslation(found.GetTranslation())
     transform, value = _run(fixed, moving, affine_tx, fixed_mask=fixed_mask, moving_mask=None, levels=(2.0, 1.0))
     return AtlasAlignment(transform, value)
 

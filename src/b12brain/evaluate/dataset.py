@@ -229,6 +229,7 @@ def _load_constant_nifti(path: Path) -> Volume | None:
     """The NIfTI at ``path`` if it is a valid, finite, constant image; else None."""
     try:
         img = nib.load(str(path))
+        assert isinstance(img, nib.Nifti1Image | nib.Nifti2Image)
         shape = check_shape(str(path), tuple(int(s) for s in img.shape))
         affine = np.asarray(img.affine, dtype=np.float64)
         check_affine(str(path), affine, shape)

@@ -32,6 +32,8 @@ missing; AVD divides by the true volume. NaN values are left out of dataset mean
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -90,8 +92,8 @@ METRIC_NAMES: tuple[str, ...] = tuple(SegmentationScores.__dataclass_fields__)
 
 
 def score_masks(
-    truth: npt.NDArray[np.generic],
-    pred: npt.NDArray[np.generic],
+    truth: npt.NDArray[Any],
+    pred: npt.NDArray[Any],
     affine: npt.NDArray[np.float64],
 ) -> SegmentationScores:
     """Score a predicted lesion mask against a manual one (MICCAI WMH 2017 metrics).
@@ -130,8 +132,8 @@ def score_masks(
     >>> round(score_masks(t, p, np.eye(4)).dice, 3)
     0.75
     """
-    truth = np.asarray(truth) != 0
-    pred = np.asarray(pred) != 0
+    truth = np.asarray(np.asarray(truth) != 0, dtype=bool)
+    pred = np.asarray(np.asarray(pred) != 0, dtype=bool)
     affine = np.asarray(affine, dtype=np.float64)
     if truth.ndim != 3 or pred.ndim != 3:
         raise ValueError(f"masks must be 3D, not {truth.ndim}D and {pred.ndim}D")

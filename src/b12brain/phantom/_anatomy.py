@@ -49,7 +49,7 @@ def load_geometry() -> Geometry:
     idx = np.argwhere(cerebral_wm)
     lo = np.maximum(idx.min(axis=0) - _BOX_PAD, 0)
     hi = np.minimum(idx.max(axis=0) + _BOX_PAD + 1, atlas.shape)
-    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    box = (slice(int(lo[0]), int(hi[0])), slice(int(lo[1]), int(hi[1])), slice(int(lo[2]), int(hi[2])))
     vent = atlas.ventricles[box]
     dist_vent = ndi.distance_transform_edt(~vent).astype(np.float32)
     tissue = (atlas.gm[box] + atlas.wm[box]) > 0.5

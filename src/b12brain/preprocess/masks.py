@@ -66,5 +66,6 @@ def neighbourhood(spacing: npt.ArrayLike, max_mm: float = CONTACT_MM) -> BoolArr
     >>> int(neighbourhood([1.0, 1.0, 1.0], 1.75).sum()), int(neighbourhood([0.9, 0.9, 6.0], 1.75).sum())
     (27, 9)
     """
-    offsets = np.stack(np.meshgrid(*[np.array([-1, 0, 1]) * s for s in spacing], indexing="ij"))
+    steps = [np.array([-1.0, 0.0, 1.0]) * float(s) for s in np.asarray(spacing, dtype=float)]
+    offsets = np.stack(np.meshgrid(*steps, indexing="ij"))
     return np.sqrt((offsets**2).sum(axis=0)) <= max_mm

@@ -84,7 +84,7 @@ def write_qc_image(
     return path
 
 
-def _pick_slices(data: npt.NDArray[np.generic], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
+def _pick_slices(data: npt.NDArray[np.floating], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
     """Up to ``n`` axial slices spread over the head, always including those with most lesion."""
     filled = np.nonzero((data > np.percentile(data, 60)).any(axis=(0, 1)))[0]
     if filled.size == 0:
