@@ -22,7 +22,13 @@ from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.coregister import check_overlap, coregister_to
 from b12brain.preprocess.masks import head_mask
 from b12brain.preprocess.orient import to_canonical
-from b12brain.quantify import LESION_CLASSES, Burden, Lesion, measure_lesions, summarise_burden
+from b12brain.quantify import (
+    LESION_CLASSES,
+    Burden,
+    Lesion,
+    measure_lesions,
+    summarise_burden,
+)
 from b12brain.segment import get_segmenter, lesion_mask_from_probability
 from b12brain.types import BoolArray, FloatArray, Volume
 

@@ -6,7 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from b12brain.errors import HeaderError
+from b12brain.errors import HeaderError, InputFileError
 from b12brain.io import load_volume, save_nifti
 
 
@@ -40,3 +40,11 @@ def test_uncompressed_and_int16_files_load_as_float32(tmp_path, blob, write_nift
     volume = load_volume(path)
     assert volume.data.dtype == np.float32
     np.testing.assert_array_equal(volume.data, blob)
+
+
+def test_empty_mask_is_accepted_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "empty_mask.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16, 8), np.uint8), np.diag([3.0, 3.0, 6.0, 1.0])), path)
+    with pytest.raises(InputFileError, match="empty"):
+        load_volume(path)
+    assert load_volume(path, allow_constant=True).data.max() == 0

@@ -32,7 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def handle(args: argparse.Namespace) -> int:
-    from b12brain.evaluate import DatasetEvaluation, SubjectEvaluation, evaluate_dataset, evaluate_pair
+    from b12brain.evaluate import (
+        DatasetEvaluation,
+        SubjectEvaluation,
+        evaluate_dataset,
+        evaluate_pair,
+    )
 
     pair = args.truth is not None or args.pred is not None
     folder = args.dataset is not None or args.pred_dir is not None

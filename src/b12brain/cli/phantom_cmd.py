@@ -44,8 +44,13 @@ def add_parser(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Generate and write the phantom; print one line on what was written."""
-    from b12brain.phantom import PhantomConfig, check_config, make_phantom, write_phantom
     from b12brain.io.outdir import check_output_dir
+    from b12brain.phantom import (
+        PhantomConfig,
+        check_config,
+        make_phantom,
+        write_phantom,
+    )
 
     config = PhantomConfig(seed=args.seed, lesion_load=args.lesion_load, slice_mm=args.slice_mm)
     try:

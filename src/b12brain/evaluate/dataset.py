@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
@@ -24,7 +23,6 @@ from b12brain.errors import InputFileError, OutputError
 from b12brain.evaluate.metrics import METRIC_NAMES, SegmentationScores, score_masks
 from b12brain.io import load_volume
 from b12brain.io.atomic import atomic_path
-from b12brain.io.validate import check_affine, check_shape
 from b12brain.types import Volume
 
 #: Largest distance (mm) between the two grids' corners still counted as "the same grid".
@@ -211,34 +209,8 @@ def _find_prediction(pred_dir: Path, dataset: str, subject: str) -> Path:
 
 
 def _load_mask(path: Path | str) -> Volume:
-    """Load a mask with :func:`load_volume`, also accepting an all-zero (or all-one) mask.
-
-    ``load_volume`` rejects constant images because a constant *scan* is an error, but an
-    empty lesion mask is a valid answer ("no lesion").
-    """
-    try:
-        return load_volume(path)
-    except InputFileError:
-        constant = _load_constant_nifti(Path(path))
-        if constant is None:
-            raise
-        return constant
-
-
-def _load_constant_nifti(path: Path) -> Volume | None:
-    """The NIfTI at ``path`` if it is a valid, finite, constant image; else None."""
-    try:
-        img = nib.load(str(path))
-        assert isinstance(img, nib.Nifti1Image | nib.Nifti2Image)
-        shape = check_shape(str(path), tuple(int(s) for s in img.shape))
-        affine = np.asarray(img.affine, dtype=np.float64)
-        check_affine(str(path), affine, shape)
-        data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
-    except Exception:  # noqa: BLE001 - any failure means "not the constant-mask case"
-        return None
-    if not np.isfinite(data).all() or data.min() != data.max():
-        return None
-    return Volume(data, affine, str(path))
+    """Load a mask; an all-zero mask is a valid answer ("no lesion")."""
+    return load_volume(path, allow_constant=True)
 
 
 def _grid_gap_mm(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], shape: tuple[int, int, int]) -> float:

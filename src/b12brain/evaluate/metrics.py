@@ -32,9 +32,8 @@ missing; AVD divides by the true volume. NaN values are left out of dataset mean
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

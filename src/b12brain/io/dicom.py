@@ -45,7 +45,7 @@ class _SliceHeader:
     columns: int
 
 
-def load_dicom_series(folder: Path | str) -> Volume:
+def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Volume:
     """Read the one DICOM series in ``folder`` as a validated 3D :class:`Volume`.
 
     Parameters
@@ -104,7 +104,7 @@ def load_dicom_series(folder: Path | str) -> Volume:
             problem, _, advice = err.problem.rpartition("; ")
             raise InputFileError(err.path, f"{problem}{note}; {advice}") from err
         img = _read_pixels(name, [str(h.path) for h in ordered])
-    return _to_volume(name, img)
+    return _to_volume(name, img, allow_constant=allow_constant)
 
 
 def dicom_to_ras_affine(
@@ -286,7 +286,7 @@ def _read_pixels(folder: str, files: list[str]) -> sitk.Image:
         ) from err
 
 
-def _to_volume(name: str, img: sitk.Image) -> Volume:
+def _to_volume(name: str, img: sitk.Image, *, allow_constant: bool) -> Volume:
     if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
         raise InputFileError(
             name,
@@ -298,7 +298,7 @@ def _to_volume(name: str, img: sitk.Image) -> Volume:
     check_affine(name, affine, shape)
     # SimpleITK arrays are (z, y, x); b12brain volumes are indexed (x, y, z) like nibabel's.
     data = np.ascontiguousarray(sitk.GetArrayFromImage(img).transpose(2, 1, 0), dtype=np.float32)
-    check_values(name, data)
+    check_values(name, data, allow_constant=allow_constant)
     return Volume(data, affine, name)
 
 

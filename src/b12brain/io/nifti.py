@@ -24,7 +24,7 @@ def is_nifti_path(path: Path) -> bool:
     return path.name.lower().endswith(NIFTI_SUFFIXES)
 
 
-def load_nifti(path: Path) -> Volume:
+def load_nifti(path: Path, *, allow_constant: bool = False) -> Volume:
     """Read and validate a 3D NIfTI image (a single-volume 4D image is accepted).
 
     Raises
@@ -55,7 +55,7 @@ def load_nifti(path: Path) -> Volume:
     if data.dtype.kind not in "biuf":
         raise InputFileError(name, f"has voxel type {data.dtype}; expected a scalar (integer or float) image")
     data = np.asarray(data, dtype=np.float32).reshape(shape)
-    check_values(name, data)
+    check_values(name, data, allow_constant=allow_constant)
     return Volume(data, affine, name)
 
 

@@ -62,12 +62,15 @@ def check_affine(path: str, affine: npt.NDArray[np.float64], shape: tuple[int, i
         )
 
 
-def check_values(path: str, data: npt.NDArray[np.generic]) -> None:
-    """Raise :class:`InputFileError` for NaN/Inf voxels or an empty or constant image."""
+def check_values(path: str, data: npt.NDArray[np.generic], *, allow_constant: bool = False) -> None:
+    """Raise :class:`InputFileError` for NaN/Inf voxels, or an empty or constant image unless
+    ``allow_constant`` (an empty lesion mask is a valid answer; an empty scan is not)."""
     finite = np.isfinite(data)
     if not finite.all():
         bad = int((~finite).sum())
         raise InputFileError(path, f"has {bad} NaN or Inf voxels; fix or re-export the image")
+    if allow_constant:
+        return
     lo, hi = float(data.min()), float(data.max())
     if lo == hi:
         what = "empty (all zero)" if hi == 0 else f"constant (every voxel is {hi:g})"

@@ -1,5 +1,10 @@
 """Lesion segmenters behind one interface (:class:`Segmenter`), chosen by name."""
 
-from b12brain.segment.base import SEGMENTERS, Segmenter, get_segmenter, lesion_mask_from_probability
+from b12brain.segment.base import (
+    SEGMENTERS,
+    Segmenter,
+    get_segmenter,
+    lesion_mask_from_probability,
+)
 
 __all__ = ["SEGMENTERS", "Segmenter", "get_segmenter", "lesion_mask_from_probability"]
