@@ -11,8 +11,8 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import re
+import shutil
 import struct
 import zlib
 from pathlib import Path

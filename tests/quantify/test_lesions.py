@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from b12brain.quantify.lesions import CLASS_RULE, LESION_CLASSES, Lesion, measure_lesions
+from b12brain.quantify.lesions import (
+    CLASS_RULE,
+    LESION_CLASSES,
+    Lesion,
+    measure_lesions,
+)
 
 SHAPE = (12, 12, 12)
 
