@@ -59,8 +59,8 @@ class ClassicalSegmenter:
 
     name: str = "classical"
     threshold: float = 0.5
-    contrast: float = 0.40
-    noise_z: float = 3.0
+    contrast: float = 0.35
+    noise_z: float = 5.0
     grow_contrast: float = 0.30
     grow_noise_z: float = 2.0
     edge_fraction: float = 0.55
