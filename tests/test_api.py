@@ -133,3 +133,16 @@ def test_errors_from_the_api_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(b12brain.InputFileError) as info:
         run_pipeline(missing)
     assert str(missing) in str(info.value)
+
+
+def test_top_level_names_are_the_modules_functions() -> None:
+    import b12brain
+    from b12brain import evaluate, outputs, phantom, pipeline
+
+    assert b12brain.run_pipeline is pipeline.run_pipeline
+    assert b12brain.write_outputs is outputs.write_outputs
+    assert b12brain.make_phantom is phantom.make_phantom
+    assert b12brain.score_masks is evaluate.score_masks
+    assert set(b12brain.__all__) >= {"run_pipeline", "make_phantom", "score_masks", "load_volume"}
+    with pytest.raises(AttributeError):
+        b12brain.no_such_name  # noqa: B018

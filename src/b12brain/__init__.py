@@ -12,9 +12,36 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
+import importlib
+from typing import Any
+
 from b12brain.errors import B12BrainError, HeaderError, InputFileError, OutputError
 from b12brain.io import load_volume, save_nifti
 from b12brain.types import Volume
+
+# The pipeline's names load on first use, so that `import b12brain` (and `b12brain --help`)
+# stays fast: SimpleITK, scipy and matplotlib are only imported when work is done.
+_LAZY = {
+    "PipelineConfig": "b12brain.pipeline",
+    "PipelineResult": "b12brain.pipeline",
+    "run_pipeline": "b12brain.pipeline",
+    "write_outputs": "b12brain.outputs",
+    "get_segmenter": "b12brain.segment",
+    "measure_lesions": "b12brain.quantify",
+    "PhantomConfig": "b12brain.phantom",
+    "make_phantom": "b12brain.phantom",
+    "write_phantom": "b12brain.phantom",
+    "score_masks": "b12brain.evaluate",
+    "evaluate_pair": "b12brain.evaluate",
+    "evaluate_dataset": "b12brain.evaluate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'b12brain' has no attribute {name!r}")
+
 
 __all__ = [
     "B12BrainError",
@@ -25,4 +52,5 @@ __all__ = [
     "__version__",
     "load_volume",
     "save_nifti",
+    *_LAZY,
 ]
