@@ -15,7 +15,7 @@ import SimpleITK as sitk
 from scipy import ndimage as ndi
 
 from b12brain.errors import RegistrationError
-from b12brain.preprocess.sitk_bridge import to_sitk
+from b12brain.preprocess.sitk_bridge import single_threaded, to_sitk
 from b12brain.types import Affine, BoolArray, Volume
 
 #: Voxel size (mm) of the grid the registration metric is evaluated on.
@@ -144,7 +144,8 @@ def _run(
     reg.SetSmoothingSigmasPerLevel([float(f) - 1.0 for f in levels])
     reg.SetInitialTransform(initial, inPlace=False)
     try:
-        out = reg.Execute(fixed, moving)
+        with single_threaded():
+            out = reg.Execute(fixed, moving)
     except RuntimeError as err:
         raise RegistrationError(f"atlas registration failed: {str(err).strip().splitlines()[-1]}") from err
     transform = out.GetNthTransform(0) if isinstance(out, sitk.CompositeTransform) else out

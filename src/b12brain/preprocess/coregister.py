@@ -8,7 +8,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from b12brain.errors import InputFileError, RegistrationError
-from b12brain.preprocess.sitk_bridge import from_sitk, to_sitk
+from b12brain.preprocess.sitk_bridge import from_sitk, single_threaded, to_sitk
 from b12brain.types import Affine, Volume
 
 #: Least fraction of the smaller field of view that the two scans must share.
@@ -65,7 +65,8 @@ def coregister_to(moving: Volume, fixed: Volume) -> Volume:
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     reg.SetInitialTransform(initial, inPlace=False)
     try:
-        transform = reg.Execute(fixed_img, moving_img)
+        with single_threaded():
+            transform = reg.Execute(fixed_img, moving_img)
     except RuntimeError as err:
         raise RegistrationError(
             f"{moving.source}: could not be registered to {fixed.source}: {str(err).strip().splitlines()[-1]}"

@@ -1,6 +1,10 @@
-"""Conversions between (array, RAS+ affine) and SimpleITK images (LPS+ physical space)."""
+"""Conversions between (array, RAS+ affine) and SimpleITK images (LPS+ physical space), and
+deterministic execution of SimpleITK registrations."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
@@ -34,3 +38,19 @@ def sitk_affine(img: sitk.Image) -> Affine:
     affine[:3, :3] = _LPS @ direction @ np.diag(img.GetSpacing())
     affine[:3, 3] = _LPS @ np.asarray(img.GetOrigin(), dtype=float)
     return affine
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run SimpleITK on one thread inside the block, then restore the previous setting.
+
+    ITK's registration metrics add per-thread partial sums in a varying order, so the last
+    digits, and after a few optimiser steps the transform, change from run to run. One thread
+    makes a run reproducible bit for bit, at about a second's cost per registration.
+    """
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
