@@ -40,3 +40,26 @@ class RegistrationError(B12BrainError, RuntimeError):
 
 class ConfigError(B12BrainError, ValueError):
     """An option has a value outside what it accepts."""
+
+
+class FieldError(B12BrainError, ValueError):
+    """A named field of a structured input (lab panel, questionnaire answers) is unusable.
+
+    ``str()`` is ``"{source}: {field}: {problem}; expected {expected}"`` so a message names the
+    file (and row), the field, the value seen and what is accepted.
+    """
+
+    def __init__(self, source: str, field: str, problem: str, expected: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{source}: {field}: {problem}; expected {expected}")
+
+
+class LabValueError(FieldError):
+    """A lab panel value, unit or field is missing, unknown, malformed or implausible."""
+
+
+class AnswerError(FieldError):
+    """A questionnaire answer is missing, unknown or outside the question's choices."""
