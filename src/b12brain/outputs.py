@@ -19,6 +19,7 @@ import nibabel as nib
 import numpy as np
 
 from b12brain import __version__
+from b12brain.clinical import DISCLAIMER
 from b12brain.io import save_nifti
 from b12brain.io.atomic import atomic_path
 from b12brain.io.outdir import staged_output_dir
@@ -28,10 +29,6 @@ from b12brain.report.qc import write_qc_image
 from b12brain.types import Volume
 
 SUMMARY_SCHEMA_VERSION = "1.0"
-DISCLAIMER = (
-    "b12brain is research and decision-support software. Its figures are automated estimates "
-    "that a qualified clinician must review; they are not a diagnosis."
-)
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
