@@ -46,16 +46,16 @@ def add_parser(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Ask the questions, write the answers file, print a short summary."""
+    from b12brain.io.outdir import check_output_file
     from b12brain.symptoms import (
         assess_symptoms,
-        check_answers_path,
         parse_answers,
         questions_in,
         write_answers,
     )
 
     groups = parse_groups(args.groups)
-    out = check_answers_path(args.out, overwrite=args.overwrite)  # before asking anything
+    out = check_output_file(args.out, overwrite=args.overwrite)  # before asking anything
     stdin, stdout = sys.stdin, sys.stdout
     interactive = bool(stdin is not None and stdin.isatty())
     given = ask_questions(questions_in(groups), stdin, stdout, interactive=interactive)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from b12brain.errors import OutputError
+from b12brain.io.atomic import atomic_path
 
 
 def check_output_dir(out_dir: Path | str, *, overwrite: bool = False) -> Path:
@@ -91,3 +92,45 @@ def _publish(stage: Path, out_dir: Path) -> None:
     else:
         os.replace(stage, out_dir)
     os.chmod(out_dir, 0o755)
+
+
+def check_output_file(path: Path | str, *, overwrite: bool = False) -> Path:
+    """Return ``path`` as a Path if a result file may be written there, else raise.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, exists without ``overwrite``, or lies under a file or an
+        unwritable folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(path, "is a folder; give the path of the file to write")
+    if path.exists() and not overwrite:
+        raise OutputError(path, "already exists; choose another file name or pass --overwrite (overwrite=True)")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(path, f"{ancestor} is a file, not a folder; choose another output path")
+    if not os.access(ancestor, os.W_OK):
+        raise OutputError(path, f"folder {ancestor} is not writable; choose another output path")
+    return path
+
+
+def write_text_file(text: str, path: Path | str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically (missing folders created); return the path.
+
+    Raises
+    ------
+    OutputError
+        As :func:`check_output_file`, or the write itself fails.
+    """
+    path = check_output_file(path, overwrite=overwrite)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, suffix=path.suffix) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise OutputError(path, f"cannot be written ({err.strerror}); choose another path") from err
+    return path

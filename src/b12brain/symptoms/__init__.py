@@ -14,7 +14,6 @@ from __future__ import annotations
 from b12brain.symptoms.answers import (
     Answers,
     answers_schema,
-    check_answers_path,
     parse_answers,
     parse_answers_document,
     read_answers,
@@ -60,7 +59,6 @@ __all__ = [
     "SymptomResult",
     "answers_schema",
     "assess_symptoms",
-    "check_answers_path",
     "parse_answers",
     "parse_answers_document",
     "questions_in",

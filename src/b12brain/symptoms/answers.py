@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from b12brain.errors import AnswerError, InputFileError, OutputError
-from b12brain.io.atomic import atomic_path
+from b12brain.errors import AnswerError, InputFileError
+from b12brain.io.outdir import write_text_file
 from b12brain.symptoms.questionnaire import (
     NO,
     QUESTION_IDS,
@@ -272,9 +271,7 @@ def read_answers(path: Path | str) -> Answers:
 
 
 def write_answers(answers: Answers, path: Path | str, *, overwrite: bool = False) -> Path:
-    """Write ``answers`` as an answers JSON file, atomically; return the path.
-
-    Missing parent folders are created. The file appears complete or not at all.
+    """Write ``answers`` as an answers file, atomically (missing folders are created).
 
     Raises
     ------
@@ -282,38 +279,7 @@ def write_answers(answers: Answers, path: Path | str, *, overwrite: bool = False
         ``path`` exists and ``overwrite`` is False, ``path`` is a folder, or its folder cannot
         be created or written.
     """
-    path = check_answers_path(path, overwrite=overwrite)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(answers.as_document(), indent=2) + "\n", encoding="utf-8")
-    except OSError as err:
-        raise OutputError(path, f"cannot be written ({err.strerror}); choose another path") from err
-    return path
-
-
-def check_answers_path(path: Path | str, *, overwrite: bool = False) -> Path:
-    """Return ``path`` as a Path if an answers file may be written there, else raise.
-
-    Raises
-    ------
-    OutputError
-        ``path`` is a folder, exists without ``overwrite``, or lies under a file or an
-        unwritable folder.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(path, "is a folder; give the path of the answers file to write, e.g. answers.json")
-    if path.exists() and not overwrite:
-        raise OutputError(path, "already exists; choose another file name or pass --overwrite (overwrite=True)")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise OutputError(path, f"{ancestor} is a file, not a folder; choose another output path")
-    if not os.access(ancestor, os.W_OK):
-        raise OutputError(path, f"folder {ancestor} is not writable; choose another output path")
-    return path
+    return write_text_file(json.dumps(answers.as_document(), indent=2) + "\n", path, overwrite=overwrite)
 
 
 def answers_schema() -> dict[str, Any]:
