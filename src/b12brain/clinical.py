@@ -31,6 +31,8 @@ SOURCES: dict[str, str] = {
     "MMA_REFERENCE": "MMA reference limits in use (0.28-0.45 umol/L by laboratory; > 0.75 highly suggestive)",
     "HCY_REFERENCE": "Homocysteine reference limits in use (~15 umol/L; > 20 suggests B12 deficiency with normal folate)",
     "WHO_B12_BANDS": "WHO-type serum B12 bands (< 148 deficient, 148-221 low, > 221 pmol/L adequate)",
+    "CONFOUNDERS": "Confounders of the B12 markers (kidney function, folate, pregnancy, assay interference), as summarised in b12brain's CLINICAL.md §5",
+    "RED_FLAGS": "Red flags that make a B12 assessment urgent, as listed in b12brain's CLINICAL.md §6",
     "PHENX_MNSI": "Michigan Neuropathy Screening Instrument questionnaire, PhenX protocol 140401",
     "SEED_ARTICLE": "b12brain seed article: demyelination symptoms of B12 deficiency and its case report",
     "DE_LAU_2009": "de Lau et al. 2009, J Neurol Neurosurg Psychiatry 80:149 (Rotterdam Scan Study)",
