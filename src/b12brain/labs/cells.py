@@ -1,0 +1,205 @@
+"""Cells of a lab table: sorting a column into kinds, parsing numbers, collecting bad cells.
+
+Text is factorized once per column and parsed once per distinct value, then the result is
+gathered back to every cell with numpy indexing: a million-row column with a handful of unit
+spellings costs a handful of Python calls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from b12brain.errors import LabValueError
+from b12brain.labs.fields import KNOWN_FIELDS
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+CodeArray = npt.NDArray[np.int8]
+IntpArray = npt.NDArray[np.intp]
+#: Position of a row in the table (0-based) -> the error source text, e.g. "x.csv, row 3 (...)".
+RowSource = Callable[[int], str]
+
+# --- cell kinds --------------------------------------------------------------------------
+NONE, NAN, STR, BOOL, NUM, OTHER = range(6)
+_NUMERIC_INFERRED = {"floating", "integer", "mixed-integer-float", "decimal"}
+# A number, then optionally a unit that starts with a letter (so "1,5" is not "1" in unit ",5").
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.,+\-].*?)?\s*$")
+
+
+def _kind_of(x: object) -> int:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return NONE
+    if isinstance(x, (bool, np.bool_)):
+        return BOOL
+    if isinstance(x, str):
+        return STR
+    if isinstance(x, (float, np.floating)):
+        return NAN if math.isnan(x) else NUM
+    if isinstance(x, (int, np.integer)):
+        return NUM if abs(int(x)) < 2**1023 else OTHER  # beyond float range: not a usable number
+    return OTHER
+
+
+@dataclass
+class Cells:
+    """One column sorted into kinds.
+
+    Text cells are factorized once: ``codes`` indexes ``texts`` (the distinct texts, stripped)
+    and is -1 for a cell that is not text, so text is parsed once per distinct value and the
+    result gathered back with :meth:`gather`. ``numbers`` holds the value of number cells and
+    1.0/0.0 for boolean cells (NaN elsewhere).
+    """
+
+    kinds: CodeArray
+    numbers: FloatArray
+    codes: IntpArray
+    texts: list[str]
+
+    def gather(self, per_text: npt.ArrayLike, fill: object) -> np.ndarray:  # type: ignore[type-arg]
+        """Per-cell values from one value per distinct text; ``fill`` where a cell is not text."""
+        table = np.asarray(per_text)
+        table = np.append(table, np.array([fill], dtype=table.dtype if len(table) else None))
+        return table[self.codes]
+
+
+def read_cells(col: pd.Series, strict: bool) -> Cells:
+    n = len(col)
+    numbers = np.full(n, np.nan)
+    codes = np.full(n, -1, dtype=np.intp)
+    if pd.api.types.is_bool_dtype(col.dtype):
+        missing = col.isna().to_numpy()
+        numbers[~missing] = col.to_numpy(dtype=object)[~missing].astype(np.float64)
+        return Cells(np.where(missing, NONE, BOOL).astype(np.int8), numbers, codes, [])
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        numbers = col.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        return Cells(np.where(np.isnan(numbers), NONE, NUM).astype(np.int8), numbers, codes, [])
+    objects = col.to_numpy(dtype=object)
+    inferred = pd.api.types.infer_dtype(objects, skipna=True)
+    uniques: Any = []
+    if inferred == "string" and not strict:  # fast path: text cells and missing cells only
+        codes, uniques = pd.factorize(objects)
+        kinds = np.where(codes >= 0, STR, NONE).astype(np.int8)
+    elif inferred == "empty" and not strict:
+        kinds = np.full(n, NONE, dtype=np.int8)
+    elif inferred in _NUMERIC_INFERRED and not strict:
+        kinds = np.where(pd.isna(objects), NONE, NUM).astype(np.int8)
+    else:  # mixed cells, or a JSON panel (where NaN is an error, not a missing value)
+        kinds = np.fromiter((_kind_of(x) for x in objects), dtype=np.int8, count=n)
+        text_rows = np.flatnonzero(kinds == STR)
+        if len(text_rows):
+            codes[text_rows], uniques = pd.factorize(objects[text_rows])
+    valued = (kinds == NUM) | (kinds == BOOL)
+    if valued.any():
+        numbers[valued] = np.asarray(objects[valued], dtype=np.float64)
+    texts = [str(u).strip() for u in uniques]
+    if "" in texts:  # an empty cell is a missing value in CSV and JSON alike
+        blank = np.array([t == "" for t in texts] + [False])[codes]
+        kinds[blank] = NONE
+        codes[blank] = -1
+    if not strict:
+        kinds[kinds == NAN] = NONE  # NaN marks a missing value in a DataFrame
+    return Cells(kinds, numbers, codes, texts)
+
+
+def show(x: object) -> str:
+    """A cell as the user typed it, for messages."""
+    if isinstance(x, np.generic):
+        x = x.item()
+    return repr(x)
+
+
+def show_number(x: float) -> str:
+    return format(float(x), ".10g")
+
+
+# --- problems ----------------------------------------------------------------------------
+class Problems:
+    """Bad cells, found column-wise; messages are built only for the rows that fail."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.items: list[tuple[str, BoolArray, Callable[[int], tuple[str, str]]]] = []
+
+    def add(self, field: str, mask: BoolArray, describe: Callable[[int], tuple[str, str]]) -> None:
+        if mask.any():
+            self.items.append((field, mask, describe))
+
+    def bad_rows(self) -> BoolArray:
+        bad = np.zeros(self.n, dtype=bool)
+        for _, mask, _ in self.items:
+            bad |= mask
+        return bad
+
+    def errors(self, row_source: RowSource) -> tuple[LabValueError, ...]:
+        order = {f: i for i, f in enumerate(KNOWN_FIELDS)}
+        found = [(int(i), order.get(field, len(order)), field, describe)
+                 for field, mask, describe in self.items for i in np.flatnonzero(mask)]
+        found.sort(key=lambda t: (t[0], t[1]))
+        return tuple(LabValueError(row_source(i), field, *describe(i)) for i, _, field, describe in found)
+
+
+def kind_problem(kind: int, shown: str, wanted: str) -> str:
+    return {
+        NAN: f"{shown} is not a finite number",
+        BOOL: f"{shown} is a boolean, not {wanted}",
+        STR: f"{shown} is text, not {wanted}",
+        NUM: f"{shown} is a number, not {wanted}",
+    }.get(kind, f"{shown} is not {wanted}")
+
+
+@dataclass
+class Numbers:
+    """A parsed number column. ``bad`` is -1 for a good or missing cell, else the kind that
+    made it bad (``STR`` text that is not a number, ``OTHER`` a unit where none is allowed).
+    Units written in text cells ("150 pg/mL") are ``unit_codes`` into ``unit_texts``."""
+
+    values: FloatArray
+    present: BoolArray
+    bad: CodeArray
+    unit_codes: IntpArray
+    unit_texts: list[str]
+
+
+def parse_numbers(cells: Cells, *, strict_text: bool, units_allowed: bool) -> Numbers:
+    n = len(cells.kinds)
+    kinds = cells.kinds
+    values = cells.numbers.copy()
+    bad = np.full(n, -1, dtype=np.int8)
+    for k in (NAN, BOOL, OTHER):
+        bad[kinds == k] = k
+    unit_codes = np.full(n, -1, dtype=np.intp)
+    unit_texts: list[str] = []
+    is_str = kinds == STR
+    if is_str.any() and strict_text and not units_allowed:
+        bad[is_str] = STR
+    elif is_str.any():  # parse each distinct text once
+        texts = pd.Series(cells.texts, dtype=object)
+        number = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        text_bad = np.full(len(texts), -1, dtype=np.int8)
+        text_unit = np.full(len(texts), -1, dtype=np.intp)
+        unparsed = np.flatnonzero(np.isnan(number))
+        if len(unparsed):  # "150 pg/mL": a number, then a unit
+            groups = texts.iloc[unparsed].str.extract(_NUMBER_UNIT)
+            number[unparsed] = pd.to_numeric(groups[0], errors="coerce").to_numpy(dtype=np.float64)
+            has_unit = (groups[1].notna() & groups[0].notna()).to_numpy()
+            if units_allowed:
+                text_unit[unparsed[has_unit]], found = pd.factorize(groups[1][has_unit])
+                unit_texts = [str(u) for u in found]
+            else:
+                text_bad[unparsed[has_unit]] = OTHER
+        text_bad[np.isnan(number) & (text_bad < 0)] = STR
+        values[is_str] = number[cells.codes[is_str]]
+        unit_codes[is_str] = text_unit[cells.codes[is_str]]
+        bad[is_str] = text_bad[cells.codes[is_str]]
+    bad[np.isinf(values) & (bad < 0)] = NAN
+    present = (kinds != NONE) & (bad < 0)
+    values[~present] = np.nan
+    return Numbers(values, present, bad, unit_codes, unit_texts)

@@ -1,0 +1,193 @@
+"""Interpretation of one panel (:func:`interpret_panel`) or a whole table (:func:`interpret_cohort`).
+
+Both run :func:`b12brain.labs.rules.evaluate` on columns (a one-row table for a single panel);
+the single-panel path then turns the booleans into :class:`~b12brain.clinical.Finding` objects
+with their sentences and citations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from b12brain.clinical import SOURCES, URGENCY_ORDER, Finding
+from b12brain.errors import LabValueError
+from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
+from b12brain.labs.columns import PanelColumns
+from b12brain.labs.panel import Panel, columns_from_panels, read_cohort
+from b12brain.labs.result import CohortResult, LabResult, MarkerResult
+from b12brain.labs.rules import (
+    FLAG_RULES,
+    NEXT_TEST_RULES,
+    STATUSES,
+    URGENCY_RULES,
+    Basis,
+    Evaluation,
+    Rule,
+    evaluate,
+    status_reason,
+)
+from b12brain.labs.thresholds import (
+    B12_BSH_CUTOFF,
+    B12_WHO,
+    HB_FEMALE,
+    HB_LABELS,
+    HB_MALE,
+    MARKER_TABLES,
+    BandTable,
+)
+from b12brain.labs.units import MARKER_SPECS, MARKERS
+
+#: Cohort output column of each canonical marker value (the unit is in the name).
+VALUE_COLUMNS: dict[str, str] = {
+    "b12": "b12_pmol_l",
+    "holotc": "holotc_pmol_l",
+    "mma": "mma_umol_l",
+    "homocysteine": "homocysteine_umol_l",
+    "folate": "folate_nmol_l",
+    "egfr": "egfr_ml_min_1_73m2",
+    "mcv": "mcv_fl",
+    "haemoglobin": "haemoglobin_g_l",
+}
+_HB_UNKNOWN_SEX_RULE = (
+    "haemoglobin with sex unknown: < 120 g/L anaemia for either sex, >= 130 g/L no anaemia for either sex, "
+    "120-130 g/L not classified. " + HB_MALE.note
+)
+
+
+def interpret_panel(panel: Panel, *, require_cb12: bool = False) -> LabResult:
+    """Interpret one validated panel: marker categories, cB12, status, flags, next tests, urgency.
+
+    Parameters
+    ----------
+    panel : Panel
+        From :func:`~b12brain.labs.parse_panel` or :func:`~b12brain.labs.read_panel`.
+    require_cb12 : bool
+        Raise instead of reporting "not computed" when cB12 cannot be computed.
+
+    Raises
+    ------
+    LabValueError
+        ``require_cb12`` is set and B12, holoTC, MMA, homocysteine or age is missing (the error
+        names the first missing field).
+
+    Examples
+    --------
+    >>> from b12brain.labs import parse_panel
+    >>> r = interpret_panel(parse_panel({"b12": "120 pmol/L", "holotc": "20 pmol/L", "mma": "0.8 umol/L",
+    ...                                  "homocysteine": "25 umol/L", "age": 50}))
+    >>> round(r.cb12, 2), r.cb12_category, r.b12_status, r.markers["b12"].category
+    (-1.64, 'possible deficiency', 'deficiency likely', 'deficiency confirmed')
+    """
+    values = {f: getattr(panel, f) for f, _ in CB12_INPUTS}
+    missing = cb12_missing(values)
+    if require_cb12 and missing:
+        field = next(f for f, name in CB12_INPUTS if name == missing[0])
+        raise LabValueError(panel.source, field, f"missing {field} when cB12 is asked (missing: {', '.join(missing)})",
+                            "B12, holoTC, MMA, homocysteine and age, all present")
+    evaluation = evaluate(columns_from_panels([panel]))
+    basis = evaluation.basis
+    markers = {m: _marker_result(panel, basis, m) for m in MARKERS if basis.categories[m][0] >= 0}
+    cb12 = None if missing else float(basis.cb12[0])
+    cb12_category = None if missing else CB12_CATEGORIES.labels[basis.cb12_category[0]]
+    flags = _findings(FLAG_RULES, evaluation.flags, panel, basis)
+    next_tests = _findings(NEXT_TEST_RULES, evaluation.next_tests, panel, basis)
+    reasons = _findings(URGENCY_RULES, evaluation.urgency_reasons, panel, basis)
+    context = _context(panel, basis)
+    used = [m.finding.source for m in markers.values()]
+    if cb12 is not None:
+        used += ["FEDOSOV_2015", CB12_CATEGORIES.source]
+    used += [f.source for f in (*context, *flags, *next_tests, *reasons)]
+    return LabResult(
+        panel=panel,
+        markers=markers,
+        cb12=cb12,
+        cb12_category=cb12_category,
+        cb12_note=cb12_note(missing),
+        b12_status=STATUSES[basis.status[0]],
+        suspected_deficiency=bool(basis.suspected[0]),
+        flags=flags,
+        next_tests=next_tests,
+        urgency=URGENCY_ORDER[evaluation.urgency[0]],
+        urgency_reasons=reasons,
+        sources=tuple(SOURCES[k] for k in dict.fromkeys(used)),
+        context=context,
+    )
+
+
+def interpret_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
+    """Interpret every panel of a table (CSV path or DataFrame), column-wise.
+
+    Bad rows are left out and reported in ``errors`` (one LabValueError per bad cell, naming
+    "row N" with data rows counted from 1 below the header). The output table has one row per
+    good panel: ``row``, ``id``, canonical values (``b12_pmol_l`` ...), ``age_years``,
+    ``<marker>_category``, ``cb12``, ``cb12_category``, ``b12_status``,
+    ``suspected_deficiency``, ``flag_<code>`` and ``next_<code>`` booleans, ``urgency``.
+
+    Raises
+    ------
+    LabValueError
+        The table as a whole cannot be read (see :func:`~b12brain.labs.read_cohort`).
+    """
+    cohort = read_cohort(table, source=source)
+    return CohortResult(cohort_table(cohort.columns, evaluate(cohort.columns)), cohort.errors)
+
+
+def cohort_table(cols: PanelColumns, evaluation: Evaluation) -> pd.DataFrame:
+    """The output table of :func:`interpret_cohort` from columns and their evaluation."""
+    basis = evaluation.basis
+    out: dict[str, object] = {"row": cols.rows, "id": cols.ids}
+    out.update({VALUE_COLUMNS[m]: cols.markers[m] for m in MARKERS})
+    out["age_years"] = cols.numbers["age"]
+    for m in MARKERS:
+        labels = HB_LABELS if m == "haemoglobin" else MARKER_TABLES[m].labels
+        out[f"{m}_category"] = pd.Categorical.from_codes(basis.categories[m], categories=list(labels))
+    out["cb12"] = basis.cb12
+    out["cb12_category"] = pd.Categorical.from_codes(basis.cb12_category, categories=list(CB12_CATEGORIES.labels))
+    out["b12_status"] = pd.Categorical.from_codes(basis.status, categories=list(STATUSES))
+    out["suspected_deficiency"] = basis.suspected
+    out.update({f"flag_{code}": mask for code, mask in evaluation.flags.items()})
+    out.update({f"next_{code}": mask for code, mask in evaluation.next_tests.items()})
+    out["urgency"] = pd.Categorical.from_codes(evaluation.urgency, categories=list(URGENCY_ORDER))
+    return pd.DataFrame(out)
+
+
+def _findings(rules: tuple[Rule, ...], applies: dict[str, np.ndarray], panel: Panel, basis: Basis) -> tuple[Finding, ...]:  # type: ignore[type-arg]
+    return tuple(Finding(r.code, r.message(panel, basis), r.source, r.level) for r in rules if applies[r.code][0])
+
+
+def _marker_table(panel: Panel, marker: str) -> BandTable | None:
+    if marker != "haemoglobin":
+        return MARKER_TABLES[marker]
+    return {"female": HB_FEMALE, "male": HB_MALE}.get(panel.sex or "")
+
+
+def _marker_result(panel: Panel, basis: Basis, marker: str) -> MarkerResult:
+    spec = MARKER_SPECS[marker]
+    code = int(basis.categories[marker][0])
+    value = panel.marker(marker)
+    assert value is not None  # only measured markers have a category
+    seen = panel.as_seen(marker) or (value, spec.unit)
+    table = _marker_table(panel, marker)
+    if table is None:  # haemoglobin, sex unknown
+        category, rule, band = HB_LABELS[code], f"{_HB_UNKNOWN_SEX_RULE} ({HB_MALE.source} [{HB_MALE.level}])", "sex unknown"
+        source, level = HB_MALE.source, HB_MALE.level
+    else:
+        category, rule = table.labels[code], table.rule_text(code)
+        band, source, level = table.bands[code].describe(table.unit), table.source, table.level
+    message = f"{spec.label} {value:g} {spec.unit}: {category} ({band})"
+    return MarkerResult(marker, value, spec.unit, seen[0], seen[1], category, rule,
+                        Finding(f"{marker}_category", message, source, level))
+
+
+def _context(panel: Panel, basis: Basis) -> tuple[Finding, ...]:
+    found = [Finding("b12_status_rule", status_reason(basis), "NICE_NG239", "U")]
+    if panel.b12 is not None:
+        for code, key, table in (("b12_bsh_cutoff", "b12_bsh", B12_BSH_CUTOFF), ("b12_who_band", "b12_who", B12_WHO)):
+            label = table.labels[basis.context[key][0]]
+            bands = "; ".join(f"{b.describe(table.unit)} {b.label}" for b in table.bands)
+            found.append(Finding(code, f"Context, not the rule: total B12 {panel.b12:g} pmol/L is '{label}' on the "
+                                       f"{table.name} [{bands}].", table.source, table.level))
+    return tuple(found)

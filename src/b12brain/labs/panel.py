@@ -1,0 +1,347 @@
+"""Lab panels: the :class:`Panel` record and its readers (JSON object, JSON file, CSV, DataFrame).
+
+Every reader goes through :func:`b12brain.labs.columns.validate_frame`, so a value is checked
+the same way whether it comes from JSON, a CSV cell or a DataFrame.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+
+from b12brain.errors import LabValueError
+from b12brain.labs.columns import PanelColumns, check_columns, validate_frame
+from b12brain.labs.fields import (
+    BOOLEAN_FIELDS,
+    CHOICE_FIELDS,
+    CONDITIONS,
+    NUMBER_FIELDS,
+    UNIT_SUFFIX,
+)
+from b12brain.labs.units import MARKER_SPECS, MARKERS
+
+Sex = Literal["female", "male"]
+AntiIF = Literal["positive", "negative", "not tested"]
+Diet = Literal["omnivore", "vegetarian", "vegan", "low animal food"]
+GastricSurgery = Literal["none", "gastrectomy", "bariatric", "ileal resection"]
+_FILE = "(file)"
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One person's lab panel, validated, markers in canonical units (None = not measured).
+
+    Canonical units: ``b12`` and ``holotc`` pmol/L; ``mma`` and ``homocysteine`` µmol/L;
+    ``folate`` nmol/L; ``egfr`` mL/min/1.73m²; ``mcv`` fL; ``haemoglobin`` g/L. ``seen`` keeps
+    each measured marker as given: ``{"b12": (150.0, "pg/mL")}``. Build panels with
+    :func:`parse_panel` or :func:`read_panel`, which check every value; a Panel built directly
+    is trusted as is.
+    """
+
+    source: str
+    id: str | None = None
+    b12: float | None = None
+    holotc: float | None = None
+    mma: float | None = None
+    homocysteine: float | None = None
+    folate: float | None = None
+    egfr: float | None = None
+    mcv: float | None = None
+    haemoglobin: float | None = None
+    seen: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    age: float | None = None
+    sex: Sex | None = None
+    pregnant: bool | None = None
+    anti_if_antibody: AntiIF | None = None
+    diet: Diet | None = None
+    gastric_surgery: GastricSurgery | None = None
+    metformin_years: float | None = None
+    ppi_years: float | None = None
+    h2_blocker_years: float | None = None
+    colchicine: bool | None = None
+    topiramate: bool | None = None
+    pregabalin: bool | None = None
+    phenobarbital: bool | None = None
+    primidone: bool | None = None
+    combined_oral_contraceptive: bool | None = None
+    nitrous_oxide: bool | None = None
+    neurological_symptoms: bool | None = None
+    conditions: tuple[str, ...] = ()
+
+    def marker(self, name: str) -> float | None:
+        """The canonical value of marker ``name`` (None when not measured)."""
+        return cast("float | None", getattr(self, name))
+
+    def as_seen(self, name: str) -> tuple[float, str] | None:
+        """Marker ``name`` as given (value, unit); the canonical pair when not recorded."""
+        value = self.marker(name)
+        if value is None:
+            return None
+        return self.seen.get(name, (value, MARKER_SPECS[name].unit))
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Panels of a table, validated: the good rows as columns, one error per bad cell."""
+
+    source: str
+    columns: PanelColumns
+    errors: tuple[LabValueError, ...]
+    n_rows: int
+
+
+def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
+    """Validate one panel given as a JSON-like mapping.
+
+    A marker is ``{"value": 150, "unit": "pg/mL"}``, the text ``"150 pg/mL"``, or a number
+    with a ``<marker>_unit`` field; a number without a unit is refused.
+
+    Raises
+    ------
+    LabValueError
+        Naming ``source``, the field, the value seen and what is accepted.
+
+    Examples
+    --------
+    >>> p = parse_panel({"b12": "200 pg/mL", "mma": {"value": 280, "unit": "nmol/L"}, "age": 70})
+    >>> p.b12, p.seen["b12"], p.mma, p.age
+    (147.6, (200.0, 'pg/mL'), 0.28, 70.0)
+    """
+    if not isinstance(mapping, Mapping):
+        kind = _JSON_TYPES.get(type(mapping), type(mapping).__name__)
+        raise LabValueError(source, "(top level)", f"a JSON {kind} where an object is expected",
+                            "a JSON object of lab fields, e.g. {\"b12\": \"150 pg/mL\", \"age\": 70}")
+    for key in mapping:
+        if not isinstance(key, str):
+            raise LabValueError(source, repr(key), "field names must be text", "text field names")
+    check_columns(list(mapping), source)
+    flat = dict(mapping)
+    for marker in MARKERS:
+        value = flat.get(marker)
+        if isinstance(value, Mapping):
+            extra = sorted(set(value) - {"value", "unit"})
+            if extra:
+                raise LabValueError(source, marker, f"unexpected key(s) {extra} in {dict(value)!r}", "{\"value\": number, \"unit\": text}")
+            if "unit" in value and marker + UNIT_SUFFIX in flat:
+                raise LabValueError(source, marker, f"unit given twice ({value['unit']!r} and {marker}{UNIT_SUFFIX})", "one unit per value")
+            flat[marker] = value.get("value")
+            if "unit" in value:
+                flat[marker + UNIT_SUFFIX] = value["unit"]
+    frame = pd.DataFrame({key: pd.Series([value], dtype=object) for key, value in flat.items()}, index=pd.RangeIndex(1))
+    columns, errors = validate_frame(frame, lambda i: source, strict=True)
+    if errors:
+        raise errors[0]
+    return panel_from_columns(columns, 0, source)
+
+
+def read_panel(path: Path | str) -> Panel:
+    """Read one panel from a ``.json`` object or a one-row ``.csv`` (header + one data row).
+
+    Raises
+    ------
+    LabValueError
+        The file is missing, empty, malformed, has duplicate fields or more than one row, or a
+        value is unusable; the message names the file (and the row for CSV) and the field.
+    """
+    path = Path(path)
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return parse_panel(_load_json(path), source)
+    if suffix == ".csv":
+        cohort = read_cohort(path)
+        if cohort.n_rows != 1:
+            raise LabValueError(source, "(rows)", f"{cohort.n_rows} data rows where one panel is expected",
+                                "a header and exactly one data row (use read_cohort for several panels)")
+        if cohort.errors:
+            raise cohort.errors[0]
+        return panel_from_columns(cohort.columns, 0, source)
+    raise LabValueError(source, _FILE, f"unsupported file type {path.suffix!r}", "a .json or .csv lab panel")
+
+
+def read_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) -> Cohort:
+    """Validate a table of panels (CSV file or DataFrame, one row per panel), column-wise.
+
+    File-level problems (missing/empty/malformed file, unknown or duplicate column) raise; a bad
+    cell rejects its row only and becomes one LabValueError in ``errors``, naming "row N":
+    data rows are counted from 1 below the header (spreadsheet row N+1).
+
+    Raises
+    ------
+    LabValueError
+        The table as a whole cannot be read.
+    """
+    if isinstance(table, pd.DataFrame):
+        name = source or "DataFrame"
+        names = list(table.columns)
+        for c in names:
+            if not isinstance(c, str):
+                raise LabValueError(name, repr(c), "column names must be text", "the lab field names")
+        check_columns(names, name)
+        if len(table) == 0:
+            raise LabValueError(name, "(rows)", "the table has no rows", "one row per panel")
+        labels = table.index
+        frame = table.reset_index(drop=True)
+
+        def row_source(i: int) -> str:
+            return f"{name}, row {i + 1} (rows counted from 1; DataFrame index {labels[i]!r})"
+
+        columns, errors = validate_frame(frame, row_source)
+        return Cohort(name, columns, errors, len(frame))
+    path = Path(table)
+    name = source or str(path)
+    frame, row_numbers, shape_errors = _read_csv(path, name)
+
+    def csv_row_source(i: int) -> str:
+        return _row_text(name, int(row_numbers[i]))
+
+    columns, errors = validate_frame(frame, csv_row_source)
+    columns = _renumber(columns, row_numbers)
+    all_errors = tuple(sorted((*shape_errors, *errors), key=_row_of))
+    return Cohort(name, columns, all_errors, len(frame) + len(shape_errors))
+
+
+def _row_text(name: str, row: int) -> str:
+    return f"{name}, row {row} (data rows counted from 1 below the header; spreadsheet row {row + 1})"
+
+
+def _row_of(error: LabValueError) -> int:
+    text = error.source.rsplit(", row ", 1)[-1].split(" ", 1)[0]
+    return int(text) if text.isdigit() else 0
+
+
+def _renumber(columns: PanelColumns, row_numbers: np.ndarray) -> PanelColumns:  # type: ignore[type-arg]
+    """Replace positional row numbers (1..n) by the data-row numbers of the file."""
+    from dataclasses import replace
+
+    return replace(columns, rows=row_numbers[columns.rows - 1])
+
+
+def _read_text(path: Path, source: str) -> str:
+    if not path.is_file():
+        raise LabValueError(source, _FILE, "file not found" if not path.exists() else "not a file", "an existing .json or .csv lab panel file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LabValueError(source, _FILE, f"not UTF-8 text ({err.reason} at byte {err.start})", "a UTF-8 text file") from err
+    except OSError as err:
+        raise LabValueError(source, _FILE, f"cannot be read ({err.strerror})", "a readable file") from err
+    if not text.strip():
+        raise LabValueError(source, _FILE, "the file is empty", "a lab panel (JSON object or CSV with a header row)")
+    return text
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _load_json(path: Path) -> Any:
+    source = str(path)
+    text = _read_text(path, source)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as dup:
+        raise LabValueError(source, dup.key, f"field {dup.key!r} is given twice", "each field once") from None
+    except json.JSONDecodeError as err:
+        raise LabValueError(source, _FILE, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}",
+                            "a JSON object of lab fields") from err
+
+
+def _read_csv(path: Path, source: str) -> tuple[pd.DataFrame, np.ndarray, list[LabValueError]]:  # type: ignore[type-arg]
+    """The data rows as a DataFrame of text cells, their 1-based data-row numbers, and one error
+    per row whose number of cells differs from the header's. Blank lines and rows of empty cells
+    are skipped (but counted, so row numbers match the file)."""
+    text = _read_text(path, source)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+        records: list[list[str]] = []
+        numbers: list[int] = []
+        shape_errors: list[LabValueError] = []
+        width = len(header)
+        for number, record in enumerate(reader, start=1):
+            if not any(record):  # a blank line, or a row of empty cells (spreadsheet exports)
+                continue
+            if len(record) != width:
+                shape_errors.append(LabValueError(_row_text(source, number), "(row)",
+                                                  f"{len(record)} cells where the header has {len(header)}", "one cell per header field"))
+                continue
+            records.append(record)
+            numbers.append(number)
+    except csv.Error as err:
+        raise LabValueError(source, _FILE, f"malformed CSV at line {reader.line_num}: {err}", "comma-separated values with a header row") from err
+    check_columns(header, source)
+    if not records and not shape_errors:
+        raise LabValueError(source, "(rows)", "the CSV has a header but no data row", "one data row per panel")
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
+    return frame, np.asarray(numbers, dtype=np.int64), shape_errors
+
+
+def panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
+    """Row ``i`` of validated columns as a :class:`Panel`."""
+
+    def number(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
+    def flag(code: int) -> bool | None:
+        return None if code < 0 else bool(code)
+
+    def choice(f: str) -> Any:
+        code = int(columns.choices[f][i])
+        return None if code < 0 else CHOICE_FIELDS[f][code]
+
+    markers = {m: number(columns.markers[m][i]) for m in MARKERS}
+    fields: dict[str, Any] = dict(markers)
+    fields.update({f: number(columns.numbers[f][i]) for f in NUMBER_FIELDS})
+    fields.update({f: choice(f) for f in CHOICE_FIELDS})
+    fields.update({f: flag(int(columns.booleans[f][i])) for f in BOOLEAN_FIELDS})
+    ident = columns.ids[i]
+    return Panel(
+        source=source,
+        id=None if ident is None else str(ident),
+        seen={m: (float(columns.seen_values[m][i]), str(columns.seen_units[m][i])) for m in MARKERS if markers[m] is not None},
+        conditions=tuple(c for c in CONDITIONS if columns.conditions[c][i]),
+        **fields,
+    )
+
+
+def columns_from_panels(panels: list[Panel]) -> PanelColumns:
+    """Panels as :class:`PanelColumns` (the form the rules run on)."""
+
+    def values(name: str) -> np.ndarray:  # type: ignore[type-arg]
+        return np.array([np.nan if (v := getattr(p, name)) is None else v for p in panels], dtype=np.float64)
+
+    def seen(m: str, k: int) -> list[Any]:
+        return [None if (s := p.as_seen(m)) is None else s[k] for p in panels]
+
+    return PanelColumns(
+        rows=np.arange(1, len(panels) + 1, dtype=np.int64),
+        ids=np.array([p.id for p in panels], dtype=object),
+        markers={m: values(m) for m in MARKERS},
+        seen_values={m: np.array(seen(m, 0), dtype=np.float64) for m in MARKERS},
+        seen_units={m: np.array(seen(m, 1), dtype=object) for m in MARKERS},
+        numbers={f: values(f) for f in NUMBER_FIELDS},
+        booleans={f: np.array([-1 if (v := getattr(p, f)) is None else int(v) for p in panels], dtype=np.int8) for f in BOOLEAN_FIELDS},
+        choices={f: np.array([-1 if (v := getattr(p, f)) is None else CHOICE_FIELDS[f].index(v) for p in panels], dtype=np.int8)
+                 for f in CHOICE_FIELDS},
+        conditions={c: np.array([c in p.conditions for p in panels], dtype=bool) for c in CONDITIONS},
+    )
