@@ -1,0 +1,123 @@
+"""Speed of ``interpret_cohort`` on a million random lab panels (2 CPU cores).
+
+Usage::
+
+    python benchmarks/labs_cohort.py [--rows 1000000] [--repeats 3] [--seed 0]
+
+The panels are random but plausible (seeded numpy): every marker is drawn around a typical
+value, given in a random accepted unit and spelling (pmol/L, pg/mL, ng/L; µmol/L, umol/l,
+nmol/L; g/L, g/dL ...), 10-40% of each marker and of the other fields missing. The table is a
+pandas DataFrame with one value column and one ``<marker>_unit`` column per marker. Prints the
+time to build the frame, the median time of ``interpret_cohort`` on the whole frame and on a
+100,000-row baseline (same generator), the ratio, and the throughput. Goal: <= 10 s for 1M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+# Cap thread pools at 2 before numpy loads, as on the 2-core target machine.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "2")
+
+import numpy as np
+import pandas as pd
+
+from b12brain.labs import interpret_cohort
+from b12brain.labs.units import MARKER_SPECS
+
+# marker -> (median canonical value, log-normal sigma, unit spellings to draw from, fraction missing)
+_MARKERS: dict[str, tuple[float, float, tuple[str, ...], float]] = {
+    "b12": (280.0, 0.5, ("pmol/L", "pg/mL", "ng/L", "pg/ml", "PMOL/L"), 0.1),
+    "holotc": (55.0, 0.6, ("pmol/L", "pmol/l"), 0.3),
+    "mma": (0.25, 0.6, ("µmol/L", "umol/L", "μmol/l", "nmol/L"), 0.3),
+    "homocysteine": (12.0, 0.4, ("µmol/L", "umol/l"), 0.3),
+    "folate": (20.0, 0.5, ("nmol/L", "ng/mL", "ug/L"), 0.4),
+    "egfr": (80.0, 0.3, ("mL/min/1.73m2", "mL/min/1.73 m²"), 0.3),
+    "mcv": (92.0, 0.08, ("fL", "fl"), 0.3),
+    "haemoglobin": (135.0, 0.12, ("g/L", "g/dL", "mmol/L"), 0.3),
+}
+
+
+def make_panels(n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` random plausible panels as a DataFrame (the layout ``read_cohort`` accepts)."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {"id": np.char.add("P", np.arange(n).astype(str)).astype(object)}
+    for marker, (median, sigma, spellings, missing) in _MARKERS.items():
+        spec = MARKER_SPECS[marker]
+        lo, hi = spec.plausible
+        canonical = np.clip(median * np.exp(sigma * rng.standard_normal(n)), lo * 1.5, hi / 1.5)
+        pick = rng.integers(0, len(spellings), n)
+        factors = np.array([spec.units[_unit(marker, s)] for s in spellings])
+        values = np.round(canonical / factors[pick], 3)
+        values[rng.random(n) < missing] = np.nan
+        data[marker] = values
+        data[f"{marker}_unit"] = np.array(spellings, dtype=object)[pick]
+    data["age"] = np.where(rng.random(n) < 0.1, np.nan, np.round(rng.uniform(18, 95, n)))
+    sex = rng.integers(0, 2, n)
+    data["sex"] = np.array(["female", "male"], dtype=object)[sex]
+    data["pregnant"] = (sex == 0) & (rng.random(n) < 0.03)
+    data["anti_if_antibody"] = _choice(rng, n, ("positive", "negative", "not tested", None), (0.05, 0.15, 0.3, 0.5))
+    data["diet"] = _choice(rng, n, ("omnivore", "vegetarian", "vegan", "low animal food", None), (0.5, 0.1, 0.05, 0.05, 0.3))
+    data["gastric_surgery"] = _choice(rng, n, ("none", "gastrectomy", "bariatric", "ileal resection", None), (0.6, 0.02, 0.03, 0.01, 0.34))
+    data["conditions"] = _choice(rng, n, ("", "hiv", "coeliac disease;type 1 diabetes", "pernicious anaemia", "myeloma"),
+                                 (0.8, 0.05, 0.05, 0.05, 0.05))
+    for field, share in (("metformin_years", 0.15), ("ppi_years", 0.2), ("h2_blocker_years", 0.05)):
+        data[field] = np.where(rng.random(n) < share, np.round(rng.uniform(0, 15, n), 1), np.nan)
+    for field in ("colchicine", "nitrous_oxide", "neurological_symptoms", "combined_oral_contraceptive"):
+        data[field] = rng.random(n) < 0.05
+    return pd.DataFrame(data)
+
+
+def _unit(marker: str, spelling: str) -> str:
+    from b12brain.labs.units import find_unit
+
+    unit = find_unit(marker, spelling)
+    assert unit is not None, spelling
+    return unit
+
+
+def _choice(rng: np.random.Generator, n: int, options: tuple[str | None, ...], p: tuple[float, ...]) -> np.ndarray:  # type: ignore[type-arg]
+    return np.array(options, dtype=object)[rng.choice(len(options), size=n, p=p)]
+
+
+def _median_seconds(frame: pd.DataFrame, repeats: int) -> tuple[float, int, int]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = interpret_cohort(frame)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), len(result.table), len(result.errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 2:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+    start = time.perf_counter()
+    frame = make_panels(args.rows, args.seed)
+    build_s = time.perf_counter() - start
+    baseline = make_panels(args.baseline_rows, args.seed + 1)
+    base_s, base_ok, base_bad = _median_seconds(baseline, args.repeats)
+    full_s, full_ok, full_bad = _median_seconds(frame, args.repeats)
+
+    print(f"interpret_cohort on random panels, median of {args.repeats}, {cores} cores, seed {args.seed}")
+    print(f"{'panels':>10s} {'build s':>8s} {'interpret s':>12s} {'x 100k':>7s} {'panels/s':>10s} {'good':>9s} {'rejected':>9s}")
+    print(f"{args.baseline_rows:10d} {'':>8s} {base_s:12.2f} {1.0:7.1f} {args.baseline_rows / base_s:10.0f} {base_ok:9d} {base_bad:9d}")
+    print(f"{args.rows:10d} {build_s:8.2f} {full_s:12.2f} {full_s / base_s:7.1f} {args.rows / full_s:10.0f} {full_ok:9d} {full_bad:9d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
