@@ -64,12 +64,12 @@ def test_cb12_decides_when_present() -> None:
 @pytest.mark.parametrize(
     ("fields", "flag", "source", "level", "words"),
     [
-        ({"egfr": "45 mL/min/1.73m2"}, "kidney_function_reduced", "MMA_REFERENCE", "V", "about 40%"),
-        ({"folate": "5 nmol/L"}, "low_folate", "HCY_REFERENCE", "U", "not in CLINICAL.md"),
-        ({"pregnant": True, "sex": "female"}, "pregnancy_low_b12", "NICE_NG239", "S", "active B12"),
-        ({"combined_oral_contraceptive": True}, "contraceptive_low_b12", "BSH_2014", "V", "spuriously low"),
-        ({"conditions": ["myeloma"]}, "myeloma_low_b12", "BSH_2014", "V", "spuriously low"),
-        ({"conditions": ["hiv"]}, "hiv_low_b12", "BSH_2014", "V", "spuriously low"),
+        ({"egfr": "45 mL/min/1.73m2"}, "kidney_function_reduced", "CONFOUNDERS", "V", "about 40%"),
+        ({"folate": "5 nmol/L"}, "low_folate", "CONFOUNDERS", "U", "not in CLINICAL.md"),
+        ({"pregnant": True, "sex": "female"}, "pregnancy_low_b12", "CONFOUNDERS", "V", "spuriously low"),
+        ({"combined_oral_contraceptive": True}, "contraceptive_low_b12", "CONFOUNDERS", "V", "spuriously low"),
+        ({"conditions": ["myeloma"]}, "myeloma_low_b12", "CONFOUNDERS", "V", "spuriously low"),
+        ({"conditions": ["hiv"]}, "hiv_low_b12", "CONFOUNDERS", "V", "spuriously low"),
         ({"anti_if_antibody": "positive"}, "anti_if_positive", "BSH_2014", "V", "falsely normal B12"),
         ({"anti_if_antibody": "negative"}, "anti_if_negative", "BSH_2014", "V", "40-60%"),
         ({"age": 65}, "risk_age", "NICE_NG239", "S", "Age 65"),
@@ -90,7 +90,7 @@ def test_cb12_decides_when_present() -> None:
         ({"phenobarbital": True}, "risk_phenobarbital", "NICE_NG239", "S", "Phenobarbital"),
         ({"primidone": True}, "risk_primidone", "NICE_NG239", "S", "Primidone"),
         ({"nitrous_oxide": True}, "risk_nitrous_oxide", "NICE_NG239", "S", "nitrous oxide"),
-        ({"mcv": "90 fL", "haemoglobin": "140 g/L", "sex": "male"}, "normal_mcv_or_hb", "NICE_NG239", "S", "about 25%"),
+        ({"mcv": "90 fL", "haemoglobin": "140 g/L", "sex": "male"}, "normal_mcv_or_hb", "CONFOUNDERS", "S", "about 25%"),
     ],
 )
 def test_flags(fields: dict[str, Any], flag: str, source: str, level: str, words: str) -> None:
@@ -183,9 +183,18 @@ def test_urgency(fields: dict[str, Any], urgency: str, reasons: set[str]) -> Non
     assert codes(result.urgency_reasons) == reasons
 
 
-def test_urgent_neurological_cites_nice_cks() -> None:
+def test_urgency_reasons_cite_their_sources() -> None:
     reason = run(b12="200 pmol/L", neurological_symptoms=True).urgency_reasons[0]
     assert (reason.source, reason.level) == ("NICE_CKS", "S") and "urgent specialist" in reason.message
+    red_flag = run(nitrous_oxide=True).urgency_reasons[0]
+    assert (red_flag.source, red_flag.level) == ("RED_FLAGS", "U") and "CLINICAL.md §6" in red_flag.message
+    soon = run(b12="100 pmol/L").urgency_reasons[0]
+    assert soon.level == "U" and "unverified" in soon.message
+
+
+def test_pregnancy_prefers_active_b12() -> None:
+    test = {f.code: f for f in run(pregnant=True, b12="120 pmol/L").next_tests}["test_holotc_pregnancy"]
+    assert (test.source, test.level) == ("NICE_NG239", "S") and "active B12 (holoTC) is the preferred test" in test.message
 
 
 def test_as_dict_is_json_ready_with_the_agreed_keys() -> None:

@@ -140,7 +140,7 @@ def test_marker_sources_and_levels_follow_clinical_md() -> None:
     got = {m: (r.finding.source, r.finding.level) for m, r in result.markers.items()}
     assert got == {
         "b12": ("NICE_NG239", "S"), "holotc": ("NICE_NG239", "S"), "mma": ("MMA_REFERENCE", "V"),
-        "homocysteine": ("HCY_REFERENCE", "V"), "folate": ("BSH_2014", "U"), "egfr": ("MMA_REFERENCE", "V"),
+        "homocysteine": ("HCY_REFERENCE", "V"), "folate": ("BSH_2014", "U"), "egfr": ("CONFOUNDERS", "V"),
         "mcv": ("NICE_CKS", "U"),
     }
     assert "not in CLINICAL.md" in result.markers["folate"].rule  # the unverified cut-off says so

@@ -212,22 +212,22 @@ def _missing_for_cb12(p: Panel) -> str:
 
 
 _CONDITION_NAMES = {"sjogren": "Sjögren's syndrome"}
-_SPURIOUS_LOW = "can make total B12 spuriously low (CLINICAL.md §5)"
+_SPURIOUS_LOW = "can make total B12 spuriously low"
 _RISK = "is a risk factor for B12 deficiency"
 
 FLAG_RULES: tuple[Rule, ...] = (
-    Rule("kidney_function_reduced", "MMA_REFERENCE", "V", lambda b: b.is_band("egfr", "reduced kidney function"),
+    Rule("kidney_function_reduced", "CONFOUNDERS", "V", lambda b: b.is_band("egfr", "reduced kidney function"),
          lambda p, b: f"eGFR {_g(p.egfr)} mL/min/1.73m² is below 60: reduced kidney function raises MMA and homocysteine, "
                       "and unadjusted MMA overestimates B12 deficiency by about 40%."),
-    Rule("low_folate", "HCY_REFERENCE", "U", lambda b: b.is_band("folate", "low"),
+    Rule("low_folate", "CONFOUNDERS", "U", lambda b: b.is_band("folate", "low"),
          lambda p, b: f"Serum folate {_g(p.folate)} nmol/L is low (< 7 nmol/L, an unverified cut-off not in CLINICAL.md): "
                       "low folate raises homocysteine, while MMA stays specific to B12."),
-    Rule("pregnancy_low_b12", "NICE_NG239", "S", _yes("pregnant"),
-         _fixed("Pregnancy: total B12 falls physiologically and may be spuriously low; active B12 (holoTC) is the preferred test.")),
-    Rule("contraceptive_low_b12", "BSH_2014", "V", _yes("combined_oral_contraceptive"),
+    Rule("pregnancy_low_b12", "CONFOUNDERS", "V", _yes("pregnant"),
+         _fixed(f"Pregnancy {_SPURIOUS_LOW}: total B12 falls physiologically.")),
+    Rule("contraceptive_low_b12", "CONFOUNDERS", "V", _yes("combined_oral_contraceptive"),
          _fixed(f"A combined oral contraceptive {_SPURIOUS_LOW}.")),
-    Rule("myeloma_low_b12", "BSH_2014", "V", _condition("myeloma"), _fixed(f"Myeloma {_SPURIOUS_LOW}.")),
-    Rule("hiv_low_b12", "BSH_2014", "V", _condition("hiv"), _fixed(f"HIV infection {_SPURIOUS_LOW}.")),
+    Rule("myeloma_low_b12", "CONFOUNDERS", "V", _condition("myeloma"), _fixed(f"Myeloma {_SPURIOUS_LOW}.")),
+    Rule("hiv_low_b12", "CONFOUNDERS", "V", _condition("hiv"), _fixed(f"HIV infection {_SPURIOUS_LOW}.")),
     Rule("anti_if_positive", "BSH_2014", "V", _choice("anti_if_antibody", "positive"),
          _fixed("Anti-intrinsic-factor antibodies positive: pernicious anaemia is likely (positive predictive value about 95%); "
                 "high antibody titres can interfere with the assay and give a falsely normal B12.")),
@@ -250,7 +250,7 @@ FLAG_RULES: tuple[Rule, ...] = (
     *(Rule(f"risk_{d}", "NICE_NG239", "S", _yes(d), _fixed(f"{d.capitalize()} {_RISK}."))
       for d in ("colchicine", "topiramate", "pregabalin", "phenobarbital", "primidone")),
     Rule("risk_nitrous_oxide", "NICE_NG239", "S", _yes("nitrous_oxide"), _fixed(f"Recreational nitrous oxide {_RISK}.")),
-    Rule("normal_mcv_or_hb", "NICE_NG239", "S",
+    Rule("normal_mcv_or_hb", "CONFOUNDERS", "S",
          lambda b: (b.has("mcv") | b.has("haemoglobin"))
          & (~b.has("mcv") | b.is_band("mcv", "not macrocytic"))
          & (~b.has("haemoglobin") | (b.cat("haemoglobin") == HB_LABELS.index("no anaemia"))),
@@ -282,9 +282,9 @@ NEXT_TEST_RULES: tuple[Rule, ...] = (
          & ~b.cols.is_choice("anti_if_antibody", "positive", "negative"),
          _fixed("Test anti-intrinsic-factor antibodies (pernicious anaemia / autoimmune gastritis); gastric parietal "
                 "cell antibodies are not recommended for diagnosis.")),
-    Rule("test_folate", "HCY_REFERENCE", "V", lambda b: b.at_least("homocysteine", "raised") & ~b.has("folate"),
+    Rule("test_folate", "CONFOUNDERS", "V", lambda b: b.at_least("homocysteine", "raised") & ~b.has("folate"),
          _fixed("Homocysteine raised and folate not measured: measure serum folate (low folate also raises homocysteine).")),
-    Rule("test_egfr", "MMA_REFERENCE", "V",
+    Rule("test_egfr", "CONFOUNDERS", "V",
          lambda b: (b.at_least("mma", "borderline (laboratory-dependent upper limit)") | b.at_least("homocysteine", "raised"))
          & ~b.has("egfr"),
          _fixed("MMA or homocysteine above normal and eGFR not measured: measure eGFR (reduced kidney function raises both).")),
@@ -293,9 +293,9 @@ NEXT_TEST_RULES: tuple[Rule, ...] = (
 )
 
 URGENCY_RULES: tuple[Rule, ...] = (
-    Rule("urgent_nitrous_oxide", "NICE_NG239", "U", _yes("nitrous_oxide"),
-         _fixed("Suspected nitrous oxide use is a red flag: urgent (b12brain red-flag list, CLINICAL.md §6; not a "
-                "guideline rule read in its source).")),
+    Rule("urgent_nitrous_oxide", "RED_FLAGS", "U", _yes("nitrous_oxide"),
+         _fixed("Suspected nitrous oxide use is a red flag: urgent (b12brain red-flag list, CLINICAL.md §6, which gives "
+                "no evidence level).")),
     Rule("urgent_neurological", "NICE_CKS", "S", lambda b: b.cols.is_yes("neurological_symptoms") & b.suspected,
          _fixed("Neurological symptoms with suspected B12 deficiency: urgent specialist (haematology) advice and prompt treatment.")),
     Rule("soon_deficiency_likely", "NICE_NG239", "U", lambda b: b.status == _LIKELY,

@@ -143,8 +143,8 @@ FOLATE_BSH = BandTable(
 EGFR_KIDNEY = BandTable(
     "eGFR", "mL/min/1.73m²",
     (Band("reduced kidney function", None, 60.0), Band("not reduced below 60", 60.0, None)),
-    "MMA_REFERENCE", "V",
-    note="CLINICAL.md §5: eGFR < 60 raises MMA and homocysteine.",
+    "CONFOUNDERS", "V",
+    note="eGFR < 60 raises MMA and homocysteine.",
 )
 MCV_MACROCYTOSIS = BandTable(
     "MCV", "fL",
