@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,17 @@ LESION_COLUMNS = [
 ]
 
 
-def write_outputs(result: PipelineResult, out_dir: Path | str, *, overwrite: bool = False) -> dict[str, Path]:
+def write_outputs(
+    result: PipelineResult,
+    out_dir: Path | str,
+    *,
+    overwrite: bool = False,
+    extra_json: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
+
+    ``extra_json`` maps further file names (e.g. ``"assessment.json"``) to JSON content that is
+    published together with the rest, all at once or not at all.
 
     Raises
     ------
@@ -59,7 +69,10 @@ def write_outputs(result: PipelineResult, out_dir: Path | str, *, overwrite: boo
             f"{result.burden.lesion_ml:.2f} mL - b12brain {__version__}, not a diagnosis",
         )
         _write_json(summarise(result), stage / "summary.json")
+        for name, content in (extra_json or {}).items():
+            _write_json(dict(content), stage / name)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "lesions.csv", "qc_axial.png", "summary.json"]
+    names += list(extra_json or {})
     return {name: out_dir / name for name in names}
 
 

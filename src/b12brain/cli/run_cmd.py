@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
 from b12brain.io import load_volume
 from b12brain.io.outdir import check_output_dir
 from b12brain.preprocess.coregister import check_overlap
@@ -18,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="find, measure and localise white-matter lesions in one scan",
         description="Find, measure and localise white-matter lesions on a FLAIR (optional T1). "
         "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz (on the FLAIR's native "
-        "grid), lesions.csv, summary.json and qc_axial.png into --out. Research and "
+        "grid), lesions.csv, summary.json and qc_axial.png into --out; with --labs and/or --symptoms also "
+        "assessment.json, which joins them with the MRI findings. Research and "
         "decision-support software, not a diagnosis.",
     )
     parser.add_argument("--flair", required=True, metavar="PATH",
@@ -32,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
     parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
                         help="drop lesions smaller than this many mL (default: 0.03, a ~4 mm sphere)")
+    add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
@@ -39,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def handle(args: argparse.Namespace) -> int:
+    from b12brain.assess import assess, describe_imaging
     from b12brain.outputs import write_outputs
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
@@ -46,6 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     config = PipelineConfig(segmenter=args.segmenter, threshold=args.threshold, **options)
     # Every check a user can fail runs before the first progress line and before any work.
     check_output_dir(args.out, overwrite=args.overwrite)
+    labs, symptoms = read_evidence(args)
     start = time.perf_counter()
     flair = load_volume(args.flair)
     t1 = load_volume(args.t1) if args.t1 else None
@@ -58,12 +64,20 @@ def handle(args: argparse.Namespace) -> int:
 
     progress(f"read {args.flair}" + (f" and {args.t1}" if args.t1 else ""))
     result = run_pipeline(flair, t1, config, progress=progress)
-    paths = write_outputs(result, args.out, overwrite=args.overwrite)
+    extra = {}
+    if labs is not None or symptoms is not None:
+        imaging = describe_imaging(result.burden, str(Path(args.out) / "summary.json"))
+        assessment = assess(labs, symptoms, imaging)
+        extra["assessment.json"] = assessment.as_dict()
+    paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra)
     b = result.burden
     print(
         f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "
         + ", ".join(f"{k} {v:.2f} mL" for k, v in b.ml_by_class.items())
         + f"; Fazekas estimate PV {b.fazekas.periventricular}, deep {b.fazekas.deep}"
     )
+    if extra:
+        print(f"assessment: urgency {assessment.urgency}; B12 status {assessment.b12_status}; "
+              f"neurological involvement {assessment.neurological_involvement}; imaging {imaging.pattern}")
     print(f"results in {paths['summary.json'].parent} (not a diagnosis: review the QC image)")
     return 0

@@ -1,0 +1,19 @@
+"""The joined assessment: blood markers, symptoms and the MRI findings in one result."""
+
+from b12brain.assess.combine import (
+    ASSESSMENT_SCHEMA_VERSION,
+    Assessment,
+    assess,
+    write_assessment,
+)
+from b12brain.assess.imaging import ImagingPattern, describe_imaging, read_summary
+
+__all__ = [
+    "ASSESSMENT_SCHEMA_VERSION",
+    "Assessment",
+    "ImagingPattern",
+    "assess",
+    "describe_imaging",
+    "read_summary",
+    "write_assessment",
+]

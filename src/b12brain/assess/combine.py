@@ -1,0 +1,202 @@
+"""Join the three kinds of evidence (blood markers, symptoms, MRI) into one assessment.
+
+Urgency rules, each reported as a reason with its source:
+
+- **urgent**: a red flag of CLINICAL.md §6 from the questionnaire (gait ataxia or falls,
+  bladder symptoms, visual loss, seizures, partial paralysis, rapid progression, nitrous oxide
+  use); any neurological symptom with a suspected deficiency (NICE CKS [S]: urgent specialist
+  advice and prompt treatment); whatever makes the lab interpretation urgent on its own.
+- **soon**: the lab interpretation says so (deficiency likely); lesions in the pattern linked to
+  low B12 with a suspected deficiency; imaging features that point to other causes such as MS;
+  neurological involvement while the markers say deficiency is unlikely (BSH 2014 [V]: the
+  clinical picture is paramount, do not delay treatment when results disagree with strong
+  clinical features) or while B12 status is not measured (NICE NG239: test total or active B12).
+- **routine** otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from b12brain import __version__
+from b12brain.assess.imaging import ImagingPattern
+from b12brain.clinical import DISCLAIMER, URGENCY_ORDER, Finding, Urgency, most_urgent
+from b12brain.errors import ConfigError
+from b12brain.io.atomic import atomic_path
+from b12brain.labs import LabResult
+from b12brain.symptoms import SymptomResult
+
+ASSESSMENT_SCHEMA_VERSION = "1.0"
+#: Questionnaire red flags that make the assessment urgent on their own (CLINICAL.md §6).
+URGENT_RED_FLAGS = frozenset({
+    "gait_ataxia_or_falls", "bladder_symptoms", "visual_loss", "seizures", "partial_paralysis",
+    "rapid_progression", "nitrous_oxide",
+})
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """B12 status, neurological involvement, imaging pattern and urgency, with their reasons."""
+
+    b12_status: str
+    suspected_deficiency: bool | None
+    neurological_involvement: str
+    imaging: ImagingPattern | None
+    urgency: Urgency
+    reasons: tuple[tuple[Urgency, Finding], ...]
+    labs: LabResult | None = None
+    symptoms: SymptomResult | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every full citation this assessment rests on, sorted."""
+        findings = [f for _, f in self.reasons]
+        if self.imaging is not None:
+            findings += self.imaging.findings
+        cited = {f.citation for f in findings}
+        if self.labs is not None:
+            cited.update(self.labs.sources)
+        if self.symptoms is not None:
+            cited.update(f.citation for f in self.symptoms.red_flags)
+        return tuple(sorted(cited))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Content of ``assessment.json`` (schema :data:`ASSESSMENT_SCHEMA_VERSION`)."""
+        return {
+            "schema_version": ASSESSMENT_SCHEMA_VERSION,
+            "software": {"name": "b12brain", "version": __version__},
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "disclaimer": DISCLAIMER,
+            "urgency": self.urgency,
+            "reasons": [{"urgency": level, **finding.as_dict()} for level, finding in self.reasons],
+            "b12_status": {
+                "status": self.b12_status,
+                "suspected_deficiency": self.suspected_deficiency,
+                "cb12": None if self.labs is None else self.labs.as_dict()["cb12"],
+                "cb12_category": None if self.labs is None else self.labs.cb12_category,
+            },
+            "neurological_involvement": {
+                "status": self.neurological_involvement,
+                "symptoms": [] if self.symptoms is None else list(self.symptoms.neurological_symptoms),
+                "red_flags": [] if self.symptoms is None else [f.as_dict() for f in self.symptoms.red_flags],
+            },
+            "imaging": None if self.imaging is None else self.imaging.as_dict(),
+            "labs": None if self.labs is None else self.labs.as_dict(),
+            "symptoms": None if self.symptoms is None else self.symptoms.as_dict(),
+            "sources": list(self.sources),
+        }
+
+    def format_text(self) -> str:
+        """A readable report for a terminal, every reason with its citation."""
+        lines = [
+            f"Urgency: {self.urgency.upper()}",
+            *(f"  [{level}] {finding}" for level, finding in self.reasons),
+            f"B12 status: {self.b12_status}"
+            + ("" if self.labs is None or self.labs.cb12 is None else f" (cB12 {self.labs.cb12:+.2f}, {self.labs.cb12_category})"),
+            f"Neurological involvement: {self.neurological_involvement}",
+        ]
+        if self.symptoms is not None and self.symptoms.neurological_symptoms:
+            lines += [f"  - {text}" for text in self.symptoms.neurological_symptoms]
+        if self.imaging is None:
+            lines.append("Imaging: not given")
+        else:
+            im = self.imaging
+            lines.append(f"Imaging: {im.pattern}; {im.lesion_count} lesions, {im.lesion_ml:.2f} mL "
+                         f"(Fazekas estimate PV {im.fazekas_periventricular}, deep {im.fazekas_deep})")
+            lines += [f"  - {finding}" for finding in im.findings]
+        lines += ["", DISCLAIMER]
+        return "\n".join(lines)
+
+
+def assess(
+    labs: LabResult | None = None,
+    symptoms: SymptomResult | None = None,
+    imaging: ImagingPattern | None = None,
+) -> Assessment:
+    """Join whichever evidence is given (at least one kind) into an :class:`Assessment`.
+
+    Raises
+    ------
+    ConfigError
+        No evidence was given.
+    """
+    if labs is None and symptoms is None and imaging is None:
+        raise ConfigError("assessment: give at least one of lab results, symptom answers or an MRI summary")
+    suspected = None if labs is None else labs.suspected_deficiency
+    involvement = _neurological_involvement(labs, symptoms)
+    reasons: list[tuple[Urgency, Finding]] = []
+
+    if symptoms is not None:
+        reasons += [("urgent", flag) for flag in symptoms.red_flags if flag.code in URGENT_RED_FLAGS]
+    if involvement == "yes" and suspected:
+        reasons.append(("urgent", Finding(
+            "neurological_symptoms_with_suspected_deficiency",
+            "Neurological symptoms with a suspected B12 deficiency: seek urgent specialist (haematology) advice "
+            "and treat promptly.",
+            "NICE_CKS", "S")))
+    if labs is not None:
+        reasons += [(labs.urgency, reason) for reason in labs.urgency_reasons]
+    if imaging is not None and imaging.consistent_with_b12 and suspected:
+        reasons.append(("soon", Finding(
+            "b12_pattern_with_suspected_deficiency",
+            f"White-matter lesions in the pattern linked to low B12 ({imaging.pattern}) with a suspected deficiency: "
+            "do not delay treatment while tests are completed.",
+            "BSH_2014", "V")))
+    if imaging is not None and imaging.points_to_other_causes:
+        reasons.append(("soon", Finding(
+            "other_cause_imaging_features",
+            "Imaging features that point to other causes such as multiple sclerosis: ask for a neurological review "
+            "of the differential.",
+            "MCDONALD_2017", "U")))
+    if involvement == "yes" and labs is not None and not suspected:
+        reasons.append(("soon", Finding(
+            "symptoms_despite_normal_markers",
+            "Neurological symptoms while the markers say deficiency is unlikely: the clinical picture is paramount; "
+            "when results disagree with strong clinical features, do not delay treatment.",
+            "BSH_2014", "V")))
+    if involvement == "yes" and labs is None:
+        reasons.append(("soon", Finding(
+            "b12_not_measured",
+            "Neurological symptoms and B12 status not measured: test total or active B12 first.",
+            "NICE_NG239", "S")))
+
+    reasons = _unique(reasons)
+    return Assessment(
+        b12_status="not assessed" if labs is None else labs.b12_status,
+        suspected_deficiency=suspected,
+        neurological_involvement=involvement,
+        imaging=imaging,
+        urgency=most_urgent([level for level, _ in reasons]),
+        reasons=tuple(sorted(reasons, key=lambda r: URGENCY_ORDER.index(r[0]), reverse=True)),
+        labs=labs,
+        symptoms=symptoms,
+    )
+
+
+def write_assessment(assessment: Assessment, path: Path | str) -> Path:
+    """Write ``assessment.json`` atomically; return its path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(assessment.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _neurological_involvement(labs: LabResult | None, symptoms: SymptomResult | None) -> str:
+    if symptoms is not None:
+        return "yes" if symptoms.neurological_involvement else "no"
+    said = None if labs is None else labs.panel.neurological_symptoms
+    return "not assessed" if said is None else "yes" if said else "no"
+
+
+def _unique(reasons: list[tuple[Urgency, Finding]]) -> list[tuple[Urgency, Finding]]:
+    """Keep the most urgent entry per finding code, in first-seen order."""
+    best: dict[str, tuple[Urgency, Finding]] = {}
+    for level, finding in reasons:
+        kept = best.get(finding.code)
+        if kept is None or most_urgent([kept[0], level]) != kept[0]:
+            best[finding.code] = (level, finding)
+    return list(best.values())

@@ -1,0 +1,209 @@
+"""The imaging pattern of a ``summary.json``: the lesion pattern the B12 literature describes,
+and features that point to other causes such as multiple sclerosis.
+
+Rules (each reported as a :class:`~b12brain.clinical.Finding` with its source):
+
+- *none*: no lesion kept by the pipeline.
+- *confluent white-matter lesions*: estimated Fazekas periventricular grade 3 or deep grade
+  >= 2 (beginning or large confluence); the cobalamin-deficiency leukoencephalopathy of the
+  case series is confluent periventricular hyperintensity [V].
+- *periventricular-predominant*: at least half the lesion volume is periventricular; poorer B12
+  status went with more severe, mainly periventricular, lesions in the Rotterdam Scan Study
+  (de Lau et al. 2009) [V].
+- *deep-predominant* / *mixed*: the rest; not the pattern the B12 literature describes.
+- Features that point to other causes (MS stays in the differential): juxtacortical or
+  infratentorial lesions; lesions in at least two of the periventricular, juxtacortical and
+  infratentorial regions (the regions of the McDonald 2017 dissemination-in-space criterion)
+  [U]; nine or more discrete lesions without confluence (a count used in MS imaging criteria)
+  [U]. Lesion shape (ovoid or not) is not measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from b12brain.clinical import Finding
+from b12brain.errors import FieldError, InputFileError
+from b12brain.quantify.burden import Burden
+from b12brain.quantify.lesions import LESION_CLASSES
+
+SUPPORTED_SUMMARY_VERSIONS = ("1.0",)
+#: Share of the lesion volume that makes a pattern "periventricular-predominant".
+PREDOMINANT_FRACTION = 0.5
+#: Discrete lesions from which "many discrete lesions" is reported [U].
+MANY_LESIONS = 9
+MS_REGIONS = ("periventricular", "juxtacortical", "infratentorial")
+
+
+@dataclass(frozen=True)
+class ImagingPattern:
+    """What the lesion figures of one scan say for the B12 question."""
+
+    pattern: str
+    consistent_with_b12: bool
+    points_to_other_causes: bool
+    lesion_count: int
+    lesion_ml: float
+    ml_by_class: dict[str, float]
+    count_by_class: dict[str, int]
+    fazekas_periventricular: int
+    fazekas_deep: int
+    findings: tuple[Finding, ...]
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "pattern": self.pattern,
+            "consistent_with_b12_literature": self.consistent_with_b12,
+            "points_to_other_causes": self.points_to_other_causes,
+            "lesion_count": self.lesion_count,
+            "lesion_ml": self.lesion_ml,
+            "ml_by_class": self.ml_by_class,
+            "count_by_class": self.count_by_class,
+            "fazekas_estimate": {"periventricular": self.fazekas_periventricular, "deep": self.fazekas_deep},
+            "findings": [f.as_dict() for f in self.findings],
+            "summary": self.source,
+        }
+
+
+def read_summary(path: Path | str) -> dict[str, Any]:
+    """Read a ``summary.json`` written by ``b12brain run``.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, not JSON, not a b12brain summary, or of an unsupported version.
+    """
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise InputFileError(path, "no such file; give the summary.json that `b12brain run` wrote") from err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputFileError(path, f"not a readable JSON file ({err}); give the summary.json that `b12brain run` wrote") from err
+    if not isinstance(content, dict) or "lesions" not in content:
+        raise InputFileError(path, "not a b12brain summary (no 'lesions' object); give the summary.json that `b12brain run` wrote")
+    version = content.get("schema_version")
+    if version not in SUPPORTED_SUMMARY_VERSIONS:
+        raise InputFileError(path, f"summary schema_version {version!r} is not supported; expected one of {SUPPORTED_SUMMARY_VERSIONS}")
+    return content
+
+
+def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary.json") -> ImagingPattern:
+    """Classify the lesion pattern of a ``summary.json`` content, or of a pipeline result's
+    :class:`~b12brain.quantify.Burden` (see the module rules).
+
+    Raises
+    ------
+    FieldError
+        A lesion figure is missing or not a number (the message names the field).
+
+    Examples
+    --------
+    >>> summary = {"lesions": {"lesion_count": 3, "lesion_ml": 6.0,
+    ...     "ml_by_class": {"periventricular": 5.0, "deep": 1.0, "juxtacortical": 0.0, "infratentorial": 0.0},
+    ...     "count_by_class": {"periventricular": 1, "deep": 2, "juxtacortical": 0, "infratentorial": 0}},
+    ...     "fazekas_estimate": {"periventricular": 2, "deep": 1}}
+    >>> describe_imaging(summary).pattern
+    'periventricular-predominant'
+    """
+    if isinstance(summary, Burden):
+        figures = summary.as_dict()
+        summary = {"lesions": figures, "fazekas_estimate": figures.pop("fazekas")}
+    lesions = _field(summary, "lesions", dict, source)
+    count = int(_number(lesions, "lesion_count", source, "lesions."))
+    total_ml = _number(lesions, "lesion_ml", source, "lesions.")
+    ml_by_class = {c: _number(_field(lesions, "ml_by_class", dict, source, "lesions."), c, source, "lesions.ml_by_class.") for c in LESION_CLASSES}
+    count_by_class = {c: int(_number(_field(lesions, "count_by_class", dict, source, "lesions."), c, source, "lesions.count_by_class.")) for c in LESION_CLASSES}
+    fazekas = _field(summary, "fazekas_estimate", dict, source)
+    pv_grade = int(_number(fazekas, "periventricular", source, "fazekas_estimate."))
+    deep_grade = int(_number(fazekas, "deep", source, "fazekas_estimate."))
+
+    findings: list[Finding] = []
+    confluent = pv_grade == 3 or deep_grade >= 2
+    pv_share = ml_by_class["periventricular"] / total_ml if total_ml > 0 else 0.0
+    if count == 0:
+        pattern = "none"
+    elif confluent:
+        pattern = "confluent white-matter lesions"
+        findings.append(Finding(
+            "confluent_lesions",
+            f"Confluent white-matter lesions (estimated Fazekas periventricular {pv_grade}, deep {deep_grade}): "
+            "the pattern of cobalamin-deficiency leukoencephalopathy, which can regress with B12.",
+            "B12_LEUKOENCEPHALOPATHY", "V"))
+    elif pv_share >= PREDOMINANT_FRACTION:
+        pattern = "periventricular-predominant"
+        findings.append(Finding(
+            "periventricular_predominant",
+            f"Lesions are mainly periventricular ({100 * pv_share:.0f}% of {total_ml:.2f} mL): the pattern that went "
+            "with poorer B12 status in the Rotterdam Scan Study.",
+            "DE_LAU_2009", "V"))
+    else:
+        deep_share = (ml_by_class["deep"] + ml_by_class["juxtacortical"]) / total_ml if total_ml > 0 else 0.0
+        pattern = "deep-predominant" if deep_share >= PREDOMINANT_FRACTION else "mixed"
+        findings.append(Finding(
+            "not_b12_pattern",
+            f"Lesions are {pattern} ({100 * pv_share:.0f}% periventricular): not the mainly periventricular "
+            "pattern the B12 literature describes.",
+            "DE_LAU_2009", "V"))
+
+    other = _other_cause_features(count, count_by_class, confluent)
+    findings.extend(other)
+    return ImagingPattern(
+        pattern=pattern,
+        consistent_with_b12=pattern in ("confluent white-matter lesions", "periventricular-predominant"),
+        points_to_other_causes=bool(other),
+        lesion_count=count,
+        lesion_ml=total_ml,
+        ml_by_class=ml_by_class,
+        count_by_class=count_by_class,
+        fazekas_periventricular=pv_grade,
+        fazekas_deep=deep_grade,
+        findings=tuple(findings),
+        source=source,
+    )
+
+
+def _other_cause_features(count: int, count_by_class: Mapping[str, int], confluent: bool) -> list[Finding]:
+    features = []
+    for region in ("juxtacortical", "infratentorial"):
+        if count_by_class[region]:
+            features.append(Finding(
+                f"{region}_lesions",
+                f"{count_by_class[region]} {region} lesion(s): a location typical of multiple sclerosis rather than "
+                "of B12-related damage; keep MS in the differential.",
+                "MCDONALD_2017", "U"))
+    regions = [r for r in MS_REGIONS if count_by_class[r]]
+    if len(regions) >= 2:
+        features.append(Finding(
+            "dissemination_in_space",
+            f"Lesions in {len(regions)} of the regions of the MS dissemination-in-space criterion ({', '.join(regions)}); "
+            "the spinal cord, the fourth region, is not imaged here.",
+            "MCDONALD_2017", "U"))
+    if count >= MANY_LESIONS and not confluent:
+        features.append(Finding(
+            "many_discrete_lesions",
+            f"{count} discrete lesions without confluence: many separate lesions point to other causes such as MS "
+            "(lesion shape, ovoid or not, is not measured).",
+            "MCDONALD_2017", "U"))
+    return features
+
+
+def _field(mapping: Mapping[str, Any], key: str, kind: type, source: str, prefix: str = "") -> Any:
+    value = mapping.get(key)
+    if not isinstance(value, kind):
+        raise FieldError(source, prefix + key, f"is {value!r}", f"a {kind.__name__} as `b12brain run` writes it")
+    return value
+
+
+def _number(mapping: Mapping[str, Any], key: str, source: str, prefix: str = "") -> float:
+    value = mapping.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise FieldError(source, prefix + key, f"is {value!r}", "a number >= 0 as `b12brain run` writes it")
+    return float(value)

@@ -1,0 +1,93 @@
+"""``b12brain labs``: interpret a blood panel (JSON or a one-row CSV) or a cohort table (CSV).
+
+::
+
+    b12brain labs panel.json [--format text|json] [--out FILE]
+    b12brain labs cohort.csv --out results.csv
+
+A CSV with more than one data row is a cohort: every good row is interpreted, each bad row is
+reported on stderr (file, row, field, value, what is expected) and left out. The exit code is
+0 when at least one row was interpreted, 2 when none was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "labs",
+        help="B12 status from blood markers (NICE NG239, BSH 2014, cB12)",
+        description="Interpret a vitamin B12 blood panel: each marker on the NICE NG239 and BSH 2014 "
+        "thresholds, the 4-marker combined indicator cB12 (Fedosov 2015) when B12, holoTC, MMA, "
+        "homocysteine and age are all given, confounders, next tests and urgency, each with its "
+        "source. PANEL is a JSON object or a CSV with one row per panel (a CSV of several rows is "
+        "interpreted as a cohort table). Decision support, not a diagnosis.",
+    )
+    parser.add_argument("panel", type=Path, metavar="PANEL", help="panel file: .json, or .csv (one or more rows)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="report format for one panel (default: %(default)s); a cohort is always CSV")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="write the report (or the cohort table) to FILE instead of stdout; must not exist")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from b12brain.io.outdir import check_output_file
+    from b12brain.labs import interpret_panel, read_panel
+
+    if args.out is not None:
+        check_output_file(args.out, overwrite=args.overwrite)
+    if args.panel.suffix.lower() == ".csv" and _data_rows(args.panel) > 1:
+        return _cohort(args)
+    result = interpret_panel(read_panel(args.panel))
+    text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result.format_text() + "\n"
+    _emit(text, args)
+    return 0
+
+
+def _cohort(args: argparse.Namespace) -> int:
+    from b12brain.errors import LabValueError
+    from b12brain.labs import interpret_cohort
+
+    result = interpret_cohort(args.panel)
+    for error in result.errors:
+        print(f"b12brain labs: rejected: {error}", file=sys.stderr)
+    n_good = len(result.table)
+    if n_good == 0:
+        raise LabValueError(str(args.panel), "rows", "no row could be interpreted (see the lines above)",
+                            "at least one valid panel row")
+    _emit(result.table.to_csv(index=False), args)
+    print(f"b12brain labs: interpreted {n_good} panels; {len({e.source for e in result.errors})} rows rejected",
+          file=sys.stderr)
+    return 0
+
+
+def _emit(text: str, args: argparse.Namespace) -> None:
+    from b12brain.io.outdir import write_text_file
+
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_file(text, args.out, overwrite=args.overwrite)
+        print(f"wrote {args.out}", file=sys.stderr)
+
+
+def _data_rows(path: Path) -> int:
+    """Count data rows of a CSV, stopping at two (enough to tell a panel from a cohort)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = 0
+            for row in csv.reader(handle):
+                rows += any(cell.strip() for cell in row)
+                if rows > 2:
+                    break
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return 0  # let the reader report the problem with its own message
+    return max(rows - 1, 0)
