@@ -177,7 +177,7 @@ def _marker_result(panel: Panel, basis: Basis, marker: str) -> MarkerResult:
     else:
         category, rule = table.labels[code], table.rule_text(code)
         band, source, level = table.bands[code].describe(table.unit), table.source, table.level
-    message = f"{spec.label} {value:g} {spec.unit}: {category} ({band})"
+    message = f"{spec.label} {value:.4g} {spec.unit}: {category} ({band})"
     return MarkerResult(marker, value, spec.unit, seen[0], seen[1], category, rule,
                         Finding(f"{marker}_category", message, source, level))
 
@@ -188,6 +188,6 @@ def _context(panel: Panel, basis: Basis) -> tuple[Finding, ...]:
         for code, key, table in (("b12_bsh_cutoff", "b12_bsh", B12_BSH_CUTOFF), ("b12_who_band", "b12_who", B12_WHO)):
             label = table.labels[basis.context[key][0]]
             bands = "; ".join(f"{b.describe(table.unit)} {b.label}" for b in table.bands)
-            found.append(Finding(code, f"Context, not the rule: total B12 {panel.b12:g} pmol/L is '{label}' on the "
+            found.append(Finding(code, f"Context, not the rule: total B12 {panel.b12:.4g} pmol/L is '{label}' on the "
                                        f"{table.name} [{bands}].", table.source, table.level))
     return tuple(found)
