@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: make a phantom, run the whole pipeline on it, score the result against its truth
+## demo: make a phantom, run the whole pipeline on it with the example lab panel and answers, score it
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/b12brain phantom --out $(DEMO)/phantom --seed 7 --lesion-load moderate --slice-mm 6
-	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result
+	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result \
+		--labs examples/panel.json --symptoms examples/answers.json
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
 
 ## test: type check, then the whole test suite

@@ -36,6 +36,8 @@ URGENT_RED_FLAGS = frozenset({
     "gait_ataxia_or_falls", "bladder_symptoms", "visual_loss", "seizures", "partial_paralysis",
     "rapid_progression", "nitrous_oxide",
 })
+#: Lab urgency reasons that say what a reason found here already says (same rule, other input).
+_SAME_AS = {"urgent_neurological": "neurological_symptoms_with_suspected_deficiency", "urgent_nitrous_oxide": "nitrous_oxide"}
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def assess(
             "and treat promptly.",
             "NICE_CKS", "S")))
     if labs is not None:
-        reasons += [(labs.urgency, reason) for reason in labs.urgency_reasons]
+        found = {finding.code for _, finding in reasons}
+        reasons += [(_lab_level(r), r) for r in labs.urgency_reasons if _SAME_AS.get(r.code) not in found]
     if imaging is not None and imaging.consistent_with_b12 and suspected:
         reasons.append(("soon", Finding(
             "b12_pattern_with_suspected_deficiency",
@@ -183,6 +186,11 @@ def write_assessment(assessment: Assessment, path: Path | str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(assessment.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def _lab_level(reason: Finding) -> Urgency:
+    """The level of a lab urgency reason: its code starts with it (``urgent_...``, ``soon_...``)."""
+    return next((level for level in URGENCY_ORDER if reason.code.startswith(level)), "routine")
 
 
 def _neurological_involvement(labs: LabResult | None, symptoms: SymptomResult | None) -> str:
