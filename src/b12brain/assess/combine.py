@@ -101,8 +101,9 @@ class Assessment:
             + ("" if self.labs is None or self.labs.cb12 is None else f" (cB12 {self.labs.cb12:+.2f}, {self.labs.cb12_category})"),
             f"Neurological involvement: {self.neurological_involvement}",
         ]
-        if self.symptoms is not None and self.symptoms.neurological_symptoms:
+        if self.symptoms is not None:
             lines += [f"  - {text}" for text in self.symptoms.neurological_symptoms]
+            lines.append(f"  {self.symptoms.mnsi_note}")
         if self.imaging is None:
             lines.append("Imaging: not given")
         else:
