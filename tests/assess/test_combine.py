@@ -193,15 +193,19 @@ def test_abnormal_mnsi_counts_as_neurological_involvement() -> None:
     assert pairs(result) == [("soon", "b12_not_measured")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a panel that measures no B12 marker (status 'not assessable', suspected "
-                   "False) is treated as 'markers say deficiency is unlikely' (symptoms_despite_normal_markers, BSH) "
-                   "instead of 'B12 status not measured' (b12_not_measured, NICE NG239)")
 def test_neurological_symptoms_with_no_b12_marker_measured_say_not_measured() -> None:
     lab = labs(age=70, folate="20 nmol/L")
     assert lab.b12_status == "not assessable" and lab.suspected_deficiency is False
     result = assess(lab, symptoms(tingling_numbness="yes"))
     assert result.urgency == "soon"
     assert pairs(result) == [("soon", "b12_not_measured")]
+
+
+def test_panel_neurological_symptoms_count_when_answers_say_none() -> None:
+    lab = labs(b12="100 pmol/L", neurological_symptoms=True)
+    result = assess(lab, symptoms())
+    assert result.neurological_involvement == "yes"
+    assert result.urgency == "urgent"
 
 
 @pytest.mark.parametrize("pattern", ["periventricular", "confluent"])

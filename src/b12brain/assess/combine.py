@@ -156,13 +156,14 @@ def assess(
             "Imaging features that point to other causes such as multiple sclerosis: ask for a neurological review "
             "of the differential.",
             "MCDONALD_2017", "U")))
-    if involvement == "yes" and labs is not None and not suspected:
+    measured = labs is not None and labs.b12_status != "not assessable"
+    if involvement == "yes" and measured and not suspected:
         reasons.append(("soon", Finding(
             "symptoms_despite_normal_markers",
             "Neurological symptoms while the markers say deficiency is unlikely: the clinical picture is paramount; "
             "when results disagree with strong clinical features, do not delay treatment.",
             "BSH_2014", "V")))
-    if involvement == "yes" and labs is None:
+    if involvement == "yes" and not measured:
         reasons.append(("soon", Finding(
             "b12_not_measured",
             "Neurological symptoms and B12 status not measured: test total or active B12 first.",
@@ -195,10 +196,9 @@ def _lab_level(reason: Finding) -> Urgency:
 
 
 def _neurological_involvement(labs: LabResult | None, symptoms: SymptomResult | None) -> str:
-    if symptoms is not None:
-        return "yes" if symptoms.neurological_involvement else "no"
-    said = None if labs is None else labs.panel.neurological_symptoms
-    return "not assessed" if said is None else "yes" if said else "no"
+    said = [x for x in (None if symptoms is None else symptoms.neurological_involvement,
+                        None if labs is None else labs.panel.neurological_symptoms) if x is not None]
+    return "not assessed" if not said else "yes" if any(said) else "no"
 
 
 def _unique(reasons: list[tuple[Urgency, Finding]]) -> list[tuple[Urgency, Finding]]:
