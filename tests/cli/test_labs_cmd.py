@@ -103,11 +103,14 @@ def test_missing_age_gives_no_cb12(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "cB12: not computed" in capsys.readouterr().out
 
 
-def test_require_cb12_is_library_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``require_cb12`` has no CLI option: ``labs --require-cb12`` is a usage error."""
+def test_require_cb12_refuses_a_panel_without_age(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "p.json", SANITY)
-    assert main(["labs", str(path), "--require-cb12"]) == 2
-    assert "--require-cb12" in capsys.readouterr().err
+    assert main(["labs", str(path), "--require-cb12"]) == 0
+    capsys.readouterr()
+    no_age_path = write(tmp_path, "no-age.json", {k: v for k, v in SANITY.items() if k != "age"})
+    assert main(["labs", str(no_age_path), "--require-cb12"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{no_age_path}: age: missing age when cB12 is asked" in err
     no_age = parse_panel({k: v for k, v in SANITY.items() if k != "age"}, "p.json")
     with pytest.raises(LabValueError) as err:
         interpret_panel(no_age, require_cb12=True)
@@ -169,7 +172,7 @@ def test_cohort_keeps_good_rows_and_reports_bad_ones(tmp_path: Path, capsys: pyt
     assert len(rejected) == 2
     assert f"{path}, row 2 " in rejected[0] and ": b12: " in rejected[0] and "-3 pmol/L" in rejected[0]
     assert f"{path}, row 4 " in rejected[1] and ": age: " in rejected[1] and "'fifty'" in rejected[1]
-    assert "interpreted 2 panels; 2 rows rejected" in captured.err
+    assert "interpreted 2 panels; 2 problems reported" in captured.err
     assert "Traceback" not in captured.err
 
 
@@ -312,3 +315,15 @@ def test_read_panel_agrees_with_the_cli(tmp_path: Path) -> None:
     with pytest.raises(LabValueError) as err:
         read_panel(path)
     assert err.value.field == "age" and err.value.source == str(path)
+
+
+def test_require_cb12_in_a_cohort_rejects_rows_without_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cohort.csv"
+    path.write_text("id,b12,holotc,mma,homocysteine,age\n"
+                    "A,350 pmol/L,70 pmol/L,0.2 umol/L,10 umol/L,50\n"
+                    "B,350 pmol/L,70 pmol/L,0.2 umol/L,10 umol/L,\n")
+    out = tmp_path / "results.csv"
+    assert main(["labs", str(path), "--require-cb12", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == ["A"] and float(rows[0]["cb12"]) == pytest.approx(0.37, abs=0.005)
+    assert f"{path}, row 2: cb12: cannot be computed" in capsys.readouterr().err

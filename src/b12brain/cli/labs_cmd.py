@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="report format for one panel (default: %(default)s); a cohort is always CSV")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="write the report (or the cohort table) to FILE instead of stdout; must not exist")
+    parser.add_argument("--require-cb12", action="store_true",
+                        help="fail (exit 2) when cB12 cannot be computed: B12, holoTC, MMA, homocysteine or age missing")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.set_defaults(handler=handle)
 
@@ -46,7 +48,7 @@ def handle(args: argparse.Namespace) -> int:
         check_output_file(args.out, overwrite=args.overwrite)
     if args.panel.suffix.lower() == ".csv" and _data_rows(args.panel) > 1:
         return _cohort(args)
-    result = interpret_panel(read_panel(args.panel))
+    result = interpret_panel(read_panel(args.panel), require_cb12=args.require_cb12)
     text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result.format_text() + "\n"
     _emit(text, args)
     return 0
@@ -57,15 +59,20 @@ def _cohort(args: argparse.Namespace) -> int:
     from b12brain.labs import interpret_cohort
 
     result = interpret_cohort(args.panel)
-    for error in result.errors:
-        print(f"b12brain labs: rejected: {error}", file=sys.stderr)
-    n_good = len(result.table)
-    if n_good == 0:
+    rejected = [str(error) for error in result.errors]
+    table = result.table
+    if args.require_cb12:
+        without = table["cb12"].isna()
+        rejected += [f"{args.panel}, row {row}: cb12: cannot be computed; expected B12, holoTC, MMA, homocysteine "
+                     "and age (--require-cb12)" for row in table.loc[without, "row"]]
+        table = table[~without]
+    for line in rejected:
+        print(f"b12brain labs: rejected: {line}", file=sys.stderr)
+    if len(table) == 0:
         raise LabValueError(str(args.panel), "rows", "no row could be interpreted (see the lines above)",
                             "at least one valid panel row")
-    _emit(result.table.to_csv(index=False), args)
-    print(f"b12brain labs: interpreted {n_good} panels; {len({e.source for e in result.errors})} rows rejected",
-          file=sys.stderr)
+    _emit(table.to_csv(index=False), args)
+    print(f"b12brain labs: interpreted {len(table)} panels; {len(rejected)} problems reported", file=sys.stderr)
     return 0
 
 

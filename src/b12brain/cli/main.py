@@ -12,7 +12,14 @@ import traceback
 from collections.abc import Sequence
 
 from b12brain import __version__
-from b12brain.cli import assess_cmd, evaluate_cmd, labs_cmd, phantom_cmd, questionnaire_cmd, run_cmd
+from b12brain.cli import (
+    assess_cmd,
+    evaluate_cmd,
+    labs_cmd,
+    phantom_cmd,
+    questionnaire_cmd,
+    run_cmd,
+)
 from b12brain.errors import B12BrainError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USER = 0, 1, 2
