@@ -63,3 +63,7 @@ class LabValueError(FieldError):
 
 class AnswerError(FieldError):
     """A questionnaire answer is missing, unknown or outside the question's choices."""
+
+
+class ModelError(B12BrainError, RuntimeError):
+    """A segmentation model is missing, corrupt (checksum mismatch) or has unexpected inputs."""
