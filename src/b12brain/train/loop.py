@@ -1,0 +1,206 @@
+"""Seeded training of :class:`UNet2D` on a :class:`SliceSampler`, validated on whole phantom
+volumes through the inference path of ``segment.slices`` and scored with ``score_masks``."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from b12brain.evaluate import score_masks
+from b12brain.phantom import PhantomConfig, make_phantom
+from b12brain.preprocess.orient import to_canonical
+from b12brain.segment.slices import from_model_grid, normalise_flair, to_model_grid
+from b12brain.train.data import SliceSampler
+from b12brain.types import BoolArray, FloatArray, Volume
+
+Progress = Callable[[str], None]
+
+#: Validation phantoms (seed, load, slice_mm): seeds outside the training pools' 0..999999.
+VALIDATION_PHANTOMS: tuple[tuple[int, str, float], ...] = (
+    (2_000_001, "mild", 6.0),
+    (2_000_002, "moderate", 3.0),
+    (2_000_003, "severe", 5.0),
+    (2_000_004, "moderate", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train (recorded in the model's JSON sidecar)."""
+
+    steps: int = 2000
+    batch: int = 8
+    width: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    val_every: int = 200
+    threshold: float = 0.5
+    device: str = "auto"
+    threads: int = 0  # 0: torch's default
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationScan:
+    """A canonical FLAIR with its brain mask and true lesion mask."""
+
+    flair: Volume
+    brain: BoolArray
+    lesion: BoolArray
+    name: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train_model`: best validation Dice and the history of log rows."""
+
+    best_dice: float
+    best_step: int
+    best_scores: dict[str, dict[str, float]]
+    seconds_per_step: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def validation_scans(specs: tuple[tuple[int, str, float], ...] = VALIDATION_PHANTOMS) -> list[ValidationScan]:
+    """The fixed validation phantoms on their canonical grids."""
+    out = []
+    for seed, load, slice_mm in specs:
+        ph = make_phantom(PhantomConfig(seed=seed, lesion_load=load, slice_mm=slice_mm))  # type: ignore[arg-type]
+        flair, _ = to_canonical(ph.flair)
+        out.append(
+            ValidationScan(
+                flair,
+                to_canonical(ph.brain)[0].data.astype(bool),
+                to_canonical(ph.lesion)[0].data.astype(bool),
+                f"{load}-{slice_mm:g}mm",
+            )
+        )
+    return out
+
+
+@torch.no_grad()
+def predict_volume(model: nn.Module, flair: Volume, brain: BoolArray, device: torch.device, *, batch: int = 16) -> FloatArray:
+    """Lesion probability on ``flair``'s (canonical) grid: the inference path of ``segment.slices``."""
+    stacks, grid = to_model_grid(normalise_flair(flair.data, brain), flair.spacing_mm)
+    model.eval()
+    out = np.empty((stacks.shape[0], *stacks.shape[2:]), np.float32)
+    for i in range(0, len(stacks), batch):
+        x = torch.from_numpy(stacks[i : i + batch]).to(device)
+        out[i : i + batch] = torch.sigmoid(model(x))[:, 0].float().cpu().numpy()
+    return from_model_grid(out, grid)
+
+
+def soft_dice_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BCE plus (1 - soft Dice) over the whole batch (empty slices do not divide by zero)."""
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum()
+    dice = (2 * inter + 1.0) / (prob.sum() + target.sum() + 1.0)
+    return F.binary_cross_entropy_with_logits(logits, target) + (1 - dice)
+
+
+def validate(model: nn.Module, scans: list[ValidationScan], device: torch.device, threshold: float) -> dict[str, dict[str, float]]:
+    """Scores (``SegmentationScores`` fields) of each validation scan."""
+    out = {}
+    for scan in scans:
+        pred = predict_volume(model, scan.flair, scan.brain, device) >= threshold
+        out[scan.name] = {k: float(v) for k, v in asdict(score_masks(scan.lesion, pred, scan.flair.affine)).items()}
+    return out
+
+
+def train_model(
+    model: nn.Module,
+    sampler: SliceSampler,
+    config: TrainConfig,
+    *,
+    val_scans: list[ValidationScan] | None = None,
+    checkpoint: Path | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train ``model`` for ``config.steps`` AdamW steps; validate every ``val_every`` steps and at
+    the end, keeping the best-mean-Dice weights in ``checkpoint`` (and in ``model`` on return)."""
+    say = progress or (lambda _line: None)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=max(config.steps, 1), pct_start=0.1)
+    best: tuple[float, int, dict[str, dict[str, float]]] = (-1.0, 0, {})
+    best_state: dict[str, Any] | None = None
+    history: list[dict[str, float]] = []
+    t_train, losses = 0.0, []
+    for step in range(1, config.steps + 1):
+        model.train()
+        x_np, y_np = sampler.batch(config.batch)
+        t0 = time.perf_counter()
+        x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
+        loss = soft_dice_bce(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        t_train += time.perf_counter() - t0
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"step {step}: loss is {losses[-1]}")
+        last = step == config.steps
+        if val_scans and (step % config.val_every == 0 or last):
+            scores = validate(model, val_scans, device, config.threshold)
+            dice = float(np.mean([s["dice"] for s in scores.values()]))
+            row = {"step": step, "loss": float(np.mean(losses[-config.val_every :])), "val_dice": dice, "s_per_step": t_train / step}
+            history.append(row)
+            per = " ".join(f"{k}={v['dice']:.3f}" for k, v in scores.items())
+            say(f"step {step} loss {row['loss']:.4f} val_dice {dice:.4f} ({per}) {row['s_per_step']:.3f} s/step")
+            if dice > best[0]:
+                best = (dice, step, scores)
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                if checkpoint is not None:
+                    _save_checkpoint(best_state, config, step, dice, checkpoint)
+        elif step % 10 == 0 or step == 1:
+            say(f"step {step} loss {np.mean(losses[-10:]):.4f} {t_train / step:.3f} s/step")
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.cpu().eval()
+    return TrainResult(best[0], best[1], best[2], t_train / max(config.steps, 1), history)
+
+
+def _save_checkpoint(state: dict[str, Any], config: TrainConfig, step: int, dice: float, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"state_dict": state, "config": asdict(config), "step": step, "val_dice": dice}, tmp)
+    tmp.replace(path)
+
+
+def overfit_losses(model: nn.Module, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], steps: int, *, lr: float = 3e-3, seed: int = 0) -> list[float]:
+    """Losses of ``steps`` AdamW steps on one fixed batch (a check that the model can learn)."""
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    model.train()
+    out = []
+    for _ in range(steps):
+        loss = soft_dice_bce(model(xt), yt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        out.append(float(loss.detach()))
+    return out
