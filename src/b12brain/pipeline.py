@@ -47,11 +47,15 @@ class PipelineConfig:
         Probability at which a voxel is lesion; None takes the segmenter's own.
     min_lesion_ml : float
         Lesions smaller than this are dropped (0.03 mL = 30 mm³, a sphere of ~4 mm).
+    model : path or None
+        ONNX weights for the learned segmenter (with ``<model>.sha256`` beside them); None
+        takes the packaged ones.
     """
 
     segmenter: str = "classical"
     threshold: float | None = None
     min_lesion_ml: float = 0.03
+    model: Path | str | None = None
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
@@ -111,6 +115,8 @@ def run_pipeline(
         An input is unreadable or unusable (the message names it).
     RegistrationError
         The atlas or the T1 could not be aligned.
+    ConfigError, ModelError
+        Unknown segmenter, or the learned segmenter's weights are missing or unusable.
 
     Examples
     --------
@@ -121,7 +127,7 @@ def run_pipeline(
     """
     config = config or PipelineConfig()
     say = progress or (lambda _line: None)
-    segmenter = get_segmenter(config.segmenter)
+    segmenter = get_segmenter(config.segmenter, model=config.model)
     threshold = config.threshold if config.threshold is not None else segmenter.threshold
     clock = _Clock(say)
 

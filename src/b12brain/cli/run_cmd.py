@@ -11,7 +11,7 @@ from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
 from b12brain.io import load_volume
 from b12brain.io.outdir import check_output_dir
 from b12brain.preprocess.coregister import check_overlap
-from b12brain.segment import SEGMENTERS
+from b12brain.segment import SEGMENTERS, get_segmenter
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,8 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid; registered to the FLAIR)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder; must not exist or be empty (see --overwrite)")
-    parser.add_argument("--segmenter", default="classical", choices=sorted(SEGMENTERS),
-                        help="lesion segmenter (default: %(default)s)")
+    parser.add_argument("--segmenter", choices=sorted(SEGMENTERS),
+                        help="lesion segmenter (default: classical; learned when --model is given)")
+    parser.add_argument("--model", metavar="PATH",
+                        help="ONNX weights for the learned segmenter (NAME.onnx, with NAME.onnx.sha256 beside it "
+                        "and optionally NAME.json giving the threshold); implies --segmenter learned")
     parser.add_argument("--threshold", type=float, metavar="P",
                         help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
     parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
@@ -48,8 +51,11 @@ def handle(args: argparse.Namespace) -> int:
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
     options = {"min_lesion_ml": args.min_lesion_ml} if args.min_lesion_ml is not None else {}
-    config = PipelineConfig(segmenter=args.segmenter, threshold=args.threshold, **options)
-    # Every check a user can fail runs before the first progress line and before any work.
+    segmenter = args.segmenter or ("learned" if args.model else "classical")
+    config = PipelineConfig(segmenter=segmenter, threshold=args.threshold, model=args.model, **options)
+    # Every check a user can fail runs before the first progress line and before any work;
+    # building the segmenter checks its weights (loaded once, reused by the pipeline).
+    get_segmenter(config.segmenter, model=config.model)
     check_output_dir(args.out, overwrite=args.overwrite)
     labs, symptoms = read_evidence(args)
     start = time.perf_counter()
