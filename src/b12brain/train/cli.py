@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"model: UNet2D width {args.width}, {count_parameters(model)} parameters, torch {torch.__version__}")
     result = train_model(model, sampler, config, val_scans=val, checkpoint=out / "best.pt", progress=say)
     meta = {
+        "threshold": config.threshold,  # read by segment.learned; a tuned cut is future work
         "train_config": asdict(config),
         "pool": [asdict(c) for c in configs],
         "real": None if args.real is None else {"root": str(args.real), "exclude_site": args.exclude_site},
