@@ -7,10 +7,11 @@ DEMO   := demo-output
 
 .PHONY: demo test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# torch (training extra, for its tests) is pinned to the local CPU build by the constraints file.
+	$(BIN)/python -m pip install --quiet -c constraints-torch.txt -e '.[test,train]'
 	touch $(STAMP)
 
 ## demo: make a phantom, run the whole pipeline on it with the example lab panel and answers, score it
