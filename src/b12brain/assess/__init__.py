@@ -4,6 +4,7 @@ from b12brain.assess.combine import (
     ASSESSMENT_SCHEMA_VERSION,
     Assessment,
     assess,
+    assessment_json,
     write_assessment,
 )
 from b12brain.assess.imaging import ImagingPattern, describe_imaging, read_summary
@@ -13,6 +14,7 @@ __all__ = [
     "Assessment",
     "ImagingPattern",
     "assess",
+    "assessment_json",
     "describe_imaging",
     "read_summary",
     "write_assessment",

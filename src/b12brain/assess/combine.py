@@ -26,7 +26,7 @@ from b12brain import __version__
 from b12brain.assess.imaging import ImagingPattern
 from b12brain.clinical import DISCLAIMER, URGENCY_ORDER, Finding, Urgency, most_urgent
 from b12brain.errors import ConfigError
-from b12brain.io.atomic import atomic_path
+from b12brain.io.outdir import write_text_file
 from b12brain.labs import LabResult
 from b12brain.symptoms import SymptomResult
 
@@ -68,6 +68,7 @@ class Assessment:
 
     def as_dict(self) -> dict[str, Any]:
         """Content of ``assessment.json`` (schema :data:`ASSESSMENT_SCHEMA_VERSION`)."""
+        labs = None if self.labs is None else self.labs.as_dict()
         return {
             "schema_version": ASSESSMENT_SCHEMA_VERSION,
             "software": {"name": "b12brain", "version": __version__},
@@ -78,8 +79,8 @@ class Assessment:
             "b12_status": {
                 "status": self.b12_status,
                 "suspected_deficiency": self.suspected_deficiency,
-                "cb12": None if self.labs is None else self.labs.as_dict()["cb12"],
-                "cb12_category": None if self.labs is None else self.labs.cb12_category,
+                "cb12": None if labs is None else labs["cb12"],
+                "cb12_category": None if labs is None else labs["cb12_category"],
             },
             "neurological_involvement": {
                 "status": self.neurological_involvement,
@@ -87,7 +88,7 @@ class Assessment:
                 "red_flags": [] if self.symptoms is None else [f.as_dict() for f in self.symptoms.red_flags],
             },
             "imaging": None if self.imaging is None else self.imaging.as_dict(),
-            "labs": None if self.labs is None else self.labs.as_dict(),
+            "labs": labs,
             "symptoms": None if self.symptoms is None else self.symptoms.as_dict(),
             "sources": list(self.sources),
         }
@@ -182,12 +183,20 @@ def assess(
     )
 
 
-def write_assessment(assessment: Assessment, path: Path | str) -> Path:
-    """Write ``assessment.json`` atomically; return its path."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(assessment.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+def write_assessment(assessment: Assessment, path: Path | str, *, overwrite: bool = True) -> Path:
+    """Write ``assessment.json`` atomically (missing folders created); return its path.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, exists while ``overwrite`` is False, or cannot be written.
+    """
+    return write_text_file(assessment_json(assessment), path, overwrite=overwrite)
+
+
+def assessment_json(assessment: Assessment) -> str:
+    """The text of ``assessment.json``."""
+    return json.dumps(assessment.as_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def _lab_level(reason: Finding) -> Urgency:

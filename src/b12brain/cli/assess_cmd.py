@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,8 +62,14 @@ def read_evidence(args: argparse.Namespace) -> tuple[LabResult | None, SymptomRe
 
 
 def handle(args: argparse.Namespace) -> int:
-    from b12brain.assess import assess, describe_imaging, read_summary
-    from b12brain.io.outdir import check_output_file, write_text_file
+    from b12brain.assess import (
+        assess,
+        assessment_json,
+        describe_imaging,
+        read_summary,
+        write_assessment,
+    )
+    from b12brain.io.outdir import check_output_file
 
     if args.labs is None and args.symptoms is None and args.summary is None:
         raise ConfigError("give at least one of --labs, --symptoms and --summary")
@@ -73,10 +78,11 @@ def handle(args: argparse.Namespace) -> int:
     labs, symptoms = read_evidence(args)
     imaging = describe_imaging(read_summary(args.summary), str(args.summary)) if args.summary is not None else None
     assessment = assess(labs, symptoms, imaging)
-    as_json = json.dumps(assessment.as_dict(), indent=2, ensure_ascii=False) + "\n"
     if args.out is not None:
-        write_text_file(as_json, args.out, overwrite=args.overwrite)
+        write_assessment(assessment, args.out, overwrite=args.overwrite)
         print(f"wrote {args.out}", file=sys.stderr)
-    if args.out is None or args.format == "text":
-        sys.stdout.write(as_json if args.format == "json" else assessment.format_text() + "\n")
+    if args.format == "text":
+        sys.stdout.write(assessment.format_text() + "\n")
+    elif args.out is None:
+        sys.stdout.write(assessment_json(assessment))
     return 0

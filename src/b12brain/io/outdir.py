@@ -38,16 +38,20 @@ def check_output_dir(out_dir: Path | str, *, overwrite: bool = False) -> Path:
             raise OutputError(
                 out_dir, "output folder holds files that b12brain did not write; refusing to overwrite them"
             )
-    # Missing parent folders are created when the result is published; the nearest one
-    # that exists must be a writable folder.
-    ancestor = out_dir.absolute().parent
+    _check_parent_writable(out_dir)
+    return out_dir
+
+
+def _check_parent_writable(path: Path) -> None:
+    """Missing parent folders are created when a result is published; the nearest one that
+    exists must be a writable folder."""
+    ancestor = path.absolute().parent
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise OutputError(out_dir, f"{ancestor} is a file, not a folder; choose another output path")
+        raise OutputError(path, f"{ancestor} is a file, not a folder; choose another output path")
     if not os.access(ancestor, os.W_OK):
-        raise OutputError(out_dir, f"folder {ancestor} is not writable; choose another output path")
-    return out_dir
+        raise OutputError(path, f"folder {ancestor} is not writable; choose another output path")
 
 
 @contextmanager
@@ -108,13 +112,7 @@ def check_output_file(path: Path | str, *, overwrite: bool = False) -> Path:
         raise OutputError(path, "is a folder; give the path of the file to write")
     if path.exists() and not overwrite:
         raise OutputError(path, "already exists; choose another file name or pass --overwrite (overwrite=True)")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise OutputError(path, f"{ancestor} is a file, not a folder; choose another output path")
-    if not os.access(ancestor, os.W_OK):
-        raise OutputError(path, f"folder {ancestor} is not writable; choose another output path")
+    _check_parent_writable(path)
     return path
 
 

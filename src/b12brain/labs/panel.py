@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from b12brain.errors import LabValueError
+from b12brain.io.jsonfile import DuplicateKeyError, loads_unique_keys
 from b12brain.labs.columns import PanelColumns, check_columns, validate_frame
 from b12brain.labs.fields import (
     BOOLEAN_FIELDS,
@@ -240,26 +241,12 @@ def _read_text(path: Path, source: str) -> str:
     return text
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def _load_json(path: Path) -> Any:
     source = str(path)
     text = _read_text(path, source)
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except _DuplicateKey as dup:
+        return loads_unique_keys(text)
+    except DuplicateKeyError as dup:
         raise LabValueError(source, dup.key, f"field {dup.key!r} is given twice", "each field once") from None
     except json.JSONDecodeError as err:
         raise LabValueError(source, _FILE, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from b12brain.errors import AnswerError, InputFileError
+from b12brain.io.jsonfile import DuplicateKeyError, loads_unique_keys
 from b12brain.io.outdir import write_text_file
 from b12brain.symptoms.questionnaire import (
     NO,
@@ -213,19 +214,6 @@ def parse_answers_document(document: object, source: str = "<answers>") -> Answe
     return parse_answers(document["answers"], source)
 
 
-def _reject_duplicates(source: str) -> Any:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise AnswerError(source, key, f"appears twice (answers {_describe(seen[key])} and {_describe(value)})",
-                                  "each key once")
-            seen[key] = value
-        return seen
-
-    return hook
-
-
 def read_answers(path: Path | str) -> Answers:
     """Read and validate an answers JSON file.
 
@@ -263,7 +251,10 @@ def read_answers(path: Path | str) -> Answers:
         raise AnswerError(source, "document", "the file is empty",
                           f'a JSON object {{"questionnaire": "{QUESTIONNAIRE_NAME}", "version": "{QUESTIONNAIRE_VERSION}", "answers": {{...}}}}')
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicates(source))
+        document = loads_unique_keys(text)
+    except DuplicateKeyError as dup:
+        raise AnswerError(source, dup.key, f"appears twice (answers {_describe(dup.first)} and {_describe(dup.second)})",
+                          "each key once") from None
     except json.JSONDecodeError as err:
         raise AnswerError(source, f"line {err.lineno} column {err.colno}", f"not valid JSON ({err.msg})",
                           "a JSON object; check quotes, commas and braces") from err
