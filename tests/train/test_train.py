@@ -23,8 +23,18 @@ from b12brain.train import (
     lesion_targets,
     train_model,
 )
-from b12brain.train.data import load_pool, perturb_brain
-from b12brain.train.loop import overfit_losses, predict_volume, validation_scans
+from b12brain.train.augment import augment_intensity
+from b12brain.train.cli import main as train_main
+from b12brain.train.data import SliceSet, decode, exclude_site, load_pool, perturb_brain
+from b12brain.train.loop import (
+    ValidationScan,
+    batches,
+    overfit_losses,
+    predict_volume,
+    tune_threshold,
+    validation_scans,
+)
+from b12brain.types import Volume
 
 CROP = (96, 128)
 
@@ -42,13 +52,23 @@ def pool(tmp_path_factory):
     return built
 
 
+def test_pool_is_the_same_made_in_parallel(pool):
+    configs = [PhantomConfig(seed=11, lesion_load="moderate", slice_mm=6.0), PhantomConfig(seed=12, lesion_load="severe", slice_mm=7.0)]
+    parallel = build_pool(configs, max_slices=12, jobs=2)
+    assert [s.source for s in parallel] == [s.source for s in pool]
+    assert all(np.array_equal(a.stacks, b.stacks) and np.array_equal(a.targets, b.targets) for a, b in zip(parallel, pool))
+
+
 def test_pool_holds_model_grid_slices(pool):
     for s in pool:
         n, c, h, w = s.stacks.shape
         assert c == CHANNELS and h % 16 == 0 and w % 16 == 0 and 0 < n <= 12
         assert s.targets.shape == (n, h, w) and set(np.unique(s.targets)) <= {0, 1}
         assert s.targets.any()  # moderate and severe phantoms have lesion slices
-        assert 0.0 <= float(s.stacks.min()) and float(s.stacks.max()) <= 4.0
+        assert s.stacks.dtype == np.uint8
+        # Normalised by the brain median: white matter, the bulk of the brain, decodes near 1.
+        centre = decode(s.stacks[:, 1])
+        assert 0.8 < float(np.median(centre[centre > 0.6])) < 1.25
 
 
 def test_batches_have_contract_shape_and_are_seeded(pool):
@@ -80,9 +100,43 @@ def test_no_augmentation_gives_the_stored_slice(pool):
     h, w = s.targets.shape[1:]
     sampler = SliceSampler([s], crop_hw=(h, w), augment=AugmentConfig(enabled=False), seed=0)
     x, y = sampler.batch(3)
-    stored = {bytes(t.astype(np.float32)) for t in s.stacks}
+    stored = [bytes(decode(t)) for t in s.stacks]
     assert all(bytes(xi) in stored for xi in x)
-    assert all(y[i, 0].sum() == s.targets[np.flatnonzero([bytes(t.astype(np.float32)) == bytes(x[i]) for t in s.stacks])[0]].sum() for i in range(3))
+    assert all(y[i, 0].sum() == s.targets[stored.index(bytes(x[i]))].sum() for i in range(3))
+
+
+def test_sharpening_keeps_the_normalised_range_and_adds_edges():
+    step = np.zeros((3, 32, 32), np.float32)
+    step[:, :, 16:] = 2.0
+    step[:, :, :16] = 1.0
+    cfg = AugmentConfig(gamma=(1.0, 1.0), contrast=(1.0, 1.0), p_noise=0.0, p_blur=0.0, p_sharpen=1.0, sharpen_amount=(1.0, 1.0))
+    out = augment_intensity(step, np.random.default_rng(0), cfg)
+    assert 0.0 <= out.min() and out.max() <= 4.0
+    assert out[1, 10, 16] > 2.05 and out[1, 10, 15] < 0.95  # overshoot on both sides of the edge
+    assert np.allclose(out[:, :, [0, 31]], step[:, :, [0, 31]], atol=0.01)  # flat parts unchanged
+
+
+def test_exclude_site_leaves_one_site_out_and_refuses_unknown_sites():
+    def fake(source):
+        return SliceSet(np.zeros((1, 3, 16, 16), np.uint8), np.zeros((1, 16, 16), np.uint8), source)
+
+    pool = [fake("siteA/1"), fake("siteA/2"), fake("siteB/1"), fake("siteAB/1")]
+    assert [s.source for s in exclude_site(pool, "siteA")] == ["siteB/1", "siteAB/1"]
+    assert len(exclude_site(pool, None)) == 4
+    with pytest.raises(ValueError, match="siteC"):
+        exclude_site(pool, "siteC")
+
+
+def test_batches_are_seeded_with_and_without_workers(pool):
+    config = TrainConfig(batch=3, crop_hw=(64, 64), seed=4)
+    a = [next(batches(pool, config))[0] for _ in range(2)]
+    assert torch.equal(a[0], a[1])  # a fresh stream starts again
+    with_workers = TrainConfig(batch=3, crop_hw=(64, 64), seed=4, workers=2)
+    w1, w2 = batches(pool, with_workers), batches(pool, with_workers)
+    first = [next(w1)[0] for _ in range(4)]
+    second = [next(w2)[0] for _ in range(4)]
+    assert all(torch.equal(p, q) for p, q in zip(first, second))
+    assert not torch.equal(first[0], first[1])  # the two workers draw different streams
 
 
 def test_lesion_targets_follow_the_in_plane_resampling():
@@ -110,10 +164,10 @@ def test_unet_keeps_the_spatial_size():
 
 
 def test_training_runs_and_overfits_one_batch(pool):
-    sampler = SliceSampler(pool, crop_hw=(64, 64), seed=0)
     torch.manual_seed(0)
     model = UNet2D(width=8)
-    result = train_model(model, sampler, TrainConfig(steps=6, batch=4, width=8, device="cpu", lr=1e-3))
+    config = TrainConfig(steps=6, batch=4, width=8, device="cpu", lr=1e-3, crop_hw=(64, 64))
+    result = train_model(model, batches(pool, config), config)
     assert np.isfinite(result.seconds_per_step) and result.seconds_per_step > 0
 
     x, y = SliceSampler(pool, crop_hw=(64, 64), lesion_share=1.0, seed=3).batch(4)
@@ -129,6 +183,39 @@ def test_validation_predicts_whole_volumes_on_the_canonical_grid():
     prob = predict_volume(model, scans[0].flair, scans[0].brain, torch.device("cpu"))
     assert prob.shape == scans[0].flair.shape and prob.dtype == np.float32
     assert 0.0 <= prob.min() and prob.max() <= 1.0
+
+
+class _Oracle(torch.nn.Module):
+    """Probability 0.45 where the normalised FLAIR is bright (> 1.5), 0.1 elsewhere."""
+
+    def forward(self, x):
+        return torch.logit(0.1 + 0.35 * (x[:, 1:2] > 1.5).float())
+
+
+def test_threshold_is_tuned_to_the_best_validation_dice():
+    flair = np.ones((32, 32, 4), np.float32)
+    flair[8:16, 8:16, 1:3] = 2.0
+    truth = np.zeros(flair.shape, bool)
+    truth[8:16, 8:20, 1:3] = True  # a part of the lesion is not bright
+    scans = [ValidationScan(Volume(flair, np.eye(4), "toy"), np.ones(flair.shape, bool), truth, "toy")]
+    best, dice = tune_threshold(_Oracle(), scans, torch.device("cpu"), thresholds=(0.05, 0.3, 0.4, 0.5))
+    assert dice[0.5] == 0.0  # nothing is lesion
+    assert dice[0.05] < dice[0.3] == dice[0.4] == pytest.approx(2 * 128 / (128 + 192))  # all brain at 0.05
+    assert best == 0.4  # the best Dice; of a tie, the cut nearest 0.5
+
+
+def test_train_command_trains_and_exports_a_model(tmp_path):
+    out = tmp_path / "run"
+    args = ["--out", str(out), "--steps", "3", "--pool", "1", "--batch", "2", "--width", "4", "--crop", "64", "64",
+            "--device", "cpu", "--val-every", "3", "--val-phantoms", "1", "--cache", str(tmp_path / "cache"), "--seed", "3"]  # fmt: skip
+    assert train_main(args) == 0
+    meta = json.loads((out / "b12brain_wmh_unet2d.json").read_text())
+    assert 0.2 <= meta["threshold"] <= 0.8 and meta["train_config"]["steps"] == 3
+    assert len(meta["pool"]) == 1 and len(meta["history"]) == 1
+    assert (out / "b12brain_wmh_unet2d.onnx").stat().st_size > 10_000
+    assert "exported" in (out / "train.log").read_text()
+    assert train_main([*args[:2], "--pool", "1", "--seed", "3", "--cache", str(tmp_path / "cache"), "--prepare-only"]) == 0
+    assert "reading 1 phantoms" in (out / "train.log").read_text()  # the pool came from the cache
 
 
 def test_onnx_export_matches_torch(tmp_path):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from b12brain.anatomy.localise import Anatomy
 from b12brain.errors import ConfigError
 from b12brain.types import BoolArray, FloatArray, Volume
+
+if TYPE_CHECKING:  # the anatomy stage (and SimpleITK) is not needed to import segmenters
+    from b12brain.anatomy.localise import Anatomy
 
 #: 26-connectivity, the lesion definition of the WMH challenge (METRICS.md).
 CONNECTIVITY_26 = np.ones((3, 3, 3), bool)
@@ -32,6 +34,12 @@ class Segmenter(Protocol):
     @property
     def threshold(self) -> float:
         """Probability at or above which a voxel is called lesion."""
+        ...
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """What identifies the segmenter's weights (recorded in ``summary.json``); empty when
+        it has none."""
         ...
 
     def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None) -> FloatArray:

@@ -30,6 +30,11 @@ class AugmentConfig:
     p_noise: float = 0.5
     blur_sigma_px: tuple[float, float] = (0.3, 1.2)
     p_blur: float = 0.25
+    # Phantoms are smoother than real scans (sharp sulci, vessels, small sharp lesions):
+    # unsharp masking shows the network edges as crisp as a real 2D FLAIR's.
+    sharpen_amount: tuple[float, float] = (0.3, 1.5)
+    sharpen_sigma_px: tuple[float, float] = (0.7, 2.0)
+    p_sharpen: float = 0.35
     p_flip_lr: float = 0.5
     p_flip_ap: float = 0.1
     p_rot90: float = 0.1
@@ -56,13 +61,17 @@ def augment_geometry(stack: Stack, target: Target, rng: np.random.Generator, cfg
 
 
 def augment_intensity(stack: Stack, rng: np.random.Generator, cfg: AugmentConfig) -> Stack:
-    """Gamma about white matter (= 1), global contrast scale, Gaussian blur and noise; clipped."""
+    """Gamma about white matter (= 1), global contrast scale, Gaussian blur or unsharp
+    masking, and noise; clipped."""
     if not cfg.enabled:
         return stack
     out = np.power(stack, np.float32(rng.uniform(*cfg.gamma)))  # 1 (white matter) stays 1
     out *= np.float32(rng.uniform(*cfg.contrast))  # an error of the median-of-brain scale
     if rng.random() < cfg.p_blur:
         out = ndi.gaussian_filter(out, (0.0, *(2 * [float(rng.uniform(*cfg.blur_sigma_px))])))
+    elif rng.random() < cfg.p_sharpen:
+        smooth = ndi.gaussian_filter(out, (0.0, *(2 * [float(rng.uniform(*cfg.sharpen_sigma_px))])))
+        out += np.float32(rng.uniform(*cfg.sharpen_amount)) * (out - smooth)
     if rng.random() < cfg.p_noise:
         out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(*cfg.noise_sd))
     return np.clip(out, 0.0, CLIP).astype(np.float32)

@@ -15,11 +15,19 @@ import torch
 from b12brain.train.data import (
     SliceSampler,
     build_pool,
+    exclude_site,
+    load_pool,
     phantom_configs,
     real_slice_sets,
 )
 from b12brain.train.export import export_onnx
-from b12brain.train.loop import TrainConfig, train_model, validation_scans
+from b12brain.train.loop import (
+    VALIDATION_PHANTOMS,
+    TrainConfig,
+    batches,
+    train_model,
+    validation_scans,
+)
 from b12brain.train.model import UNet2D, count_parameters
 
 
@@ -37,9 +45,19 @@ def _get_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, nargs=2, default=(192, 224), metavar=("H", "W"))
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
-    p.add_argument("--cache", type=Path, default=None, help="folder for the phantom pool .npz cache")
-    p.add_argument("--real", type=Path, default=None, help="real data DIR/<site>/<subject>/{flair,lesion}.nii.gz")
+    p.add_argument("--workers", type=int, default=0, help="batch-making processes (0: none)")
+    p.add_argument("--jobs", type=int, default=1, help="processes that make the pools")
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop training after this long (0: never)")
+    p.add_argument("--no-amp", action="store_true", help="float32 steps on CUDA too (default: bfloat16 autocast)")
+    p.add_argument("--cache", type=Path, default=None, help="folder for the pools' .npz caches")
+    p.add_argument(
+        "--real", type=Path, default=None,
+        help="real scans: DIR/<site>/<subject>/{flair,lesion}.nii.gz, or a real-*.npz pool made from one",
+    )  # fmt: skip
+    p.add_argument("--real-slices", type=int, default=120, help="samples kept per real scan")
     p.add_argument("--exclude-site", default=None, help="leave this site of --real out")
+    p.add_argument("--val-phantoms", type=int, default=len(VALIDATION_PHANTOMS), help="validation phantoms used (the first N)")
+    p.add_argument("--prepare-only", action="store_true", help="build (and cache) the pools, then stop")
     p.add_argument("--name", default="b12brain_wmh_unet2d")
     return p
 
@@ -59,26 +77,38 @@ def main(argv: list[str] | None = None) -> int:
     say("command: python -m b12brain.train " + " ".join(sys.argv[1:] if argv is None else argv))
     config = TrainConfig(
         steps=args.steps, batch=args.batch, width=args.width, lr=args.lr, seed=args.seed,
-        val_every=args.val_every, device=args.device, threads=args.threads,
+        val_every=args.val_every, device=args.device, threads=args.threads, workers=args.workers,
+        crop_hw=tuple(args.crop), amp=not args.no_amp, max_minutes=args.max_minutes,
     )  # fmt: skip
     if config.threads:
         torch.set_num_threads(config.threads)
     configs = phantom_configs(args.pool, args.seed)
-    pool = build_pool(configs, max_slices=args.max_slices, cache_dir=args.cache, progress=say)
+    pool = build_pool(configs, max_slices=args.max_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
+    real: list = []
     if args.real is not None:
-        pool += real_slice_sets(args.real, exclude_site=args.exclude_site, max_slices=args.max_slices, progress=say)
-    sampler = SliceSampler(pool, crop_hw=tuple(args.crop), seed=args.seed)
+        if args.real.suffix == ".npz":
+            real = load_pool(args.real)
+        else:
+            real = real_slice_sets(args.real, max_slices=args.real_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
+        real = exclude_site(real, args.exclude_site)
+        say(f"real: training on {len(real)} scans: {', '.join(s.source for s in real)}")
+    if args.prepare_only:
+        log.close()
+        return 0
+    pool += real
+    sampler = SliceSampler(pool, crop_hw=config.crop_hw, seed=args.seed)
     say(f"pool: {len(pool)} scans, {len(sampler.lesion_index)} lesion / {len(sampler.other_index)} other slices")
-    val = validation_scans()
+    val = validation_scans(VALIDATION_PHANTOMS[: args.val_phantoms])
     torch.manual_seed(args.seed)
     model = UNet2D(width=args.width)
     say(f"model: UNet2D width {args.width}, {count_parameters(model)} parameters, torch {torch.__version__}")
-    result = train_model(model, sampler, config, val_scans=val, checkpoint=out / "best.pt", progress=say)
+    result = train_model(model, batches(pool, config), config, val_scans=val, checkpoint=out / "best.pt", progress=say)
     meta = {
-        "threshold": config.threshold,  # read by segment.learned; a tuned cut is future work
+        "threshold": result.threshold,  # read by segment.learned: the best cut on the validation phantoms
+        "dice_by_threshold": result.dice_by_threshold,
         "train_config": asdict(config),
         "pool": [asdict(c) for c in configs],
-        "real": None if args.real is None else {"root": str(args.real), "exclude_site": args.exclude_site},
+        "real": None if args.real is None else {"scans": [s.source for s in real], "exclude_site": args.exclude_site},
         "best_val_dice": result.best_dice,
         "best_step": result.best_step,
         "val_scores": result.best_scores,

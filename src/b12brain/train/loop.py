@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,14 @@ from b12brain.evaluate import score_masks
 from b12brain.phantom import PhantomConfig, make_phantom
 from b12brain.preprocess.orient import to_canonical
 from b12brain.segment.slices import from_model_grid, normalise_flair, to_model_grid
-from b12brain.train.data import SliceSampler
+from b12brain.train.augment import AugmentConfig
+from b12brain.train.data import SliceSampler, SliceSet
 from b12brain.types import BoolArray, FloatArray, Volume
 
 Progress = Callable[[str], None]
+
+#: Probability cuts tried on the validation scans at the end of training (:func:`tune_threshold`).
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(13))  # 0.2 .. 0.8
 
 #: Validation phantoms (seed, load, slice_mm): seeds outside the training pools' 0..999999.
 VALIDATION_PHANTOMS: tuple[tuple[int, str, float], ...] = (
@@ -31,6 +35,8 @@ VALIDATION_PHANTOMS: tuple[tuple[int, str, float], ...] = (
     (2_000_002, "moderate", 3.0),
     (2_000_003, "severe", 5.0),
     (2_000_004, "moderate", 1.0),
+    (2_000_005, "mild", 1.0),
+    (2_000_006, "severe", 8.0),
 )
 
 
@@ -45,9 +51,14 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     val_every: int = 200
-    threshold: float = 0.5
+    threshold: float = 0.5  # for validation during training; the exported cut is tuned
     device: str = "auto"
     threads: int = 0  # 0: torch's default
+    workers: int = 0  # batch-making processes (0: in the training process)
+    crop_hw: tuple[int, int] = (192, 224)
+    lesion_share: float = 2 / 3
+    amp: bool = True  # bfloat16 autocast on CUDA (CPU steps stay float32)
+    max_minutes: float = 0.0  # > 0: stop (validate, keep the best) once training took this long
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +80,8 @@ class TrainResult:
     best_scores: dict[str, dict[str, float]]
     seconds_per_step: float
     history: list[dict[str, float]] = field(default_factory=list)
+    threshold: float = 0.5
+    dice_by_threshold: dict[float, float] = field(default_factory=dict)
 
 
 def pick_device(name: str) -> torch.device:
@@ -124,17 +137,64 @@ def validate(model: nn.Module, scans: list[ValidationScan], device: torch.device
     return out
 
 
+def tune_threshold(
+    model: nn.Module, scans: list[ValidationScan], device: torch.device, thresholds: tuple[float, ...] = THRESHOLDS
+) -> tuple[float, dict[float, float]]:
+    """The cut of ``thresholds`` with the best mean validation Dice (ties: the one nearest 0.5),
+    and the mean Dice of every cut."""
+    probs = [predict_volume(model, scan.flair, scan.brain, device) for scan in scans]
+    dice = {}
+    for t in thresholds:
+        dice[t] = float(np.mean([_dice(scan.lesion, p >= t) for scan, p in zip(scans, probs)]))
+    best = max(thresholds, key=lambda t: (round(dice[t], 4), -abs(t - 0.5)))
+    return best, dice
+
+
+def _dice(truth: BoolArray, pred: BoolArray) -> float:
+    total = int(truth.sum()) + int(pred.sum())
+    return 1.0 if total == 0 else 2.0 * int((truth & pred).sum()) / total
+
+
+class _BatchStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    """Endless batches of a :class:`SliceSampler`; each loader worker seeds its own."""
+
+    def __init__(self, pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | None) -> None:
+        self.pool, self.config, self.augment = pool, config, augment
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        seed = self.config.seed if info is None else (self.config.seed, info.id)
+        c = self.config
+        sampler = SliceSampler(self.pool, crop_hw=c.crop_hw, lesion_share=c.lesion_share, augment=self.augment, seed=seed)
+        while True:
+            x, y = sampler.batch(c.batch)
+            yield torch.from_numpy(x), torch.from_numpy(y)
+
+
+def batches(pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Training batches of ``pool`` (seeded: the same pool, config and worker count give the
+    same batches): made in this process, or by ``config.workers`` loader processes in turn."""
+    stream = _BatchStream(pool, config, augment)
+    if config.workers == 0:
+        return iter(stream)
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=config.workers, pin_memory=torch.cuda.is_available(), prefetch_factor=4, persistent_workers=True
+    )
+    return iter(loader)
+
+
 def train_model(
     model: nn.Module,
-    sampler: SliceSampler,
+    data: Iterator[tuple[torch.Tensor, torch.Tensor]],
     config: TrainConfig,
     *,
     val_scans: list[ValidationScan] | None = None,
     checkpoint: Path | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Train ``model`` for ``config.steps`` AdamW steps; validate every ``val_every`` steps and at
-    the end, keeping the best-mean-Dice weights in ``checkpoint`` (and in ``model`` on return)."""
+    """Train ``model`` for ``config.steps`` AdamW steps on ``data`` (see :func:`batches`);
+    validate every ``val_every`` steps and at the end, keeping the best-mean-Dice weights in
+    ``checkpoint`` (and in ``model`` on return), then tune the threshold on them."""
     say = progress or (lambda _line: None)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -147,22 +207,28 @@ def train_model(
     best: tuple[float, int, dict[str, dict[str, float]]] = (-1.0, 0, {})
     best_state: dict[str, Any] | None = None
     history: list[dict[str, float]] = []
-    t_train, losses = 0.0, []
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed crop size: tuned kernels pay off
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda")
+    t_start, losses, step = time.perf_counter(), [], 0
     for step in range(1, config.steps + 1):
         model.train()
-        x_np, y_np = sampler.batch(config.batch)
-        t0 = time.perf_counter()
-        x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
-        loss = soft_dice_bce(model(x), y)
+        x_cpu, y_cpu = next(data)
+        x, y = x_cpu.to(device, non_blocking=True), y_cpu.to(device, non_blocking=True)
+        with autocast:
+            logits = model(x)
+        loss = soft_dice_bce(logits.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
-        t_train += time.perf_counter() - t0
+        t_train = time.perf_counter() - t_start  # wall time: batch making included
         if not math.isfinite(losses[-1]):
             raise FloatingPointError(f"step {step}: loss is {losses[-1]}")
-        last = step == config.steps
+        out_of_time = config.max_minutes > 0 and t_train > 60 * config.max_minutes
+        if out_of_time:
+            say(f"step {step} of {config.steps}: the time limit of {config.max_minutes} min is reached; stopping")
+        last = step == config.steps or out_of_time
         if val_scans and (step % config.val_every == 0 or last):
             scores = validate(model, val_scans, device, config.threshold)
             dice = float(np.mean([s["dice"] for s in scores.values()]))
@@ -177,10 +243,17 @@ def train_model(
                     _save_checkpoint(best_state, config, step, dice, checkpoint)
         elif step % 10 == 0 or step == 1:
             say(f"step {step} loss {np.mean(losses[-10:]):.4f} {t_train / step:.3f} s/step")
+        if last:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
+    threshold, by_threshold = config.threshold, dict[float, float]()
+    if val_scans:
+        threshold, by_threshold = tune_threshold(model, val_scans, device)
+        say(f"threshold {threshold} (validation Dice {by_threshold[threshold]:.4f}; at {config.threshold}: {by_threshold.get(config.threshold, float('nan')):.4f})")
     model.cpu().eval()
-    return TrainResult(best[0], best[1], best[2], t_train / max(config.steps, 1), history)
+    seconds = (time.perf_counter() - t_start) / max(step, 1)
+    return TrainResult(best[0], best[1], best[2], seconds, history, threshold, by_threshold)
 
 
 def _save_checkpoint(state: dict[str, Any], config: TrainConfig, step: int, dice: float, path: Path) -> None:
