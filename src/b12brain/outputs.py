@@ -91,6 +91,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
             "segmenter": result.segmenter,
             "threshold": result.threshold,
             "min_lesion_ml": result.config.min_lesion_ml,
+            **result.segmenter_provenance,
         },
         "lesions": burden,
         "fazekas_estimate": {

@@ -42,7 +42,8 @@ class PipelineConfig:
     Parameters
     ----------
     segmenter : str
-        Name of the lesion segmenter (see ``b12brain.segment.SEGMENTERS``).
+        Name of the lesion segmenter (see ``b12brain.segment.SEGMENTERS``): ``learned``
+        (default, the packaged 2.5D U-Net; MODEL_CARD.md) or ``classical``.
     threshold : float or None
         Probability at which a voxel is lesion; None takes the segmenter's own.
     min_lesion_ml : float
@@ -52,7 +53,7 @@ class PipelineConfig:
         takes the packaged ones.
     """
 
-    segmenter: str = "classical"
+    segmenter: str = "learned"
     threshold: float | None = None
     min_lesion_ml: float = 0.03
     model: Path | str | None = None
@@ -81,6 +82,7 @@ class PipelineResult:
     lesions: list[Lesion]
     burden: Burden
     seconds_by_stage: dict[str, float] = field(default_factory=dict)
+    segmenter_provenance: dict[str, str] = field(default_factory=dict)
 
     def class_map(self) -> npt.NDArray[np.uint8]:
         """Voxel map of lesion classes: 0 none, 1 periventricular, 2 deep, 3 juxtacortical, 4 infratentorial."""
@@ -165,6 +167,7 @@ def run_pipeline(
         t1=t1_native,
         config=config,
         segmenter=segmenter.name,
+        segmenter_provenance=segmenter.provenance,
         threshold=threshold,
         lesion_probability=how.to_native(probability).astype(np.float32),
         lesion_mask=how.to_native(mask).astype(bool),

@@ -138,7 +138,9 @@ def test_summary_json(first_run: SimpleNamespace, scan: SimpleNamespace) -> None
     assert fazekas["periventricular"] in range(4) and fazekas["deep"] in range(4)
     assert "Periventricular" in fazekas["rule"] and "Deep" in fazekas["rule"] and "mm" in fazekas["rule"]
     assert "not a diagnosis" in summary["disclaimer"]
-    assert summary["settings"]["segmenter"] == "classical"
+    settings = summary["settings"]
+    assert settings["segmenter"] == "learned"  # the default: the packaged model, named and hashed
+    assert settings["model"].endswith("wmh_unet.onnx") and len(settings["model_sha256"]) == 64
     assert summary["outputs_grid"]["shape"] == list(scan.phantom.flair.shape)
 
 

@@ -1,4 +1,5 @@
-"""``b12brain run --model`` on a 6 mm phantom in a Python that cannot import torch.
+"""``b12brain run`` (the packaged model, and ``--model``) on a 6 mm phantom in a Python that
+cannot import torch.
 
 Inference needs onnxruntime only; torch is a training extra. The run happens in a subprocess
 whose import system refuses (and records) every attempt to import torch, so a passing run
@@ -77,10 +78,11 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return flair, save_threshold_model(folder / "threshold.onnx")
 
 
-def test_run_with_model_needs_no_torch(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("packaged", [True, False], ids=["packaged-model", "--model"])
+def test_run_needs_no_torch(inputs: tuple[Path, Path], tmp_path: Path, packaged: bool) -> None:
     flair, model = inputs
     out = tmp_path / "result"
-    argv = ["run", "--flair", str(flair), "--out", str(out), "--model", str(model), "--quiet"]
+    argv = ["run", "--flair", str(flair), "--out", str(out), "--quiet"] + ([] if packaged else ["--model", str(model)])
     child = subprocess.run(
         [sys.executable, "-c", CHILD, *argv], check=False, capture_output=True, text=True, timeout=300
     )
@@ -90,7 +92,8 @@ def test_run_with_model_needs_no_torch(inputs: tuple[Path, Path], tmp_path: Path
     for name in ("lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "lesions.csv", "summary.json"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["settings"]["segmenter"] == "learned"  # --model implies the learned segmenter
+    assert summary["settings"]["segmenter"] == "learned"  # the default, and implied by --model
+    assert summary["settings"]["model"] == str(PACKAGED_MODEL if packaged else model.resolve())
     assert summary["settings"]["threshold"] == 0.5
     assert summary["lesions"]["lesion_count"] > 0  # the phantom's lesions are bright: a cut finds them
 
@@ -126,9 +129,12 @@ def test_model_with_classical_segmenter_is_exit_2(inputs: tuple[Path, Path], tmp
     assert "takes no model file; use --segmenter learned" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(PACKAGED_MODEL.exists(), reason="trained weights are shipped")
 def test_learned_without_shipped_weights_is_exit_2(inputs: tuple[Path, Path], tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from b12brain.segment import learned
+
+    monkeypatch.setattr(learned, "PACKAGED_MODEL", tmp_path / "wmh_unet.onnx")  # a wheel built without it
     flair, _ = inputs
     assert main(["run", "--flair", str(flair), "--out", str(tmp_path / "r"), "--segmenter", "learned"]) == 2
     err = capsys.readouterr().err

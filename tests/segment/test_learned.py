@@ -8,6 +8,7 @@ the FLAIR is brighter than CUT × the brain's median, a known answer for every v
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,6 @@ from b12brain.phantom import PhantomConfig, make_phantom
 from b12brain.pipeline import PipelineConfig, run_pipeline
 from b12brain.segment import SEGMENTERS, get_segmenter
 from b12brain.segment.learned import (
-    PACKAGED_MODEL,
     LearnedSegmenter,
     checksum_path,
     read_threshold,
@@ -205,10 +205,27 @@ def test_registry(model_path: Path) -> None:
         get_segmenter("classical", model=model_path)
 
 
-@pytest.mark.skipif(PACKAGED_MODEL.exists(), reason="trained weights are shipped")
-def test_no_packaged_weights_yet() -> None:
+def test_missing_packaged_weights_point_to_the_alternatives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from b12brain.segment import learned
+
+    monkeypatch.setattr(learned, "PACKAGED_MODEL", tmp_path / "wmh_unet.onnx")
     with pytest.raises(ModelError, match="no trained weights shipped at .*use --segmenter classical or --model PATH"):
         get_segmenter("learned")
+
+
+def test_bright_regions_away_from_white_matter_are_not_lesions(model_path: Path) -> None:
+    flair, anatomy, blob = scene((48, 52, 40), (1.0, 1.0, 1.0))
+    # The atlas says the blob's corner of the brain is not white matter (an orbit, a sulcus):
+    wm = anatomy.wm.copy()
+    wm[4:26, 4:26, :] = 0.0
+    away = replace(anatomy, wm=wm)
+    segmenter = LearnedSegmenter.from_file(model_path)
+    assert segmenter.predict(flair, anatomy, None)[blob].mean() > 0.8
+    assert not segmenter.predict(flair, away, None)[blob].any()
+    # A region that reaches white matter anywhere stays whole, its part outside included.
+    wm[18:26, 4:26, :] = 1.0
+    touching = replace(anatomy, wm=wm.copy())
+    assert segmenter.predict(flair, touching, None)[blob].mean() > 0.8
 
 
 @pytest.mark.slow

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder; must not exist or be empty (see --overwrite)")
     parser.add_argument("--segmenter", choices=sorted(SEGMENTERS),
-                        help="lesion segmenter (default: classical; learned when --model is given)")
+                        help="lesion segmenter (default: learned, the packaged model; classical: the "
+                        "FLAIR-hyperintensity baseline)")
     parser.add_argument("--model", metavar="PATH",
                         help="ONNX weights for the learned segmenter (NAME.onnx, with NAME.onnx.sha256 beside it "
                         "and optionally NAME.json giving the threshold); implies --segmenter learned")
@@ -51,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
     options = {"min_lesion_ml": args.min_lesion_ml} if args.min_lesion_ml is not None else {}
-    segmenter = args.segmenter or ("learned" if args.model else "classical")
+    segmenter = args.segmenter or "learned"
     config = PipelineConfig(segmenter=segmenter, threshold=args.threshold, model=args.model, **options)
     # Every check a user can fail runs before the first progress line and before any work;
     # building the segmenter checks its weights (loaded once, reused by the pipeline).

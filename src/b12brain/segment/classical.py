@@ -59,6 +59,11 @@ class ClassicalSegmenter:
 
     name: str = "classical"
     threshold: float = 0.5
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Empty: the classical segmenter has no weights."""
+        return {}
     contrast: float = 0.35
     noise_z: float = 5.0
     grow_contrast: float = 0.30

@@ -24,12 +24,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import ndimage as ndi
 from scipy.special import expit
 
-from b12brain.anatomy.localise import Anatomy
 from b12brain.errors import ModelError
 from b12brain.segment.slices import (
     CHANNELS,
@@ -39,9 +39,19 @@ from b12brain.segment.slices import (
 )
 from b12brain.types import FloatArray, Volume
 
+if TYPE_CHECKING:  # the anatomy stage (and SimpleITK) is not needed to import segmenters
+    from b12brain.anatomy.localise import Anatomy
+
 #: The weights shipped with b12brain (absent until a trained model is released).
 PACKAGED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "wmh_unet.onnx"
 DEFAULT_THRESHOLD = 0.5
+#: White-matter territory (CLINICAL.md §7: lesions are white-matter hyperintensities): a lesion
+#: region must reach a voxel where the atlas white-matter probability, smoothed by
+#: ``WM_SMOOTH_MM`` for misalignment, is at least ``WM_TERRITORY``. Regions are connected at
+#: probability ``REGION_LEVEL``, below any sensible threshold, so the rule does not depend on it.
+WM_TERRITORY = 0.5
+WM_SMOOTH_MM = 2.0
+REGION_LEVEL = 0.1
 #: CPU threads for one inference session: more rarely helps a U-Net on slices of ~200² voxels.
 MAX_CPU_THREADS = 8
 
@@ -102,12 +112,20 @@ class LearnedSegmenter:
         stat = path.stat()
         return _open_session(str(path), stat.st_mtime_ns, stat.st_size, self.providers)
 
+    @property
+    def provenance(self) -> dict[str, str]:
+        """The model file and its SHA-256 (as checked when it was loaded)."""
+        path = _check_files(self.model_path)
+        return {"model": str(path), "model_sha256": checksum_path(path).read_text().split()[0].lower()}
+
     def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None = None) -> FloatArray:
         """Lesion probability (0..1, float32) of every voxel of the bias-corrected ``flair``.
 
         The FLAIR is normalised within ``anatomy.brain``, cut into the model's slice stacks,
         run in batches of ``batch_slices`` and mapped back; nothing outside the brain is
-        lesion. The T1 is not used (the network reads FLAIR only).
+        lesion, nor is a bright region that never reaches white matter
+        (:func:`restrict_to_white_matter`: eyes and orbits, scalp, sulci). The T1 is not used
+        (the network reads FLAIR only).
 
         Raises
         ------
@@ -120,7 +138,32 @@ class LearnedSegmenter:
         logits = _run_in_batches(session, stacks, self.batch_slices, self.model_path)
         probability = from_model_grid(expit(logits).astype(np.float32), grid)
         probability[~anatomy.brain] = 0.0
+        return restrict_to_white_matter(probability, anatomy.wm, flair.spacing_mm)
+
+
+def restrict_to_white_matter(
+    probability: FloatArray, wm: FloatArray, spacing_mm: tuple[float, float, float]
+) -> FloatArray:
+    """Zero each region of ``probability >= REGION_LEVEL`` (26-connected) that nowhere reaches
+    white-matter territory (smoothed atlas ``wm >= WM_TERRITORY``); other regions stay whole,
+    so a juxtacortical lesion keeps its cortical edge.
+
+    Examples
+    --------
+    >>> p = np.zeros((12, 12, 3), np.float32); p[1:3, 1:3, 1] = 0.75; p[7:11, 7:11, 1] = 0.75
+    >>> wm = np.zeros((12, 12, 3), np.float32); wm[6:12, 6:12, :] = 1.0
+    >>> q = restrict_to_white_matter(p, wm, (1.0, 1.0, 1.0))
+    >>> float(q[1:3, 1:3].max()), float(q[7:11, 7:11, 1].min())
+    (0.0, 0.75)
+    """
+    labels, n = ndi.label(probability >= REGION_LEVEL, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
         return probability
+    territory = ndi.gaussian_filter(np.asarray(wm, np.float32), [WM_SMOOTH_MM / s for s in spacing_mm]) >= WM_TERRITORY
+    reaches = np.zeros(n + 1, bool)
+    reaches[np.unique(labels[territory])] = True
+    reaches[0] = True  # background keeps its (sub-REGION_LEVEL) values
+    return np.where(reaches[labels], probability, np.float32(0.0)).astype(np.float32)
 
 
 def checksum_path(model_path: Path | str) -> Path:

@@ -1,0 +1,70 @@
+"""The shipped learned segmenter (``b12brain/resources/wmh_unet.onnx``): integrity, provenance
+and behaviour on phantoms it never saw (regression figures from MODEL_CARD.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from b12brain.evaluate import score_masks
+from b12brain.outputs import summarise
+from b12brain.phantom import PhantomConfig, make_phantom
+from b12brain.pipeline import PipelineConfig, run_pipeline
+from b12brain.segment.learned import PACKAGED_MODEL, LearnedSegmenter
+from b12brain.types import Volume
+
+
+def test_packaged_weights_are_intact_and_small() -> None:
+    data = PACKAGED_MODEL.read_bytes()
+    assert len(data) <= 30e6
+    recorded = PACKAGED_MODEL.with_name("wmh_unet.onnx.sha256").read_text().split()[0]
+    assert hashlib.sha256(data).hexdigest() == recorded
+    meta = json.loads(PACKAGED_MODEL.with_suffix(".json").read_text())
+    assert meta["sha256"] == recorded and meta["real"] is None  # trained on phantoms alone
+    segmenter = LearnedSegmenter.from_file()
+    assert segmenter.threshold == meta["threshold"]
+    assert segmenter.provenance == {"model": str(PACKAGED_MODEL), "model_sha256": recorded}
+
+
+@pytest.fixture(scope="module")
+def moderate():
+    phantom = make_phantom(PhantomConfig(seed=41, lesion_load="moderate", slice_mm=6.0))
+    return phantom, run_pipeline(phantom.flair)
+
+
+def test_learned_is_the_default_and_is_recorded_in_the_summary(moderate) -> None:
+    _, result = moderate
+    assert result.segmenter == "learned" and result.config == PipelineConfig()
+    settings = summarise(result)["settings"]
+    assert settings["segmenter"] == "learned" and settings["threshold"] == 0.5
+    assert settings["model"] == str(PACKAGED_MODEL)
+    assert settings["model_sha256"] == hashlib.sha256(PACKAGED_MODEL.read_bytes()).hexdigest()
+
+
+def test_regression_on_a_thick_slice_phantom(moderate) -> None:
+    phantom, result = moderate
+    scores = score_masks(phantom.lesion.data > 0, result.lesion_mask, phantom.flair.affine)
+    # Measured with the shipped weights: Dice 0.783, lesion F1 0.556 (15 of 39 lesions found:
+    # the smallest fall under min_lesion_ml). A broken or swapped model scores far lower.
+    assert scores.dice >= 0.75, scores
+    assert scores.lesion_f1 >= 0.5, scores
+    assert not result.lesion_mask[~result.brain].any()
+
+
+def test_mirrored_input_changes_dice_by_at_most_002(moderate) -> None:
+    phantom, result = moderate
+    truth = phantom.lesion.data > 0
+    mirrored = run_pipeline(Volume(phantom.flair.data[::-1].copy(), phantom.flair.affine, "mirrored"))
+    dice = score_masks(truth, result.lesion_mask, phantom.flair.affine).dice
+    dice_mirrored = score_masks(truth[::-1], mirrored.lesion_mask, phantom.flair.affine).dice
+    assert abs(dice - dice_mirrored) <= 0.02, (dice, dice_mirrored)
+
+
+@pytest.mark.parametrize("slice_mm", [1.0, 7.0])
+def test_lesion_free_phantom_has_under_half_a_millilitre_of_lesion(slice_mm: float) -> None:
+    phantom = make_phantom(PhantomConfig(seed=43, lesion_load="none", slice_mm=slice_mm))
+    result = run_pipeline(phantom.flair)
+    assert result.lesion_mask.sum() * phantom.flair.voxel_volume_ml <= 0.5
+    assert not result.lesion_mask[~result.brain].any()
