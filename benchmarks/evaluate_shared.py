@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/evaluate_shared.py [DATA_DIR] [--segmenter NAME] [--out-dir DIR] [--score-only]
+    python benchmarks/evaluate_shared.py [DATA_DIR] [--segmenter NAME | --model ONNX]
+        [--datasets NAME ...] [--out-dir DIR] [--score-only]
 
 DATA_DIR holds ``<dataset>/<subject>/{flair,lesion[,t1]}.nii.gz`` (default
 ``../shared/data/lesions`` next to the repository). For every subject the pipeline runs on
@@ -12,7 +13,9 @@ DATA_DIR holds ``<dataset>/<subject>/{flair,lesion[,t1]}.nii.gz`` (default
 
 A subject the pipeline fails on gets an empty mask (it scores as "found nothing") and is
 listed; the exit code is then 1. ``--score-only`` skips the pipeline and scores the masks
-already in OUT_DIR. Predictions go outside the repository by default; never commit them or
+already in OUT_DIR. ``--model`` runs the learned segmenter with other weights (a
+cross-validation model), ``--datasets`` keeps only the named datasets (its held-out site).
+Predictions go outside the repository by default; never commit them or
 the data.
 """
 
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA_DIR, help="default: %(default)s")
     parser.add_argument("--segmenter", default=None, help="PipelineConfig(segmenter=NAME); default: the pipeline's")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX weights for the learned segmenter")
+    parser.add_argument("--datasets", nargs="+", default=None, help="only these datasets of DATA_DIR")
     parser.add_argument("--out-dir", type=Path, default=None, help="where predictions go (default: a temp folder)")
     parser.add_argument("--score-only", action="store_true", help="score the masks already in --out-dir")
     args = parser.parse_args(argv)
@@ -52,8 +57,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    out_dir = args.out_dir or Path(tempfile.gettempdir()) / "b12brain-evaluate-shared" / (args.segmenter or "default")
-    subjects = _find_subjects(args.data_dir)
+    label = args.segmenter or (args.model.parent.name if args.model else "default")
+    out_dir = args.out_dir or Path(tempfile.gettempdir()) / "b12brain-evaluate-shared" / label
+    data_dir = args.data_dir
+    if args.datasets:  # a folder of links to the chosen datasets, so that scoring sees them alone
+        data_dir = Path(tempfile.mkdtemp(prefix="b12brain-datasets-"))
+        for name in args.datasets:
+            if not (args.data_dir / name).is_dir():
+                print(f"evaluate_shared: no dataset {name!r} in {args.data_dir}", file=sys.stderr)
+                return 2
+            (data_dir / name).symlink_to((args.data_dir / name).resolve())
+    subjects = _find_subjects(data_dir)
     if not subjects:
         print(f"evaluate_shared: no <dataset>/<subject>/lesion.nii.gz under {args.data_dir}", file=sys.stderr)
         return 2
@@ -61,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     seconds: dict[str, float] = {}
     failures: dict[str, str] = {}
     if not args.score_only:
-        print(f"running the pipeline (segmenter={args.segmenter or 'default'}) on {len(subjects)} subjects -> {out_dir}")
-        seconds, failures = _run_pipeline(subjects, out_dir, args.segmenter)
+        print(f"running the pipeline ({label}) on {len(subjects)} subjects -> {out_dir}")
+        seconds, failures = _run_pipeline(subjects, out_dir, args.segmenter, args.model)
 
     try:
-        evaluation = evaluate_dataset(args.data_dir, out_dir)
+        evaluation = evaluate_dataset(data_dir, out_dir)
     except B12BrainError as err:
         print(f"evaluate_shared: {err}", file=sys.stderr)
         return 2
@@ -84,11 +98,14 @@ def _find_subjects(data_dir: Path) -> list[tuple[str, str, Path]]:
 
 
 def _run_pipeline(
-    subjects: list[tuple[str, str, Path]], out_dir: Path, segmenter: str | None
+    subjects: list[tuple[str, str, Path]], out_dir: Path, segmenter: str | None, model: Path | None
 ) -> tuple[dict[str, float], dict[str, str]]:
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
-    config = PipelineConfig() if segmenter is None else PipelineConfig(segmenter=segmenter)
+    options: dict[str, object] = {} if segmenter is None else {"segmenter": segmenter}
+    if model is not None:
+        options.update(segmenter="learned", model=model)
+    config = PipelineConfig(**options)  # type: ignore[arg-type]
     seconds: dict[str, float] = {}
     failures: dict[str, str] = {}
     for dataset, subject, folder in subjects:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/phantom_accuracy.py [--seeds 100 101 102] [--slices 1 6] [--segmenter classical]
+    python benchmarks/phantom_accuracy.py [--seeds 100 101 102] [--slices 1 6] [--segmenter learned|classical]
 
 For each phantom: Dice, H95, lesion F1 (MICCAI WMH metrics), the error of the total lesion
 volume, and the share of the detected true lesion volume whose class (periventricular / deep)
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--slices", type=float, nargs="+", default=[1.0, 6.0])
-    parser.add_argument("--segmenter", default="classical")
+    parser.add_argument("--segmenter", default=PipelineConfig().segmenter)
     args = parser.parse_args(argv)
     config = PipelineConfig(segmenter=args.segmenter)
     rows = []

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run_speed.py [--repeats 3] [--segmenter classical]
+    python benchmarks/run_speed.py [--repeats 3] [--segmenter learned|classical]
 
 Inputs are phantoms: a clinical 256×256×20 FLAIR (0.9×0.9×7 mm) and a 182×218×182 1 mm FLAIR.
 Each ``b12brain run`` is a fresh process (as a user runs it), pinned to 2 cores with thread
@@ -42,7 +42,7 @@ _WRAPPER = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--segmenter", default="classical")
+    parser.add_argument("--segmenter", default="learned")
     args = parser.parse_args(argv)
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2",
                ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS="2")
