@@ -42,7 +42,7 @@ from b12brain.types import FloatArray, Volume
 if TYPE_CHECKING:  # the anatomy stage (and SimpleITK) is not needed to import segmenters
     from b12brain.anatomy.localise import Anatomy
 
-#: The weights shipped with b12brain (absent until a trained model is released).
+#: The weights shipped with b12brain (MODEL_CARD.md).
 PACKAGED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "wmh_unet.onnx"
 DEFAULT_THRESHOLD = 0.5
 #: White-matter territory (CLINICAL.md §7: lesions are white-matter hyperintensities): a lesion

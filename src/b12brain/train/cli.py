@@ -14,6 +14,7 @@ import torch
 
 from b12brain.train.data import (
     SliceSampler,
+    SliceSet,
     build_pool,
     exclude_site,
     load_pool,
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(config.threads)
     configs = phantom_configs(args.pool, args.seed)
     pool = build_pool(configs, max_slices=args.max_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
-    real: list = []
+    real: list[SliceSet] = []
     if args.real is not None:
         if args.real.suffix == ".npz":
             real = load_pool(args.real)
