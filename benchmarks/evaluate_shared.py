@@ -59,14 +59,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     label = args.segmenter or (args.model.parent.name if args.model else "default")
     out_dir = args.out_dir or Path(tempfile.gettempdir()) / "b12brain-evaluate-shared" / label
-    data_dir = args.data_dir
-    if args.datasets:  # a folder of links to the chosen datasets, so that scoring sees them alone
-        data_dir = Path(tempfile.mkdtemp(prefix="b12brain-datasets-"))
+    if not args.datasets:
+        return _evaluate(args, args.data_dir, out_dir, label)
+    missing = [name for name in args.datasets if not (args.data_dir / name).is_dir()]
+    if missing:
+        print(f"evaluate_shared: no dataset {missing[0]!r} in {args.data_dir}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="b12brain-datasets-") as links:
+        # A folder of links to the chosen datasets, so that scoring sees them alone.
         for name in args.datasets:
-            if not (args.data_dir / name).is_dir():
-                print(f"evaluate_shared: no dataset {name!r} in {args.data_dir}", file=sys.stderr)
-                return 2
-            (data_dir / name).symlink_to((args.data_dir / name).resolve())
+            (Path(links) / name).symlink_to((args.data_dir / name).resolve())
+        return _evaluate(args, Path(links), out_dir, label)
+
+
+def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: str) -> int:
     subjects = _find_subjects(data_dir)
     if not subjects:
         print(f"evaluate_shared: no <dataset>/<subject>/lesion.nii.gz under {args.data_dir}", file=sys.stderr)

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cores import CORES, has_taskset  # noqa: E402
 from _phantoms import clinical_flair, research_flair, write  # noqa: E402
 
-CORES = "0,1"
 BIN = Path(sys.executable).with_name("b12brain")
 _IO_FLOOR = "import nibabel as nib, sys; im = nib.load(sys.argv[1]); nib.save(nib.Nifti1Image(im.get_fdata(), im.affine), sys.argv[2])"
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2",
                ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS="2")
-    pin = ["taskset", "-c", CORES] if _has_taskset() else []
+    pin = ["taskset", "-c", CORES] if has_taskset() else []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -84,14 +84,6 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{done.stderr}")
     seconds = time.perf_counter() - start
     return seconds, int(done.stdout.strip().splitlines()[-1]) / 1024.0
-
-
-def _has_taskset() -> bool:
-    try:
-        subprocess.run(["taskset", "-c", CORES, "true"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -30,15 +30,16 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cores import CORES, has_taskset
 from _phantoms import clinical_flair, research_flair
 
-CORES = "0,1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +72,7 @@ def _in_fresh_process(name: str, args: argparse.Namespace) -> dict[str, float]:
     env = dict(os.environ)
     if args.device == "cpu":
         env.update(OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
-        if _has_taskset():
+        if has_taskset():
             command = ["taskset", "-c", CORES, *command]
     done = subprocess.run(command, check=False, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -123,22 +124,14 @@ def _time_one(name: str, model: Path | None, device: str, repeats: int) -> dict[
     return {"floor_s": floor_s, "seconds": seconds, "slices": float(flair.shape[2]), "peak_mb": peak_mb}
 
 
-def _median_seconds(fn: object, repeats: int) -> float:
-    fn()  # type: ignore[operator]  # warm-up: model load, first allocations
+def _median_seconds(fn: Callable[[], None], repeats: int) -> float:
+    fn()  # warm-up: model load, first allocations
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _has_taskset() -> bool:
-    try:
-        subprocess.run(["taskset", "-c", CORES, "true"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return True
 
 
 if __name__ == "__main__":

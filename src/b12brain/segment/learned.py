@@ -31,6 +31,7 @@ from scipy import ndimage as ndi
 from scipy.special import expit
 
 from b12brain.errors import ModelError
+from b12brain.segment.base import CONNECTIVITY_26
 from b12brain.segment.slices import (
     CHANNELS,
     from_model_grid,
@@ -156,7 +157,7 @@ def restrict_to_white_matter(
     >>> float(q[1:3, 1:3].max()), float(q[7:11, 7:11, 1].min())
     (0.0, 0.75)
     """
-    labels, n = ndi.label(probability >= REGION_LEVEL, structure=np.ones((3, 3, 3), bool))
+    labels, n = ndi.label(probability >= REGION_LEVEL, structure=CONNECTIVITY_26)
     if n == 0:
         return probability
     territory = ndi.gaussian_filter(np.asarray(wm, np.float32), [WM_SMOOTH_MM / s for s in spacing_mm]) >= WM_TERRITORY

@@ -168,8 +168,7 @@ def build_pool(
     """Slice sets of the given phantoms, read from / written to ``cache_dir/pool-<hash>.npz``;
     ``jobs`` processes make the phantoms (the result does not depend on it)."""
     say = progress or (lambda _line: None)
-    key = json.dumps([POOL_VERSION, max_slices, [(c.seed, c.lesion_load, c.slice_mm) for c in configs]])
-    path = None if cache_dir is None else Path(cache_dir) / f"pool-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    path = _cache_path(cache_dir, "pool", max_slices, [(c.seed, c.lesion_load, c.slice_mm) for c in configs])
     if path is not None and path.exists():
         say(f"pool: reading {len(configs)} phantoms from {path}")
         return load_pool(path)
@@ -181,6 +180,14 @@ def build_pool(
         save_pool(pool, path)
         say(f"pool: cached in {path}")
     return pool
+
+
+def _cache_path(cache_dir: Path | str | None, prefix: str, *key: object) -> Path | None:
+    """``cache_dir/<prefix>-<hash of POOL_VERSION and key>.npz``, or None without a cache."""
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256(json.dumps([POOL_VERSION, *key]).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"{prefix}-{digest}.npz"
 
 
 def _phantom_slice_set(config: PhantomConfig, max_slices: int) -> SliceSet:
@@ -238,8 +245,7 @@ def real_slice_sets(
     if not flairs:
         raise FileNotFoundError(f"{root}: no <site>/<subject>/flair.nii.gz found")
     stamp = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in flairs]
-    key = json.dumps([POOL_VERSION, max_slices, stamp])
-    path = None if cache_dir is None else Path(cache_dir) / f"real-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    path = _cache_path(cache_dir, "real", max_slices, stamp)
     if path is not None and path.exists():
         say(f"real: reading {len(flairs)} scans from {path}")
         return load_pool(path)
