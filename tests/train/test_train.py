@@ -25,7 +25,7 @@ from b12brain.train import (
 )
 from b12brain.train.augment import augment_intensity
 from b12brain.train.cli import main as train_main
-from b12brain.train.data import SliceSet, decode, exclude_site, load_pool, perturb_brain
+from b12brain.train.data import SliceSet, decode, exclude_site, load_pool, perturb_brain, save_pool
 from b12brain.train.loop import (
     ValidationScan,
     batches,
@@ -216,6 +216,27 @@ def test_train_command_trains_and_exports_a_model(tmp_path):
     assert "exported" in (out / "train.log").read_text()
     assert train_main([*args[:2], "--pool", "1", "--seed", "3", "--cache", str(tmp_path / "cache"), "--prepare-only"]) == 0
     assert "reading 1 phantoms" in (out / "train.log").read_text()  # the pool came from the cache
+
+
+def test_train_command_refuses_bad_real_data_with_exit_2(tmp_path, capsys):
+    base = ["--out", str(tmp_path / "run"), "--pool", "0", "--prepare-only"]
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*base, "--real", str(tmp_path / "absent")])
+    assert exit_info.value.code == 2 and "absent: not found" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*base, "--exclude-site", "siteA"])
+    assert exit_info.value.code == 2 and "--exclude-site needs --real" in capsys.readouterr().err
+    not_a_pool = tmp_path / "real-x.npz"
+    np.savez(not_a_pool, something=np.zeros(3))
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*base, "--real", str(not_a_pool)])
+    assert exit_info.value.code == 2 and "real-x.npz" in capsys.readouterr().err
+    pool = [SliceSet(np.zeros((1, 3, 16, 16), np.uint8), np.zeros((1, 16, 16), np.uint8), "siteA/1")]
+    save_pool(pool, tmp_path / "real-ok.npz")
+    with pytest.raises(SystemExit) as exit_info:
+        train_main([*base, "--real", str(tmp_path / "real-ok.npz"), "--exclude-site", "siteB"])
+    assert exit_info.value.code == 2 and "no scan of site 'siteB'" in capsys.readouterr().err
 
 
 def test_onnx_export_matches_torch(tmp_path):

@@ -64,7 +64,12 @@ def _get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _get_parser().parse_args(argv)
+    parser = _get_parser()
+    args = parser.parse_args(argv)
+    if args.real is not None and not (args.real.is_dir() or (args.real.suffix == ".npz" and args.real.is_file())):
+        parser.error(f"--real {args.real}: not found; give a folder <site>/<subject>/flair.nii.gz or a real-*.npz pool")
+    if args.exclude_site is not None and args.real is None:
+        parser.error("--exclude-site needs --real (the site is left out of the real scans)")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "train.log").open("a")
@@ -87,11 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     pool = build_pool(configs, max_slices=args.max_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
     real: list[SliceSet] = []
     if args.real is not None:
-        if args.real.suffix == ".npz":
-            real = load_pool(args.real)
-        else:
-            real = real_slice_sets(args.real, max_slices=args.real_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
-        real = exclude_site(real, args.exclude_site)
+        try:
+            if args.real.suffix == ".npz":
+                real = load_pool(args.real)
+            else:
+                real = real_slice_sets(args.real, max_slices=args.real_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
+            real = exclude_site(real, args.exclude_site)
+        except (FileNotFoundError, KeyError, ValueError) as err:
+            log.close()
+            parser.error(f"--real {args.real}: {err}")
         say(f"real: training on {len(real)} scans: {', '.join(s.source for s in real)}")
     if args.prepare_only:
         log.close()
