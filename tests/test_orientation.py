@@ -174,7 +174,7 @@ def _fabricated_result(flair: Volume) -> PipelineResult:
     burden = summarise_burden(lesions, brain_ml=mask.size * voxel_ml, intracranial_ml=mask.size * voxel_ml,
                               ventricle_ml=ventricles.sum() * voxel_ml)
     return PipelineResult(
-        flair=flair, t1=None, config=PipelineConfig(), segmenter="classical", threshold=0.5,
+        flair=flair, t1=None, config=PipelineConfig(), segmenter="classical", threshold=0.5, min_lesion_ml=0.03,
         lesion_probability=mask.astype(np.float32), lesion_mask=mask, lesion_labels=labels,
         ventricles=ventricles, brain=np.ones(shape, bool), lesions=lesions, burden=burden,
     )

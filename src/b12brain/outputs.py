@@ -90,7 +90,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
         "settings": {
             "segmenter": result.segmenter,
             "threshold": result.threshold,
-            "min_lesion_ml": result.config.min_lesion_ml,
+            "min_lesion_ml": result.min_lesion_ml,
             **result.segmenter_provenance,
         },
         "lesions": burden,

@@ -46,8 +46,9 @@ class PipelineConfig:
         (default, the packaged 2.5D U-Net; MODEL_CARD.md) or ``classical``.
     threshold : float or None
         Probability at which a voxel is lesion; None takes the segmenter's own.
-    min_lesion_ml : float
-        Lesions smaller than this are dropped (0.03 mL = 30 mm³, a sphere of ~4 mm).
+    min_lesion_ml : float or None
+        Lesions smaller than this (mL) are dropped; None takes the segmenter's own (learned
+        0.01 mL, classical 0.03 mL).
     model : path or None
         ONNX weights for the learned segmenter (with ``<model>.sha256`` beside them); None
         takes the packaged ones.
@@ -55,13 +56,13 @@ class PipelineConfig:
 
     segmenter: str = "learned"
     threshold: float | None = None
-    min_lesion_ml: float = 0.03
+    min_lesion_ml: float | None = None
     model: Path | str | None = None
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"threshold {self.threshold} is outside (0, 1)")
-        if not 0.0 <= self.min_lesion_ml <= 10.0:
+        if self.min_lesion_ml is not None and not 0.0 <= self.min_lesion_ml <= 10.0:
             raise ConfigError(f"min_lesion_ml {self.min_lesion_ml} is outside 0-10 mL")
 
 
@@ -74,6 +75,7 @@ class PipelineResult:
     config: PipelineConfig
     segmenter: str
     threshold: float
+    min_lesion_ml: float
     lesion_probability: FloatArray
     lesion_mask: BoolArray
     lesion_labels: npt.NDArray[np.int32]
@@ -131,6 +133,7 @@ def run_pipeline(
     say = progress or (lambda _line: None)
     segmenter = get_segmenter(config.segmenter, model=config.model)
     threshold = config.threshold if config.threshold is not None else segmenter.threshold
+    min_lesion_ml = config.min_lesion_ml if config.min_lesion_ml is not None else segmenter.min_lesion_ml
     clock = _Clock(say)
 
     with clock("load"):
@@ -151,7 +154,7 @@ def run_pipeline(
     with clock(f"lesion segmentation ({segmenter.name})"):
         probability = segmenter.predict(corrected, anatomy, t1_on_flair)
         mask = lesion_mask_from_probability(
-            probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=config.min_lesion_ml
+            probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml
         )
     with clock("quantification"):
         lesions, labels = measure_lesions(
@@ -169,6 +172,7 @@ def run_pipeline(
         segmenter=segmenter.name,
         segmenter_provenance=segmenter.provenance,
         threshold=threshold,
+        min_lesion_ml=min_lesion_ml,
         lesion_probability=how.to_native(probability).astype(np.float32),
         lesion_mask=how.to_native(mask).astype(bool),
         lesion_labels=how.to_native(labels).astype(np.int32),

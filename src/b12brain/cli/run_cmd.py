@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--threshold", type=float, metavar="P",
                         help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
     parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
-                        help="drop lesions smaller than this many mL (default: 0.03, a ~4 mm sphere)")
+                        help="drop lesions smaller than this many mL; default: the segmenter's own (learned 0.01, "
+                        "classical 0.03, a ~4 mm sphere)")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")
@@ -51,9 +52,10 @@ def handle(args: argparse.Namespace) -> int:
     from b12brain.outputs import write_outputs
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
-    options = {"min_lesion_ml": args.min_lesion_ml} if args.min_lesion_ml is not None else {}
     segmenter = args.segmenter or "learned"
-    config = PipelineConfig(segmenter=segmenter, threshold=args.threshold, model=args.model, **options)
+    config = PipelineConfig(
+        segmenter=segmenter, threshold=args.threshold, min_lesion_ml=args.min_lesion_ml, model=args.model
+    )
     # Every check a user can fail runs before the first progress line and before any work;
     # building the segmenter checks its weights (loaded once, reused by the pipeline).
     get_segmenter(config.segmenter, model=config.model)

@@ -37,6 +37,11 @@ class Segmenter(Protocol):
         ...
 
     @property
+    def min_lesion_ml(self) -> float:
+        """Lesions smaller than this (mL) are dropped unless the pipeline is told otherwise."""
+        ...
+
+    @property
     def provenance(self) -> dict[str, str]:
         """What identifies the segmenter's weights (recorded in ``summary.json``); empty when
         it has none."""

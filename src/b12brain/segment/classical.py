@@ -40,6 +40,9 @@ class ClassicalSegmenter:
     ----------
     threshold : float
         Probability at which a voxel is called lesion.
+    min_lesion_ml : float
+        Lesions smaller than this are dropped (0.03 mL = 30 mm³, a sphere of ~4 mm): smaller
+        FLAIR-bright specks are mostly noise and vessels to an intensity rule.
     contrast, noise_z : float
         Seed cut: relative FLAIR excess over the white-matter mode, and its least value in
         white-matter standard deviations.
@@ -59,11 +62,7 @@ class ClassicalSegmenter:
 
     name: str = "classical"
     threshold: float = 0.5
-
-    @property
-    def provenance(self) -> dict[str, str]:
-        """Empty: the classical segmenter has no weights."""
-        return {}
+    min_lesion_ml: float = 0.03
     contrast: float = 0.35
     noise_z: float = 5.0
     grow_contrast: float = 0.30
@@ -72,6 +71,11 @@ class ClassicalSegmenter:
     local_mm: float = 5.0
     width: float = 0.05
     edge_mm: float = 4.0
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Empty: the classical segmenter has no weights."""
+        return {}
 
     def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None = None) -> FloatArray:
         """Lesion probability (0..1) of every voxel of the bias-corrected ``flair``.
