@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--threshold", type=float, metavar="P",
                         help="lesion probability cut-off in (0, 1); default: the segmenter's own (0.5)")
     parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
-                        help="drop lesions smaller than this many mL; default: the segmenter's own (learned 0.01, "
-                        "classical 0.03, a ~4 mm sphere)")
+                        help="drop lesions smaller than this many mL; default: the segmenter's own "
+                        "(learned 0.01, classical 0.03)")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")
