@@ -215,6 +215,20 @@ def test_existing_output_refused_then_overwritten(
     assert [p.name for p in tmp_path.iterdir()] == ["result"]
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("--min-lesion-ml", "50", "min_lesion_ml 50.0 is outside 0-10 mL"), ("--threshold", "1.5", "threshold 1.5 is outside (0, 1)")],
+)
+def test_setting_out_of_range_exits_2_before_any_output(
+    scan: SimpleNamespace, capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, named: str
+) -> None:
+    out = tmp_path / "result"
+    assert main(["run", "--flair", str(scan.flair), "--out", str(out), option, value]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     text = capsys.readouterr().out
