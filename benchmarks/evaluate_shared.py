@@ -32,11 +32,11 @@ import numpy as np
 
 from b12brain.errors import B12BrainError
 from b12brain.evaluate import DatasetEvaluation, evaluate_dataset
+from b12brain.evaluate.dataset import PRED_NAME, find_subjects
 from b12brain.io import load_volume, save_nifti
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "lesions"
-PRED_NAME = "lesion_mask.nii.gz"
 _SUMMARY = ("dice", "h95_mm", "avd_percent", "lesion_recall", "lesion_f1")
 
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: str) -> int:
-    subjects = _find_subjects(data_dir)
+    subjects = [s for s in find_subjects(data_dir) if (s[2] / "flair.nii.gz").is_file()]
     if not subjects:
         print(f"evaluate_shared: no <dataset>/<subject>/lesion.nii.gz under {args.data_dir}", file=sys.stderr)
         return 2
@@ -91,16 +91,6 @@ def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: st
         return 2
     _print_report(evaluation, seconds, failures)
     return 1 if failures else 0
-
-
-def _find_subjects(data_dir: Path) -> list[tuple[str, str, Path]]:
-    """(dataset, subject, folder) for every folder holding flair.nii.gz and lesion.nii.gz."""
-    found = []
-    for dataset in sorted(p for p in data_dir.iterdir() if p.is_dir()):
-        for subject in sorted(p for p in dataset.iterdir() if p.is_dir()):
-            if (subject / "lesion.nii.gz").is_file() and (subject / "flair.nii.gz").is_file():
-                found.append((dataset.name, subject.name, subject))
-    return found
 
 
 def _run_pipeline(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,27 +175,30 @@ def evaluate_dataset(
     for folder in (dataset_dir, pred_dir):
         if not folder.is_dir():
             raise InputFileError(folder, "is not a folder; give the folder that holds <dataset>/<subject>/")
-    subjects = list(_find_subjects(dataset_dir))
+    subjects = find_subjects(dataset_dir)
     if not subjects:
         raise InputFileError(
             dataset_dir, f"holds no <dataset>/<subject>/{TRUTH_NAME}; give the folder above the dataset folders"
         )
     rows = []
-    for dataset, subject, truth_path in subjects:
+    for dataset, subject, folder in subjects:
         pred_path = _find_prediction(pred_dir, dataset, subject)
-        scores = evaluate_pair(truth_path, pred_path)
+        scores = evaluate_pair(folder / TRUTH_NAME, pred_path)
         if progress is not None:
             progress(f"{dataset}/{subject}: dice {scores.dice:.3f}")
         rows.append(SubjectEvaluation(dataset, subject, scores))
     return DatasetEvaluation(tuple(rows))
 
 
-def _find_subjects(dataset_dir: Path) -> Iterator[tuple[str, str, Path]]:
-    for dataset in sorted(p for p in dataset_dir.iterdir() if p.is_dir()):
+def find_subjects(dataset_dir: Path | str) -> list[tuple[str, str, Path]]:
+    """``(dataset, subject, folder)`` of every ``<dataset>/<subject>/`` folder under
+    ``dataset_dir`` that holds a ``lesion.nii.gz``, in sorted order."""
+    found = []
+    for dataset in sorted(p for p in Path(dataset_dir).iterdir() if p.is_dir()):
         for subject in sorted(p for p in dataset.iterdir() if p.is_dir()):
-            truth = subject / TRUTH_NAME
-            if truth.is_file():
-                yield dataset.name, subject.name, truth
+            if (subject / TRUTH_NAME).is_file():
+                found.append((dataset.name, subject.name, subject))
+    return found
 
 
 def _find_prediction(pred_dir: Path, dataset: str, subject: str) -> Path:
