@@ -172,6 +172,31 @@ def test_contrast_is_flair_and_t1_like(phantoms) -> None:
     assert np.percentile(f[outside], 99.5) > 1.3 * wm_f
 
 
+@pytest.mark.parametrize("slice_mm", [1.0, 6.0])
+def test_orbits_dark_globes_in_bright_fat_under_the_frontal_lobes(phantoms, slice_mm) -> None:
+    from b12brain.phantom._orbits import APEX_MM, GLOBE_CENTRE_MM
+
+    ph = phantoms[("moderate", slice_mm, 0)]
+    f, brain = ph.flair.data, ph.brain.data > 0
+    wm_f = np.median(f[brain & (ph.lesion.data == 0) & (ph.ventricles.data == 0)])
+
+    def near(point_mm: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+        ijk = np.indices(f.shape).reshape(3, -1).T
+        world = ijk @ ph.flair.affine[:3, :3].T + ph.flair.affine[:3, 3]
+        return (np.linalg.norm(world - point_mm, axis=1) <= radius_mm).reshape(f.shape)
+
+    for side in (1.0, -1.0):
+        centre = (side * GLOBE_CENTRE_MM[0], GLOBE_CENTRE_MM[1], GLOBE_CENTRE_MM[2])
+        vitreous = near(centre, 5.0)
+        assert vitreous.any() and np.median(f[vitreous]) < 0.4 * wm_f
+        # Fat halfway from the globe to the apex, off the globe: as bright as a lesion.
+        mid = tuple((np.array(centre) + np.array((side * APEX_MM[0], *APEX_MM[1:]))) / 2)
+        fat = near(mid, 3.0)
+        assert np.median(f[fat]) > 1.4 * wm_f
+        for region in (vitreous, fat):
+            assert not (region & brain).any() and not (region & (ph.lesion.data > 0)).any()
+
+
 def test_bad_config_raises() -> None:
     for bad in (PhantomConfig(slice_mm=0.5), PhantomConfig(slice_mm=12.0), PhantomConfig(seed=-3),
                 PhantomConfig(lesion_load="huge")):  # type: ignore[arg-type]

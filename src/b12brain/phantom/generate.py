@@ -2,10 +2,12 @@
 
 A phantom starts from the MNI152 tissue maps (:func:`b12brain.anatomy.load_atlas`), enlarges
 the ventricles, draws periventricular and deep white-matter lesions, turns tissue fractions
-into FLAIR and T1 signal, wraps a simple head around the brain, and then "acquires" it:
+into FLAIR and T1 signal, wraps a simple head around the brain (with eyes and bright orbital
+fat under the frontal lobes, ``_orbits.py``), and then "acquires" it:
 either on the 1 mm template grid (3D isotropic) or as clinical 2D axial slices of
 ``slice_mm`` with 0.9 mm pixels (256 x 256 x N). A smooth bias field and Rician noise are
-added on the acquired grid. Every random choice comes from ``numpy.random.default_rng(seed)``.
+added on the acquired grid. Every random choice comes from ``numpy.random.default_rng(seed)``
+(the orbits from ``default_rng([seed, 1])``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from b12brain.phantom._contrast import (
 )
 from b12brain.phantom._fields import mm_grids, smooth_field
 from b12brain.phantom._lesions import LOAD_SPECS, make_lesions
+from b12brain.phantom._orbits import make_orbits, paint_orbits
 from b12brain.types import Volume
 
 LesionLoad = Literal["none", "mild", "moderate", "severe"]
@@ -119,6 +122,8 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
     lesions = make_lesions(geo, vent, rng, spec)
     flair_c, t1_c = draw_contrasts(rng)
     radii = head_layers_mm(rng)
+    # Orbits draw from their own stream, so adding them left every other draw as it was.
+    orbits = make_orbits(atlas.affine, atlas.shape, geo.dist_outside_brain, np.random.default_rng([int(config.seed), 1]))
 
     # Tissue fractions with the enlarged ventricles (growth turns tissue into CSF).
     growth = vent.growth_box
@@ -133,13 +138,15 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
 
     brain = atlas.brain
     head_dist = geo.dist_outside_brain * (1.0 + 0.15 * smooth_field(rng, mm_grids(atlas.affine, atlas.shape), wavelength_mm=(80.0, 200.0), terms=3))
+    # The face wraps the orbits: only the skin lies outside their fat.
+    head_dist[orbits.box] = np.minimum(head_dist[orbits.box], orbits.distance + np.float32(radii[-2]))
     images = []
     for c, les in ((flair_c, flair_les), (t1_c, t1_les)):
         img = atlas.wm + np.float32(c.gm) * atlas.gm + np.float32(c.csf) * atlas.csf
         tissue_b = wm_b + np.float32(c.gm) * gm_b + np.float32(c.csf) * csf_b
         img[box] = tissue_b * (1.0 - lesion_soft) + les
-        img = np.where(brain, img, head_signal(head_dist, radii, c.head))
-        images.append(img.astype(np.float32))
+        img = np.where(brain, img, head_signal(head_dist, radii, c.head)).astype(np.float32)
+        images.append(paint_orbits(img, orbits, vitreous=c.head[0], fat=c.head[4]))
 
     # Binary truth on the 1 mm grid.
     pv = np.zeros(atlas.shape, dtype=bool)
