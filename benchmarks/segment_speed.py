@@ -41,7 +41,6 @@ from _cores import CORES, has_taskset
 from _phantoms import clinical_flair, research_flair
 
 
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)

@@ -180,9 +180,9 @@ def test_orbits_dark_globes_in_bright_fat_under_the_frontal_lobes(phantoms, slic
     f, brain = ph.flair.data, ph.brain.data > 0
     wm_f = np.median(f[brain & (ph.lesion.data == 0) & (ph.ventricles.data == 0)])
 
+    world = np.indices(f.shape).reshape(3, -1).T @ ph.flair.affine[:3, :3].T + ph.flair.affine[:3, 3]
+
     def near(point_mm: tuple[float, float, float], radius_mm: float) -> np.ndarray:
-        ijk = np.indices(f.shape).reshape(3, -1).T
-        world = ijk @ ph.flair.affine[:3, :3].T + ph.flair.affine[:3, 3]
         return (np.linalg.norm(world - point_mm, axis=1) <= radius_mm).reshape(f.shape)
 
     for side in (1.0, -1.0):
