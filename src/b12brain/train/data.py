@@ -44,8 +44,9 @@ Progress = Callable[[str], None]
 LOAD_WEIGHTS = {"none": 0.1, "mild": 0.35, "moderate": 0.35, "severe": 0.2}
 P_3D = 0.2
 SLICE_MM_2D = (1.0, 8.0)
-#: Bumped whenever what a pool holds changes, so stale caches are not reused.
-POOL_VERSION = 2
+#: Bumped whenever what a pool holds changes, so stale caches are not reused (3: phantoms
+#: have orbits).
+POOL_VERSION = 3
 #: Pools keep normalised intensities as uint8 codes of this step (0..CLIP in 255 steps, 1.6% of
 #: white matter: well under the images' noise), a quarter of float32's memory and disk.
 CODE_STEP = CLIP / 255
