@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/phantom_accuracy.py [--seeds 100 101 102] [--slices 1 6] [--segmenter learned|classical]
+                                          [--model M.onnx]
 
 For each phantom: Dice, H95, lesion F1 (MICCAI WMH metrics), the error of the total lesion
 volume, and the share of the detected true lesion volume whose class (periventricular / deep)
@@ -30,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--slices", type=float, nargs="+", default=[1.0, 6.0])
     parser.add_argument("--segmenter", default=PipelineConfig().segmenter)
+    parser.add_argument("--model", default=None, help="other ONNX weights for the learned segmenter (default: the shipped)")
     args = parser.parse_args(argv)
-    config = PipelineConfig(segmenter=args.segmenter)
+    config = PipelineConfig(segmenter=args.segmenter, model=args.model)
     rows = []
     print(f"{'load':9s} {'slice':>5s} {'seed':>4s} {'truth mL':>8s} {'found mL':>8s} {'vol err%':>8s} "
           f"{'Dice':>5s} {'H95':>5s} {'F1':>5s} {'class%':>6s} {'s':>5s}")

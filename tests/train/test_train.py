@@ -218,6 +218,22 @@ def test_train_command_trains_and_exports_a_model(tmp_path):
     assert "reading 1 phantoms" in (out / "train.log").read_text()  # the pool came from the cache
 
 
+def test_train_command_fine_tunes_from_a_checkpoint(tmp_path, capsys):
+    base = ["--steps", "2", "--pool", "1", "--batch", "2", "--width", "4", "--crop", "64", "64", "--device", "cpu",
+            "--val-every", "2", "--val-phantoms", "1", "--cache", str(tmp_path / "cache"), "--seed", "3"]  # fmt: skip
+    assert train_main(["--out", str(tmp_path / "a"), *base]) == 0
+    first = torch.load(tmp_path / "a" / "best.pt", weights_only=True)["state_dict"]
+    # At learning rate 0 the weights stay those of --init (only BatchNorm statistics move).
+    assert train_main(["--out", str(tmp_path / "b"), *base, "--lr", "0", "--init", str(tmp_path / "a" / "best.pt")]) == 0
+    second = torch.load(tmp_path / "b" / "best.pt", weights_only=True)["state_dict"]
+    convs = [k for k in first if k.endswith("weight") and first[k].ndim == 4]
+    assert convs and all(torch.equal(first[k], second[k]) for k in convs)
+    assert json.loads((tmp_path / "b" / "result.json").read_text())["init"] == str(tmp_path / "a" / "best.pt")
+    with pytest.raises(SystemExit) as exit_info:  # a checkpoint of another width
+        train_main(["--out", str(tmp_path / "c"), *base[:7], "8", *base[8:], "--init", str(tmp_path / "a" / "best.pt")])
+    assert exit_info.value.code == 2 and "not a checkpoint of a width-8 UNet2D" in capsys.readouterr().err
+
+
 def test_train_command_refuses_bad_real_data_with_exit_2(tmp_path, capsys):
     base = ["--out", str(tmp_path / "run"), "--pool", "0", "--prepare-only"]
     with pytest.raises(SystemExit) as exit_info:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import platform
 import sys
 import time
@@ -59,6 +60,7 @@ def _get_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-site", default=None, help="leave this site of --real out")
     p.add_argument("--val-phantoms", type=int, default=len(VALIDATION_PHANTOMS), help="validation phantoms used (the first N)")
     p.add_argument("--prepare-only", action="store_true", help="build (and cache) the pools, then stop")
+    p.add_argument("--init", type=Path, default=None, help="start from this best.pt (fine-tuning) instead of random weights")
     p.add_argument("--name", default="b12brain_wmh_unet2d")
     return p
 
@@ -68,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.real is not None and not (args.real.is_dir() or (args.real.suffix == ".npz" and args.real.is_file())):
         parser.error(f"--real {args.real}: not found; give a folder <site>/<subject>/flair.nii.gz or a real-*.npz pool")
+    torch.manual_seed(args.seed)
+    model = UNet2D(width=args.width)
+    if args.init is not None:
+        try:
+            model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
+        except (OSError, KeyError, RuntimeError, pickle.UnpicklingError) as err:
+            parser.error(f"--init {args.init}: not a checkpoint of a width-{args.width} UNet2D; give a best.pt that an earlier run wrote ({err})")
     if args.exclude_site is not None and args.real is None:
         parser.error("--exclude-site needs --real (the site is left out of the real scans)")
     out: Path = args.out
@@ -109,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     sampler = SliceSampler(pool, crop_hw=config.crop_hw, seed=args.seed)
     say(f"pool: {len(pool)} scans, {len(sampler.lesion_index)} lesion / {len(sampler.other_index)} other slices")
     val = validation_scans(VALIDATION_PHANTOMS[: args.val_phantoms])
-    torch.manual_seed(args.seed)
-    model = UNet2D(width=args.width)
+    if args.init is not None:
+        say(f"init: weights of {args.init}")
     say(f"model: UNet2D width {args.width}, {count_parameters(model)} parameters, torch {torch.__version__}")
     result = train_model(model, batches(pool, config), config, val_scans=val, checkpoint=out / "best.pt", progress=say)
     meta = {
@@ -118,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "dice_by_threshold": result.dice_by_threshold,
         "train_config": asdict(config),
         "pool": [asdict(c) for c in configs],
+        "init": None if args.init is None else str(args.init),
         "real": None if args.real is None else {"scans": [s.source for s in real], "exclude_site": args.exclude_site},
         "best_val_dice": result.best_dice,
         "best_step": result.best_step,
