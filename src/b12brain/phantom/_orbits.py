@@ -71,10 +71,11 @@ def make_orbits(
         axis = apex - centre
         length = float(np.linalg.norm(axis))
         u = axis / length
-        t = np.clip((dx * u[0] + dy * u[1] + dz * u[2]) / length, 0.0, 1.0)
+        along = dx * u[0] + dy * u[1] + dz * u[2]
+        t = np.clip(along / length, 0.0, 1.0)
         off = np.sqrt((dx - t * axis[0]) ** 2 + (dy - t * axis[1]) ** 2 + (dz - t * axis[2]) ** 2)
         radius = scale * (CONE_RADIUS_MM[0] + (CONE_RADIUS_MM[1] - CONE_RADIUS_MM[0]) * t)
-        behind = (dx * u[0] + dy * u[1] + dz * u[2]) >= 0.0
+        behind = along >= 0.0
         cone = np.maximum(cone, np.where(behind, _inside(off, radius), 0.0).astype(np.float32))
         outside_cone = np.where(behind, np.maximum(off - radius, 0.0), np.inf)
         distance = np.minimum(distance, np.minimum(np.maximum(from_centre - GLOBE_RADIUS_MM * scale, 0.0), outside_cone))

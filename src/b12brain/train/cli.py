@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.real is not None and not (args.real.is_dir() or (args.real.suffix == ".npz" and args.real.is_file())):
         parser.error(f"--real {args.real}: not found; give a folder <site>/<subject>/flair.nii.gz or a real-*.npz pool")
+    if args.exclude_site is not None and args.real is None:
+        parser.error("--exclude-site needs --real (the site is left out of the real scans)")
     torch.manual_seed(args.seed)
     model = UNet2D(width=args.width)
     if args.init is not None:
@@ -77,8 +79,6 @@ def main(argv: list[str] | None = None) -> int:
             model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
         except (OSError, KeyError, RuntimeError, pickle.UnpicklingError) as err:
             parser.error(f"--init {args.init}: not a checkpoint of a width-{args.width} UNet2D; give a best.pt that an earlier run wrote ({err})")
-    if args.exclude_site is not None and args.real is None:
-        parser.error("--exclude-site needs --real (the site is left out of the real scans)")
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "train.log").open("a")
