@@ -232,6 +232,12 @@ def test_train_command_fine_tunes_from_a_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # a checkpoint of another width
         train_main(["--out", str(tmp_path / "c"), *base[:7], "8", *base[8:], "--init", str(tmp_path / "a" / "best.pt")])
     assert exit_info.value.code == 2 and "not a checkpoint of a width-8 UNet2D" in capsys.readouterr().err
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    for init, problem in ((tmp_path / "absent.pt", "absent.pt: not found"), (tmp_path / "junk.pt", "junk.pt: not a checkpoint")):
+        with pytest.raises(SystemExit) as exit_info:
+            train_main(["--out", str(tmp_path / "d"), *base, "--init", str(init)])
+        assert exit_info.value.code == 2 and problem in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()  # refused before anything is written
 
 
 def test_train_command_refuses_bad_real_data_with_exit_2(tmp_path, capsys):

@@ -75,10 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = UNet2D(width=args.width)
     if args.init is not None:
+        if not args.init.is_file():
+            parser.error(f"--init {args.init}: not found; give the best.pt that an earlier run wrote")
         try:
             model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
-        except (OSError, KeyError, RuntimeError, pickle.UnpicklingError) as err:
-            parser.error(f"--init {args.init}: not a checkpoint of a width-{args.width} UNet2D; give a best.pt that an earlier run wrote ({err})")
+        except (OSError, KeyError, RuntimeError, pickle.UnpicklingError):
+            parser.error(f"--init {args.init}: not a checkpoint of a width-{args.width} UNet2D; "
+                         f"give the best.pt of a run with --width {args.width}")  # fmt: skip
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "train.log").open("a")
