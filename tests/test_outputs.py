@@ -140,7 +140,7 @@ def test_summary_json_has_no_nan(tmp_path: Path, flair_file: Path) -> None:
 def test_summarise_is_the_written_summary(tmp_path: Path, flair_file: Path) -> None:
     result = _result(load_volume(flair_file), brain_ml=1200.0)
     summary = summarise(result)
-    assert summary["settings"] == {"segmenter": "classical", "threshold": 0.5, "min_lesion_ml": 0.03}
+    assert summary["settings"] == {"segmenter": "classical", "threshold": 0.5, "min_lesion_ml": 0.03, "refine_edges": True}
     assert summary["lesions"]["lesion_percent_of_brain"] == pytest.approx(100 * result.burden.lesion_ml / 1200.0, abs=1e-4)
     written = _no_nan((write_outputs(result, tmp_path / "out")["summary.json"]).read_text())
     assert isinstance(written, dict)

@@ -91,6 +91,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
             "segmenter": result.segmenter,
             "threshold": result.threshold,
             "min_lesion_ml": result.min_lesion_ml,
+            "refine_edges": result.config.refine_edges,
             **result.segmenter_provenance,
         },
         "lesions": burden,

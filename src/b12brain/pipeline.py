@@ -29,7 +29,12 @@ from b12brain.quantify import (
     measure_lesions,
     summarise_burden,
 )
-from b12brain.segment import get_segmenter, lesion_mask_from_probability
+from b12brain.segment import (
+    drop_small_lesions,
+    get_segmenter,
+    lesion_mask_from_probability,
+)
+from b12brain.segment.edges import refine_lesion_edges
 from b12brain.types import BoolArray, FloatArray, Volume
 
 Progress = Callable[[str], None]
@@ -52,12 +57,17 @@ class PipelineConfig:
     model : path or None
         ONNX weights for the learned segmenter (with ``<model>.sha256`` beside them); None
         takes the packaged ones.
+    refine_edges : bool
+        Put each detected lesion's edge at the FLAIR half-maximum between it and its
+        surroundings (:func:`b12brain.segment.edges.refine_lesion_edges`); False keeps the
+        segmenter's own edges (``probability >= threshold``).
     """
 
     segmenter: str = "learned"
     threshold: float | None = None
     min_lesion_ml: float | None = None
     model: Path | str | None = None
+    refine_edges: bool = True
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
@@ -156,6 +166,9 @@ def run_pipeline(
         mask = lesion_mask_from_probability(
             probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml
         )
+        if config.refine_edges:
+            mask = refine_lesion_edges(mask, corrected.data, anatomy.parenchyma, canonical.spacing_mm)
+            mask = drop_small_lesions(mask, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml)
     with clock("quantification"):
         lesions, labels = measure_lesions(
             mask,

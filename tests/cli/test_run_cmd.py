@@ -28,6 +28,7 @@ from b12brain.io import load_volume
 from b12brain.outputs import LESION_COLUMNS, SUMMARY_SCHEMA_VERSION
 from b12brain.phantom import PhantomConfig, make_phantom
 from b12brain.quantify import LESION_CLASSES
+from b12brain.segment import lesion_mask_from_probability
 
 pytestmark = pytest.mark.slow
 
@@ -141,6 +142,7 @@ def test_summary_json(first_run: SimpleNamespace, scan: SimpleNamespace) -> None
     settings = summary["settings"]
     assert settings["segmenter"] == "learned"  # the default: the packaged model, named and hashed
     assert settings["model"].endswith("wmh_unet.onnx") and len(settings["model_sha256"]) == 64
+    assert settings["refine_edges"] is True
     assert summary["outputs_grid"]["shape"] == list(scan.phantom.flair.shape)
 
 
@@ -206,11 +208,21 @@ def test_existing_output_refused_then_overwritten(
     assert len(err.strip().splitlines()) == 1
     assert {name: _sha256(previous / name) for name in OUTPUT_FILES} == before
 
-    assert main([*argv, "--overwrite"]) == 0
+    # The new run keeps the network's own edges: its mask is the written probability map at the
+    # threshold, less lesions under the minimum size.
+    assert main([*argv, "--overwrite", "--no-edge-refinement"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --quiet: no progress lines
     summary = json.loads((previous / "summary.json").read_text())
     assert [entry["role"] for entry in summary["inputs"]] == ["flair"]  # the new run, without T1
+    settings = summary["settings"]
+    assert settings["refine_edges"] is False
+    probability = nib.load(previous / "lesion_prob.nii.gz")
+    raw = lesion_mask_from_probability(
+        np.asarray(probability.dataobj, np.float32), settings["threshold"],
+        float(np.prod(probability.header.get_zooms()[:3])) / 1000, min_lesion_ml=settings["min_lesion_ml"],
+    )
+    assert np.array_equal(np.asarray(nib.load(previous / "lesion_mask.nii.gz").dataobj) > 0, raw)
     assert sorted(p.name for p in previous.iterdir()) == sorted(OUTPUT_FILES)
     assert [p.name for p in tmp_path.iterdir()] == ["result"]
 
@@ -232,7 +244,10 @@ def test_setting_out_of_range_exits_2_before_any_output(
 def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     text = capsys.readouterr().out
-    expected = {"--flair", "--t1", "--out", "--segmenter", "--threshold", "--min-lesion-ml", "--overwrite", "--quiet"}
+    expected = {
+        "--flair", "--t1", "--out", "--segmenter", "--threshold", "--min-lesion-ml", "--no-edge-refinement",
+        "--overwrite", "--quiet",
+    }
     parser = build_parser()
     run_parser = next(a for a in parser._subparsers._group_actions if hasattr(a, "choices")).choices["run"]  # type: ignore[union-attr]
     declared = {s for action in run_parser._actions for s in action.option_strings if s.startswith("--")}

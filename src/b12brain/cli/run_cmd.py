@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--min-lesion-ml", type=float, metavar="ML",
                         help="drop lesions smaller than this many mL; default: the segmenter's own "
                         "(learned 0.01, classical 0.03)")
+    parser.add_argument("--no-edge-refinement", dest="refine_edges", action="store_false",
+                        help="keep the segmenter's own lesion edges (probability >= threshold); by default each "
+                        "lesion's edge is put at the FLAIR half-maximum between it and the tissue around it")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")
@@ -54,7 +57,11 @@ def handle(args: argparse.Namespace) -> int:
 
     segmenter = args.segmenter or "learned"
     config = PipelineConfig(
-        segmenter=segmenter, threshold=args.threshold, min_lesion_ml=args.min_lesion_ml, model=args.model
+        segmenter=segmenter,
+        threshold=args.threshold,
+        min_lesion_ml=args.min_lesion_ml,
+        model=args.model,
+        refine_edges=args.refine_edges,
     )
     # Every check a user can fail runs before the first progress line and before any work;
     # building the segmenter checks its weights (loaded once, reused by the pipeline).

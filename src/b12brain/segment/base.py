@@ -99,10 +99,14 @@ def lesion_mask_from_probability(
     >>> int(lesion_mask_from_probability(p, 0.5, 0.001, min_lesion_ml=0.005).sum())
     27
     """
-    mask = probability >= threshold
+    return drop_small_lesions(probability >= threshold, voxel_volume_ml, min_lesion_ml=min_lesion_ml)
+
+
+def drop_small_lesions(mask: BoolArray, voxel_volume_ml: float, *, min_lesion_ml: float) -> BoolArray:
+    """``mask`` without its 26-connected lesions smaller than ``min_lesion_ml``."""
     labels, n = ndi.label(mask, structure=CONNECTIVITY_26)
     if n == 0:
-        return mask
+        return np.asarray(mask, bool)
     sizes = np.bincount(labels.ravel()) * voxel_volume_ml
     keep = sizes >= min_lesion_ml
     keep[0] = False
