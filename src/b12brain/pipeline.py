@@ -34,7 +34,7 @@ from b12brain.segment import (
     get_segmenter,
     lesion_mask_from_probability,
 )
-from b12brain.segment.edges import refine_lesion_edges
+from b12brain.segment.edges import brain_tissue_ceiling, refine_lesion_edges
 from b12brain.types import BoolArray, FloatArray, Volume
 
 Progress = Callable[[str], None]
@@ -59,8 +59,9 @@ class PipelineConfig:
         takes the packaged ones.
     refine_edges : bool
         Put each detected lesion's edge at the FLAIR half-maximum between it and its
-        surroundings (:func:`b12brain.segment.edges.refine_lesion_edges`); False keeps the
-        segmenter's own edges (``probability >= threshold``).
+        surroundings, and drop detections whose surroundings are brighter than brain tissue
+        (:mod:`b12brain.segment.edges`); False keeps the segmenter's lesions and edges
+        (``probability >= threshold``).
     """
 
     segmenter: str = "learned"
@@ -167,7 +168,14 @@ def run_pipeline(
             probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml
         )
         if config.refine_edges:
-            mask = refine_lesion_edges(mask, corrected.data, anatomy.parenchyma, canonical.spacing_mm)
+            levels = anatomy.levels
+            mask = refine_lesion_edges(
+                mask,
+                corrected.data,
+                anatomy.parenchyma,
+                canonical.spacing_mm,
+                ceiling=brain_tissue_ceiling(levels.wm, levels.wm_sd, levels.gm),
+            )
             mask = drop_small_lesions(mask, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml)
     with clock("quantification"):
         lesions, labels = measure_lesions(

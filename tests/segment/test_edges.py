@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from b12brain.segment.edges import refine_lesion_edges
+from b12brain.segment.edges import brain_tissue_ceiling, refine_lesion_edges
 
 RADIUS_MM = 5.0
 EDGE_SIGMA_MM = 0.7  # the phantom's partial-volume edge
@@ -75,3 +75,18 @@ def test_inputs_are_not_modified_and_empty_masks_pass() -> None:
     assert all(np.array_equal(a, b) for a, b in zip((flair, ball, tissue), copies, strict=True))
     empty = np.zeros_like(ball)
     assert not refine_lesion_edges(empty, flair, tissue, (1.0, 1.0, 1.0)).any()
+
+
+def test_detection_in_surroundings_brighter_than_brain_tissue_is_dropped() -> None:
+    # A bright spot in bright non-brain tissue (orbital fat, scalp) that the brain mask took in.
+    flair, ball, tissue = _scan((1.0, 1.0, 1.0))
+    fat = np.zeros_like(ball)
+    fat[20:, :, :] = True
+    flair[fat] += 2.5
+    spot = ball & fat
+    ceiling = brain_tissue_ceiling(wm=1.0, wm_sd=0.05, gm=1.2)
+    assert ceiling == pytest.approx(1.35)
+    assert not refine_lesion_edges(spot, flair, tissue, (1.0, 1.0, 1.0), ceiling=ceiling).any()
+    # The same spot in white matter, and the default ceiling, keep it.
+    assert refine_lesion_edges(ball, flair - 2.5 * fat, tissue, (1.0, 1.0, 1.0), ceiling=ceiling).sum() > 0.9 * ball.sum()
+    assert refine_lesion_edges(spot, flair, tissue, (1.0, 1.0, 1.0)).any()

@@ -41,8 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="drop lesions smaller than this many mL; default: the segmenter's own "
                         "(learned 0.01, classical 0.03)")
     parser.add_argument("--no-edge-refinement", dest="refine_edges", action="store_false",
-                        help="keep the segmenter's own lesion edges (probability >= threshold); by default each "
-                        "lesion's edge is put at the FLAIR half-maximum between it and the tissue around it")
+                        help="keep the segmenter's own lesions and edges (probability >= threshold); by default "
+                        "each lesion's edge is put at the FLAIR half-maximum between it and the tissue around it, "
+                        "and a lesion whose surroundings are brighter than brain tissue is dropped")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds a previous b12brain result")

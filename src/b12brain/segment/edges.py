@@ -9,6 +9,11 @@ contrast, resolution and partial volume that a network trained on other data see
 On thick-slice scans edges only move inward. A lesion thinner than the slice fills only part
 of it, so its in-plane half-maximum outlines its footprint, larger than the region that is
 mostly lesion; growing to it would overstate volumes (MODEL_CARD.md, "Lesion edges").
+
+The same surroundings also tell a lesion from something outside the brain. A white-matter
+lesion lies in parenchyma, which reads on FLAIR no brighter than grey matter; a detection whose
+surroundings are brighter still lies in orbital fat, scalp or marrow that a mis-registered
+brain mask took in, and is dropped (:func:`brain_tissue_ceiling`).
 """
 
 from __future__ import annotations
@@ -29,10 +34,29 @@ MIN_RING_VOXELS = 5
 MIN_PART_SHARE = 0.1
 #: An axis with voxels this many times the finest spacing is a thick-slice axis.
 THICK_AXIS_RATIO = 2.0
+#: Surroundings brighter than grey matter by this many white-matter SDs are not brain tissue.
+CEILING_SD = 3.0
+
+
+def brain_tissue_ceiling(wm: float, wm_sd: float, gm: float) -> float:
+    """The brightest FLAIR level that brain tissue around a lesion can have: the brighter of white
+    and grey matter plus ``CEILING_SD`` white-matter standard deviations.
+
+    Examples
+    --------
+    >>> brain_tissue_ceiling(wm=100.0, wm_sd=10.0, gm=110.0)
+    140.0
+    """
+    return max(wm, gm) + CEILING_SD * wm_sd
 
 
 def refine_lesion_edges(
-    mask: BoolArray, flair: FloatArray, parenchyma: BoolArray, spacing_mm: tuple[float, float, float]
+    mask: BoolArray,
+    flair: FloatArray,
+    parenchyma: BoolArray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    ceiling: float = np.inf,
 ) -> BoolArray:
     """Move the edge of every detected lesion to the FLAIR half-maximum between it and its surroundings.
 
@@ -46,6 +70,9 @@ def refine_lesion_edges(
         Brain tissue: lesions grow only into it and their surroundings are measured in it.
     spacing_mm : tuple of 3 floats
         Voxel size along each array axis.
+    ceiling : float
+        Brightest FLAIR level of brain tissue (:func:`brain_tissue_ceiling`); a detection whose
+        surroundings are brighter is dropped. The default drops none.
 
     Returns
     -------
@@ -54,8 +81,9 @@ def refine_lesion_edges(
         HALF_MAXIMUM * (lesion - surround)``: ``lesion`` is the detection's median FLAIR,
         ``surround`` the median of the tissue ``RING_MM`` around it. Candidates are the
         detection and, on scans without thick slices, its face neighbours. A detection keeps its
-        own voxels where its surroundings cannot be measured or are not darker than it; no
-        lesion appears that was not detected.
+        own voxels where its surroundings cannot be measured or are not darker than it, and is
+        dropped where they are brighter than ``ceiling``. No lesion appears that was not
+        detected.
 
     Examples
     --------
@@ -93,14 +121,18 @@ def refine_lesion_edges(
         distance = ndi.distance_transform_edt(~detection, sampling=spacing_mm)
         ring = (distance > RING_MM[0]) & (distance <= RING_MM[1]) & tissue[box] & ~near_lesion[box]
         reach = detection if any(thick) else ndi.binary_dilation(detection, _face_neighbours(thick)) & tissue[box]
-        refined[box] |= _edge_at_half_maximum(detection, reach, flair[box], ring)
+        refined[box] |= _edge_at_half_maximum(detection, reach, flair[box], ring, ceiling)
     return refined
 
 
-def _edge_at_half_maximum(detection: BoolArray, reach: BoolArray, image: FloatArray, ring: BoolArray) -> BoolArray:
+def _edge_at_half_maximum(
+    detection: BoolArray, reach: BoolArray, image: FloatArray, ring: BoolArray, ceiling: float
+) -> BoolArray:
     if ring.sum() < MIN_RING_VOXELS:
         return detection
     surround = float(np.median(image[ring]))
+    if surround > ceiling:
+        return np.zeros_like(detection)
     lesion = float(np.median(image[detection]))
     if lesion <= surround:
         return detection
