@@ -111,8 +111,9 @@ def refine_lesion_edges(
         return mask.copy()
     thick = [s > THICK_AXIS_RATIO * min(spacing_mm) for s in spacing_mm]
     tissue = parenchyma | mask
+    neighbours = _face_neighbours(thick)
     # The ring lies beyond a detection's face neighbours, so in it this marks other lesions.
-    near_lesion = ndi.binary_dilation(mask, _face_neighbours(thick))
+    near_lesion = ndi.binary_dilation(mask, neighbours)
     pad = [int(np.ceil(RING_MM[1] / s)) + 1 for s in spacing_mm]
     refined = np.zeros_like(mask)
     for index, box in enumerate(ndi.find_objects(labels), start=1):
@@ -120,7 +121,7 @@ def refine_lesion_edges(
         detection = labels[box] == index
         distance = ndi.distance_transform_edt(~detection, sampling=spacing_mm)
         ring = (distance > RING_MM[0]) & (distance <= RING_MM[1]) & tissue[box] & ~near_lesion[box]
-        reach = detection if any(thick) else ndi.binary_dilation(detection, _face_neighbours(thick)) & tissue[box]
+        reach = detection if any(thick) else ndi.binary_dilation(detection, neighbours) & tissue[box]
         refined[box] |= _edge_at_half_maximum(detection, reach, flair[box], ring, ceiling)
     return refined
 
