@@ -90,3 +90,20 @@ def test_detection_in_surroundings_brighter_than_brain_tissue_is_dropped() -> No
     # The same spot in white matter, and the default ceiling, keep it.
     assert refine_lesion_edges(ball, flair - 2.5 * fat, tissue, (1.0, 1.0, 1.0), ceiling=ceiling).sum() > 0.9 * ball.sum()
     assert refine_lesion_edges(spot, flair, tissue, (1.0, 1.0, 1.0)).any()
+
+
+@pytest.mark.parametrize(
+    ("shapes", "spacing", "message"),
+    [
+        (((8, 8, 4), (8, 8, 5), (8, 8, 4)), (1.0, 1.0, 1.0), "one shape"),
+        (((8, 8), (8, 8), (8, 8)), (1.0, 1.0, 1.0), "3D arrays"),
+        (((8, 8, 4), (8, 8, 4), (8, 8, 4)), (1.0, 0.0, 1.0), "positive voxel sizes"),
+        (((8, 8, 4), (8, 8, 4), (8, 8, 4)), (1.0, 1.0), "positive voxel sizes"),
+    ],
+)
+def test_mismatched_or_invalid_inputs_are_refused(
+    shapes: tuple[tuple[int, ...], ...], spacing: tuple[float, ...], message: str
+) -> None:
+    mask, flair, parenchyma = (np.ones(s, bool) for s in shapes)
+    with pytest.raises(ValueError, match=message):
+        refine_lesion_edges(mask, flair.astype(np.float32), parenchyma, spacing)

@@ -85,6 +85,12 @@ def refine_lesion_edges(
         dropped where they are brighter than ``ceiling``. No lesion appears that was not
         detected.
 
+    Raises
+    ------
+    ValueError
+        ``mask``, ``flair`` and ``parenchyma`` are not 3D arrays of one shape, or ``spacing_mm``
+        is not three positive voxel sizes.
+
     Examples
     --------
     A blurred bright spot detected too wide gets its edge back at half maximum:
@@ -106,6 +112,11 @@ def refine_lesion_edges(
     275
     """
     mask = np.asarray(mask, bool)
+    shapes = {"mask": mask.shape, "flair": np.shape(flair), "parenchyma": np.shape(parenchyma)}
+    if mask.ndim != 3 or len(set(shapes.values())) != 1:
+        raise ValueError(f"mask, flair and parenchyma must be 3D arrays of one shape, not {shapes}")
+    if len(spacing_mm) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing_mm):
+        raise ValueError(f"spacing_mm must be three positive voxel sizes in mm, not {tuple(spacing_mm)}")
     labels, n = ndi.label(mask, structure=CONNECTIVITY_26)
     if n == 0:
         return mask.copy()
