@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 
@@ -26,6 +27,7 @@ from b12brain.train import (
 from b12brain.train.augment import augment_intensity
 from b12brain.train.cli import main as train_main
 from b12brain.train.data import SliceSet, decode, exclude_site, load_pool, perturb_brain, save_pool
+from b12brain.train.unfuse import load_onnx_weights, recalibrate_batch_norms
 from b12brain.train.loop import (
     ValidationScan,
     batches,
@@ -285,3 +287,57 @@ def test_onnx_export_matches_torch(tmp_path):
         want = model(torch.from_numpy(x)).numpy()
     assert got.shape == (3, 1, 48, 80)
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_onnx_weights_load_back_for_fine_tuning(tmp_path):
+    torch.manual_seed(0)
+    trained = UNet2D(width=4).eval()
+    with torch.no_grad():  # batch norms with their own statistics, folded into the convolutions by the export
+        for m in trained.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    onnx_path = export_onnx(trained, tmp_path, "shipped").onnx_path
+    rng = np.random.default_rng(2)
+    calibration = rng.uniform(0, 2, (16, CHANNELS, 48, 64)).astype(np.float32)
+    model = UNet2D(width=4)
+    load_onnx_weights(model, onnx_path)
+    x = torch.from_numpy(rng.uniform(0, 2, (4, CHANNELS, 48, 64)).astype(np.float32))
+    with torch.no_grad():
+        want = trained(x)
+        assert (model.eval()(x) - want).abs().max() < 1e-4  # evaluation mode: the exported network itself
+        uncalibrated = copy.deepcopy(model).train()(x)  # a copy: training mode moves the statistics
+        recalibrate_batch_norms(model, calibration)
+        assert (model.eval()(x) - want).abs().max() < 1e-4  # still the same function
+        calibrated = model.train()(x)  # batch statistics instead of the calibrated ones: close
+    assert (calibrated - want).abs().mean() < 0.1 * want.abs().mean() < (uncalibrated - want).abs().mean()
+    with pytest.raises(ValueError, match="the network needs"):
+        load_onnx_weights(UNet2D(width=8), onnx_path)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="junk.onnx: not an ONNX model"):
+        load_onnx_weights(UNet2D(width=4), tmp_path / "junk.onnx")
+
+
+def test_train_command_fine_tunes_from_an_onnx_export(tmp_path, capsys):
+    base = ["--steps", "2", "--pool", "1", "--batch", "2", "--width", "4", "--crop", "64", "64", "--device", "cpu",
+            "--val-every", "2", "--val-phantoms", "1", "--cache", str(tmp_path / "cache"), "--seed", "3"]  # fmt: skip
+    torch.manual_seed(0)
+    onnx_path = export_onnx(UNet2D(width=4).eval(), tmp_path, "start").onnx_path
+    assert train_main(["--out", str(tmp_path / "a"), *base, "--lr", "0", "--init", str(onnx_path)]) == 0
+    tuned = UNet2D(width=4)
+    tuned.load_state_dict(torch.load(tmp_path / "a" / "best.pt", weights_only=True)["state_dict"])
+    x = torch.from_numpy(np.random.default_rng(1).uniform(0, 2, (2, CHANNELS, 64, 64)).astype(np.float32))
+    import onnxruntime as ort
+
+    want = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    with torch.no_grad():
+        got = tuned.eval()(x).numpy()
+    # At learning rate 0 only the batch-norm statistics move (two steps of momentum 0.1).
+    assert np.abs(got - want).mean() < 0.2 * np.abs(want).mean()
+    assert "init: weights of" in (tmp_path / "a" / "train.log").read_text()
+    with pytest.raises(SystemExit) as exit_info:  # an export of another width
+        train_main(["--out", str(tmp_path / "b"), *base[:7], "8", *base[8:], "--init", str(onnx_path)])
+    assert exit_info.value.code == 2 and "give an ONNX export of a width-8 UNet2D" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()  # refused before anything is written

@@ -31,6 +31,10 @@ from b12brain.train.loop import (
     validation_scans,
 )
 from b12brain.train.model import UNet2D, count_parameters
+from b12brain.train.unfuse import load_onnx_weights, recalibrate_batch_norms
+
+#: Samples whose activations set the batch-norm statistics of weights read from ONNX (--init).
+CALIBRATION_SAMPLES = 64
 
 
 def _get_parser() -> argparse.ArgumentParser:
@@ -60,7 +64,11 @@ def _get_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-site", default=None, help="leave this site of --real out")
     p.add_argument("--val-phantoms", type=int, default=len(VALIDATION_PHANTOMS), help="validation phantoms used (the first N)")
     p.add_argument("--prepare-only", action="store_true", help="build (and cache) the pools, then stop")
-    p.add_argument("--init", type=Path, default=None, help="start from this best.pt (fine-tuning) instead of random weights")
+    p.add_argument(
+        "--init", type=Path, default=None,
+        help="start from these weights (fine-tuning) instead of random ones: an earlier run's best.pt, or an "
+        "exported .onnx of the same width such as the shipped src/b12brain/resources/wmh_unet.onnx",
+    )  # fmt: skip
     p.add_argument("--name", default="b12brain_wmh_unet2d")
     return p
 
@@ -74,9 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--exclude-site needs --real (the site is left out of the real scans)")
     torch.manual_seed(args.seed)
     model = UNet2D(width=args.width)
-    if args.init is not None:
-        if not args.init.is_file():
-            parser.error(f"--init {args.init}: not found; give the best.pt that an earlier run wrote")
+    if args.init is not None and not args.init.is_file():
+        parser.error(f"--init {args.init}: not found; give the best.pt that an earlier run wrote, or an exported .onnx")
+    if args.init is not None and args.init.suffix == ".onnx":
+        try:
+            load_onnx_weights(model, args.init)
+        except ValueError as err:
+            parser.error(f"--init {err}; give an ONNX export of a width-{args.width} UNet2D")
+    elif args.init is not None:
         try:
             model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
         except (OSError, KeyError, RuntimeError, pickle.UnpicklingError):
@@ -121,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     sampler = SliceSampler(pool, crop_hw=config.crop_hw, seed=args.seed)
     say(f"pool: {len(pool)} scans, {len(sampler.lesion_index)} lesion / {len(sampler.other_index)} other slices")
     val = validation_scans(VALIDATION_PHANTOMS[: args.val_phantoms])
+    if args.init is not None and args.init.suffix == ".onnx":
+        # Batch-norm statistics of this pool's batches (a stream of their own: training's is unchanged).
+        calibration, _ = SliceSampler(pool, crop_hw=config.crop_hw, seed=(args.seed, 1)).batch(CALIBRATION_SAMPLES)
+        recalibrate_batch_norms(model, calibration)
     if args.init is not None:
         say(f"init: weights of {args.init}")
     say(f"model: UNet2D width {args.width}, {count_parameters(model)} parameters, torch {torch.__version__}")
