@@ -70,6 +70,43 @@ def test_lesion_volume_per_load(phantoms, load, slice_mm, lo_ml, hi_ml) -> None:
     assert by_class["periventricular"] + by_class["deep"] == pytest.approx(measured, abs=2e-3)
 
 
+@pytest.mark.parametrize("load", ["mild", "moderate", "severe"])
+def test_thick_slice_truth_keeps_the_lesion_volume(phantoms, load) -> None:
+    """Each lesion outlined at its half maximum on 6 mm slices keeps the volume drawn at 1 mm
+    (the same seed draws the same lesions); a half-filled-voxel rule lost 70 % of a mild load."""
+    thick, thin = phantoms[(load, 6.0, 0)].truth["lesion_ml"], phantoms[(load, 1.0, 0)].truth["lesion_ml"]
+    assert thick == pytest.approx(thin, rel=0.25)
+
+
+def test_thick_slice_truth_outlines_each_visible_lesion_at_half_its_peak() -> None:
+    from b12brain.phantom.generate import VISIBLE_EXCESS, visible_lesion
+
+    fraction = np.zeros((12, 12, 2))
+    fraction[1:4, 1:4, 0] = [[0.1, 0.2, 0.1], [0.2, 0.4, 0.2], [0.1, 0.2, 0.1]]  # a thin lesion
+    fraction[6:11, 6:11, 0] = 0.6  # a lesion filling most of the slice, with a faint rim
+    fraction[6:11, 6, 0] = 0.2
+    fraction[1:4, 8:11, 0] = 0.5  # filling half the slice, but too faint to see
+    fraction[1:4, 1:4, 1] = 0.9  # the next slice: its own outline
+    excess = 0.8 * fraction  # lesions 1.8 x white matter
+    excess[1:4, 8:11, 0] = 0.9 * VISIBLE_EXCESS
+    truth = visible_lesion(fraction, excess)
+    assert truth[1:4, 1:4, 0].sum() == 5  # the centre and its four 0.2 neighbours: >= 0.4 / 2
+    assert truth[6:11, 7:11, 0].all() and not truth[6:11, 6, 0].any()  # 0.2 < 0.6 / 2
+    assert not truth[1:4, 8:11, 0].any()
+    assert truth[1:4, 1:4, 1].all() and truth.sum() == 5 + 20 + 9
+
+
+def test_periventricular_bands_are_at_least_two_voxels_thick(phantoms) -> None:
+    """No one-voxel lining: it would carry under half a lesion's signal (MIN_BAND_MM)."""
+    for key in [("mild", 1.0, 0), ("moderate", 1.0, 0)]:
+        ph = phantoms[key]
+        pv = ph.lesion_class.data == 1
+        depth = ndi.distance_transform_edt(ph.ventricles.data == 0)
+        lining = pv & (depth < 1.5)  # the voxels next to the ventricles
+        deeper = ndi.maximum_filter(np.where(pv, depth, 0.0), footprint=FULL26) >= 2.0
+        assert lining.any() and (lining & deeper).sum() >= 0.95 * lining.sum()
+
+
 def test_no_lesions_for_load_none(phantoms) -> None:
     ph = phantoms[("none", 1.0, 0)]
     assert not ph.lesion.data.any() and not ph.lesion_class.data.any()

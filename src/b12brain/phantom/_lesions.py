@@ -24,6 +24,8 @@ FloatArray = npt.NDArray[np.float32]
 
 DEEP_VENTRICLE_CLEARANCE_MM = 12.5
 DEEP_PV_GAP_MM = 4.5
+#: Thinnest periventricular band drawn (mm).
+MIN_BAND_MM = 2.0
 
 _FULL26 = np.ones((3, 3, 3), dtype=bool)
 
@@ -116,16 +118,22 @@ def _periventricular(
     tissue_ok = geo.wm_near_box > 0.45
     dist = vent.dist_box
     candidates = tissue_ok & ~vent.mask_box & (dist < 40.0)
-    d_c, w_c = dist[candidates], weight[candidates]
     shell = candidates & ndi.binary_dilation(vent.mask_box, structure=_FULL26)
+    d_c, w_c, s_c = dist[candidates], weight[candidates], shell[candidates]
+
+    def in_band(d: npt.NDArray[np.floating], t: npt.NDArray[np.floating], s: BoolArray) -> BoolArray:
+        # Where the band would be thinner than MIN_BAND_MM it is not drawn: a one-voxel lining
+        # carries under half a lesion's signal once blurred and partial-volumed with the
+        # ventricle, so no reader would outline it.
+        return (t >= MIN_BAND_MM) & ((d <= t) | s)
+
     target_n = target_ml * 1000.0
     lo, hi = 0.0, 60.0
     for _ in range(22):
         mid = 0.5 * (lo + hi)
-        n = np.count_nonzero(d_c <= mid * w_c)
+        n = np.count_nonzero(in_band(d_c, mid * w_c, s_c))
         lo, hi = (mid, hi) if n < target_n else (lo, mid)
-    thickness = 0.5 * (lo + hi) * weight
-    band = candidates & ((dist <= thickness) | (shell & (thickness >= 1.0)))
+    band = candidates & in_band(dist, 0.5 * (lo + hi) * weight, shell)
     # Keep only components that touch the ventricles (26-connectivity), as the class rule needs.
     labels, _ = ndi.label(band, structure=_FULL26)
     touching = np.unique(labels[shell & band])
