@@ -6,9 +6,10 @@ around it and its edge is put at half the contrast between the two: the half-max
 delineates a blurred object at its true boundary. Per lesion and per scan, this adapts to
 contrast, resolution and partial volume that a network trained on other data sees differently.
 
-On thick-slice scans edges only move inward. A lesion thinner than the slice fills only part
-of it, so its in-plane half-maximum outlines its footprint, larger than the region that is
-mostly lesion; growing to it would overstate volumes (MODEL_CARD.md, "Lesion edges").
+Edges move by at most one voxel outward, and in-plane only on thick-slice scans: there a lesion
+thinner than the slice shows as its footprint at reduced contrast, and its in-plane
+half-maximum outlines that footprint, as readers do (and as the phantoms' thick-slice truth
+does, ``phantom.generate.visible_lesion``).
 
 The same surroundings also tell a lesion from something outside the brain. A white-matter
 lesion lies in parenchyma, which reads on FLAIR no brighter than grey matter; a detection whose
@@ -80,10 +81,10 @@ def refine_lesion_edges(
         For each detection, the voxels connected to it whose FLAIR reaches ``surround +
         HALF_MAXIMUM * (lesion - surround)``: ``lesion`` is the detection's median FLAIR,
         ``surround`` the median of the tissue ``RING_MM`` around it. Candidates are the
-        detection and, on scans without thick slices, its face neighbours. A detection keeps its
-        own voxels where its surroundings cannot be measured or are not darker than it, and is
-        dropped where they are brighter than ``ceiling``. No lesion appears that was not
-        detected.
+        detection and its face neighbours (in-plane ones only, across thick slices). A detection
+        keeps its own voxels where its surroundings cannot be measured or are not darker than
+        it, and is dropped where they are brighter than ``ceiling``. No lesion appears that was
+        not detected.
 
     Raises
     ------
@@ -132,7 +133,7 @@ def refine_lesion_edges(
         detection = labels[box] == index
         distance = ndi.distance_transform_edt(~detection, sampling=spacing_mm)
         ring = (distance > RING_MM[0]) & (distance <= RING_MM[1]) & tissue[box] & ~near_lesion[box]
-        reach = detection if any(thick) else ndi.binary_dilation(detection, neighbours) & tissue[box]
+        reach = ndi.binary_dilation(detection, neighbours) & tissue[box]
         refined[box] |= _edge_at_half_maximum(detection, reach, flair[box], ring, ceiling)
     return refined
 
