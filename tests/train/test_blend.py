@@ -61,6 +61,7 @@ def test_blend_command_writes_a_model_with_its_threshold_and_sources(pair, tmp_p
     assert 0.2 <= meta["threshold"] <= 0.8 and meta["threshold"] in {float(k) for k in meta["dice_by_threshold"]}
     assert meta["blend"]["alpha"] == 0.5 and meta["blend"]["tuned"]["file"] == str(tuned)
     assert len(meta["blend"]["start"]["sha256"]) == 64
+    assert meta["blend"]["start"]["training"]["opset"] == 17  # the sidecar of each model is kept
     assert (out / "b12brain_wmh_unet2d.onnx.sha256").is_file()
     for args, problem in (([str(tmp_path / "absent.onnx"), str(tuned)], "absent.onnx: not found"),
                           ([str(start), str(tuned), "--width", "8"], "the network needs")):  # fmt: skip

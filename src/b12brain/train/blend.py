@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -72,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "threshold": threshold,  # read by segment.learned
         "dice_by_threshold": dice,
-        "blend": {
-            "alpha": args.alpha,
-            "start": {"file": str(args.start), "sha256": _sha256(args.start)},
-            "tuned": {"file": str(args.tuned), "sha256": _sha256(args.tuned)},
-        },
+        "blend": {"alpha": args.alpha, "start": _record(args.start), "tuned": _record(args.tuned)},
         "best_val_dice": dice[threshold],
     }
     exported = export_onnx(model, args.out, args.name, metadata=meta)
@@ -85,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _record(path: Path) -> dict[str, Any]:
+    """A model file, its SHA-256 and its training record (the JSON sidecar, when there is one)."""
+    sidecar = path.with_suffix(".json")
+    training = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "training": training}
 
 
 if __name__ == "__main__":
