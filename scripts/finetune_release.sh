@@ -5,7 +5,8 @@
 #   scripts/finetune_release.sh START OUT
 #
 # START: the stage-1 ONNX that scripts/train_release.sh made (OUT/phantoms/b12brain_wmh_unet2d.onnx;
-# shipped until 2026-12-02 as src/b12brain/resources/wmh_unet.onnx, SHA-256 468a897e...).
+# shipped until 2026-12-02 as src/b12brain/resources/wmh_unet.onnx, SHA-256 468a897e...:
+# git show 586058d:src/b12brain/resources/wmh_unet.onnx > stage1.onnx).
 # OUT/finetune holds the fine-tuned model (best.pt, ONNX, train.log), OUT/blend the blend; the
 # shipped files are OUT/blend/b12brain_wmh_unet2d.* copied to
 # src/b12brain/resources/wmh_unet.{onnx,onnx.sha256,json}.
