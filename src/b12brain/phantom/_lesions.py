@@ -135,9 +135,14 @@ def _periventricular(
         lo, hi = (mid, hi) if n < target_n else (lo, mid)
     band = candidates & in_band(dist, 0.5 * (lo + hi) * weight, shell)
     # Keep only components that touch the ventricles (26-connectivity), as the class rule needs.
-    labels, _ = ndi.label(band, structure=_FULL26)
-    touching = np.unique(labels[shell & band])
-    return np.isin(labels, touching[touching > 0])
+    return components_touching(band, shell)
+
+
+def components_touching(mask: BoolArray, seeds: BoolArray) -> BoolArray:
+    """The 26-connected components of ``mask`` that hold a voxel of ``seeds``."""
+    labels, _ = ndi.label(mask, structure=_FULL26)
+    keep = np.unique(labels[seeds & mask])
+    return np.isin(labels, keep[keep > 0])
 
 
 def _deep(

@@ -33,7 +33,7 @@ from b12brain.phantom._contrast import (
     head_signal,
 )
 from b12brain.phantom._fields import mm_grids, smooth_field
-from b12brain.phantom._lesions import LOAD_SPECS, make_lesions
+from b12brain.phantom._lesions import LOAD_SPECS, components_touching, make_lesions
 from b12brain.phantom._orbits import make_orbits, paint_orbits
 from b12brain.types import Volume
 
@@ -169,7 +169,7 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
         # A lesion too faint to see once blurred is no reader's lesion.
         seen = np.zeros(atlas.shape, dtype=bool)
         seen[box] = lesion_b & (flair_les - lesion_soft >= np.float32(VISIBLE_EXCESS))
-        lesion = _components_touching(pv | deep, seen)
+        lesion = components_touching(pv | deep, seen)
         pv, deep = pv & lesion, deep & lesion
         lesion_class = np.where(pv, PERIVENTRICULAR, np.where(deep, DEEP, 0)).astype(np.uint8)
         vent_out, brain_out = ventricles, brain
@@ -260,13 +260,6 @@ def visible_lesion(fraction: npt.NDArray[np.floating], excess: npt.NDArray[np.fl
     seen[1:] = np.asarray(ndi.maximum(excess, labels, index)) >= VISIBLE_EXCESS
     level = np.where(seen, 0.5 * peak, np.inf)
     return fraction >= level[labels]
-
-
-def _components_touching(mask: npt.NDArray[np.bool_], seeds: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """The 26-connected components of ``mask`` that hold a voxel of ``seeds``."""
-    labels, _ = ndi.label(mask, structure=_FULL26)
-    keep = np.unique(labels[seeds & mask])
-    return np.isin(labels, keep[keep > 0])
 
 
 def _classes_by_rule(

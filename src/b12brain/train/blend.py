@@ -13,7 +13,6 @@ validation phantoms, as training does.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import torch
 
+from b12brain.outputs import file_sha256
 from b12brain.train.export import export_onnx
 from b12brain.train.loop import VALIDATION_PHANTOMS, tune_threshold, validation_scans
 from b12brain.train.model import UNet2D
@@ -87,7 +87,7 @@ def _record(path: Path) -> dict[str, Any]:
     """A model file, its SHA-256 and its training record (the JSON sidecar, when there is one)."""
     sidecar = path.with_suffix(".json")
     training = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-    return {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "training": training}
+    return {"file": str(path), "sha256": file_sha256(path), "training": training}
 
 
 if __name__ == "__main__":

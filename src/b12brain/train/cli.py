@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     model = UNet2D(width=args.width)
     if args.init is not None and not args.init.is_file():
         parser.error(f"--init {args.init}: not found; give the best.pt that an earlier run wrote, or an exported .onnx")
-    if args.init is not None and args.init.suffix == ".onnx":
+    from_onnx = args.init is not None and args.init.suffix == ".onnx"
+    if from_onnx:
         try:
             load_onnx_weights(model, args.init)
         except ValueError as err:
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler = SliceSampler(pool, crop_hw=config.crop_hw, seed=args.seed)
     say(f"pool: {len(pool)} scans, {len(sampler.lesion_index)} lesion / {len(sampler.other_index)} other slices")
     val = validation_scans(VALIDATION_PHANTOMS[: args.val_phantoms])
-    if args.init is not None and args.init.suffix == ".onnx":
+    if from_onnx:
         # Batch-norm statistics of this pool's batches (a stream of their own: training's is unchanged).
         calibration, _ = SliceSampler(pool, crop_hw=config.crop_hw, seed=(args.seed, 1)).batch(CALIBRATION_SAMPLES)
         recalibrate_batch_norms(model, calibration)
