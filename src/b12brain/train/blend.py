@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from b12brain.outputs import file_sha256
+from b12brain.segment.learned import threshold_path
 from b12brain.train.export import export_onnx
 from b12brain.train.loop import VALIDATION_PHANTOMS, tune_threshold, validation_scans
 from b12brain.train.model import UNet2D
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _record(path: Path) -> dict[str, Any]:
     """A model file, its SHA-256 and its training record (the JSON sidecar, when there is one)."""
-    sidecar = path.with_suffix(".json")
+    sidecar = threshold_path(path)
     training = json.loads(sidecar.read_text()) if sidecar.is_file() else None
     return {"file": str(path), "sha256": file_sha256(path), "training": training}
 
