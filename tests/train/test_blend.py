@@ -63,8 +63,12 @@ def test_blend_command_writes_a_model_with_its_threshold_and_sources(pair, tmp_p
     assert len(meta["blend"]["start"]["sha256"]) == 64
     assert meta["blend"]["start"]["training"]["opset"] == 17  # the sidecar of each model is kept
     assert (out / "b12brain_wmh_unet2d.onnx.sha256").is_file()
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(tuned.read_bytes())
+    (tmp_path / "broken.json").write_text("{not json")
     for args, problem in (([str(tmp_path / "absent.onnx"), str(tuned)], "absent.onnx: not found"),
-                          ([str(start), str(tuned), "--width", "8"], "the network needs")):  # fmt: skip
+                          ([str(start), str(tuned), "--width", "8"], "the network needs"),
+                          ([str(start), str(broken)], "broken.json: not a readable JSON training record")):  # fmt: skip
         with pytest.raises(SystemExit) as exit_info:
             blend_main([*args, "--out", str(tmp_path / "no")])
         assert exit_info.value.code == 2 and problem in capsys.readouterr().err

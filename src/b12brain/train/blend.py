@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             p.error(f"{path}: not found; give an ONNX export")
     try:
+        sources = {"start": _record(args.start), "tuned": _record(args.tuned)}
         model = blend_onnx(args.start, args.tuned, alpha=args.alpha, width=args.width)
     except ValueError as err:
         p.error(str(err))
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "threshold": threshold,  # read by segment.learned
         "dice_by_threshold": dice,
-        "blend": {"alpha": args.alpha, "start": _record(args.start), "tuned": _record(args.tuned)},
+        "blend": {"alpha": args.alpha, **sources},
         "best_val_dice": dice[threshold],
     }
     exported = export_onnx(model, args.out, args.name, metadata=meta)
@@ -85,9 +86,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _record(path: Path) -> dict[str, Any]:
-    """A model file, its SHA-256 and its training record (the JSON sidecar, when there is one)."""
+    """A model file, its SHA-256 and its training record (the JSON sidecar, when there is one).
+
+    Raises
+    ------
+    ValueError
+        The sidecar is there but is not readable JSON.
+    """
     sidecar = threshold_path(path)
-    training = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    try:
+        training = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{sidecar}: not a readable JSON training record ({err}); fix or remove it") from None
     return {"file": str(path), "sha256": file_sha256(path), "training": training}
 
 
