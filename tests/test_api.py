@@ -118,11 +118,11 @@ def test_config_is_validated() -> None:
 def test_write_outputs_returns_paths_and_summary_matches(notebook: dict) -> None:
     written, result = notebook["written"], notebook["result"]
     assert set(written) == {"lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz",
-                            "lesions.csv", "summary.json", "qc_axial.png"}
+                            "caps_lining_mask.nii.gz", "lesions.csv", "summary.json", "qc_axial.png"}
     assert all(isinstance(p, Path) and p.is_file() for p in written.values())
     on_disk = json.loads(written["summary.json"].read_text())
     in_memory = summarise(result)
-    for key in ("schema_version", "software", "lesions", "fazekas_estimate", "settings", "disclaimer"):
+    for key in ("schema_version", "software", "lesions", "caps_lining", "fazekas_estimate", "settings", "disclaimer"):
         assert on_disk[key] == json.loads(json.dumps(in_memory[key])), key
     labels = nib.load(written["lesion_labels.nii.gz"])
     np.testing.assert_array_equal(np.asarray(labels.dataobj), result.lesion_labels)

@@ -177,4 +177,5 @@ def _fabricated_result(flair: Volume) -> PipelineResult:
         flair=flair, t1=None, config=PipelineConfig(), segmenter="classical", threshold=0.5, min_lesion_ml=0.03,
         lesion_probability=mask.astype(np.float32), lesion_mask=mask, lesion_labels=labels,
         ventricles=ventricles, brain=np.ones(shape, bool), lesions=lesions, burden=burden,
+        caps_lining=[], caps_lining_mask=np.zeros(shape, bool),
     )

@@ -16,23 +16,27 @@ from b12brain.errors import OutputError
 from b12brain.io import load_volume
 from b12brain.outputs import LESION_COLUMNS, file_sha256, summarise, write_outputs
 from b12brain.pipeline import PipelineConfig, PipelineResult
-from b12brain.quantify import measure_lesions, summarise_burden
+from b12brain.quantify import measure_lesions, set_apart_caps_and_lining, summarise_burden
 from b12brain.types import Volume
 
 SHAPE = (16, 16, 8)
 
 
 def _result(flair: Volume, *, brain_ml: float = 0.0) -> PipelineResult:
-    """A hand-made result: two lesions (one touching the ventricles), no brain volume -> NaN %."""
+    """A hand-made result: two lesions (one touching the ventricles) and a lining of the
+    ventricles (3 mm thick, 12 mm long); no brain volume -> NaN %."""
     mask = np.zeros(SHAPE, bool)
     mask[3:6, 3:6, 2:4] = True
     mask[12, 12, 5] = True
     ventricles = np.zeros(SHAPE, bool)
     ventricles[7:9, 7:9, 3:5] = True
     mask[6, 6, 3] = True  # joins the first lesion and touches the ventricles
+    mask[9, 6:10, 3] = True  # lines the ventricles
     empty = np.zeros(SHAPE, bool)
-    lesions, labels = measure_lesions(mask, flair.affine, ventricles=ventricles, cortex=empty, infratentorial=empty)
-    burden = summarise_burden(lesions, brain_ml=brain_ml, intracranial_ml=0.0, ventricle_ml=0.032)
+    places = {"ventricles": ventricles, "cortex": empty, "infratentorial": empty}
+    lesion_mask, caps_mask, caps = set_apart_caps_and_lining(mask, flair.affine, **places)
+    lesions, labels = measure_lesions(lesion_mask, flair.affine, **places)
+    burden = summarise_burden(lesions, brain_ml=brain_ml, intracranial_ml=0.0, ventricle_ml=0.032, caps_lining=caps)
     return PipelineResult(
         flair=flair,
         t1=None,
@@ -41,11 +45,13 @@ def _result(flair: Volume, *, brain_ml: float = 0.0) -> PipelineResult:
         threshold=0.5,
         min_lesion_ml=0.03,
         lesion_probability=np.where(mask, 0.9, 0.01).astype(np.float32),
-        lesion_mask=mask,
+        lesion_mask=labels > 0,
         lesion_labels=labels,
         ventricles=ventricles,
         brain=np.ones(SHAPE, bool),
         lesions=lesions,
+        caps_lining=caps,
+        caps_lining_mask=caps_mask,
         burden=burden,
         seconds_by_stage={"load": 0.1},
     )
@@ -128,6 +134,8 @@ def test_summary_json_has_no_nan(tmp_path: Path, flair_file: Path) -> None:
     assert summary["lesions"]["lesion_count"] == 2
     assert summary["lesions"]["count_by_class"]["periventricular"] == 1
     assert summary["lesions"]["count_by_class"]["deep"] == 1
+    assert summary["caps_lining"]["count"] == 1 and summary["caps_lining"]["ml"] == pytest.approx(4 * 0.054)
+    assert "Fazekas periventricular grade 1" in summary["caps_lining"]["rule"]
     assert summary["fazekas_estimate"]["periventricular"] >= 1
     assert "not read by a radiologist" in summary["fazekas_estimate"]["rule"]
     assert "not a diagnosis" in summary["disclaimer"]
@@ -164,6 +172,8 @@ def test_written_images_and_table_match_the_result(tmp_path: Path, flair_file: P
     assert [int(r["id"]) for r in rows] == [1, 2]
     assert [int(r["voxels"]) for r in rows] == [int((labels == 1).sum()), int((labels == 2).sum())]
     assert rows[1]["lesion_class"] == "deep"
+    caps = np.asarray(nib.load(paths["caps_lining_mask.nii.gz"]).dataobj)
+    assert caps.sum() == 4 and caps[9, 6:10, 3].all() and not (caps.astype(bool) & result.lesion_mask).any()
     # No staging folder is left beside the output.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flair.nii.gz", "out"]
 

@@ -1,7 +1,8 @@
 """Writes a :class:`~b12brain.pipeline.PipelineResult` to a folder, all at once or not at all.
 
 Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1),
-``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``lesions.csv``,
+``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``caps_lining_mask.nii.gz``
+(uint8 0/1: caps and pencil-thin lining of the ventricles, not lesions), ``lesions.csv``,
 ``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine.
 """
 
@@ -26,10 +27,12 @@ from b12brain.io.atomic import atomic_path
 from b12brain.io.outdir import staged_output_dir
 from b12brain.pipeline import PipelineResult
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
+from b12brain.quantify.lining import CAPS_LINING_RULE
 from b12brain.report.qc import write_qc_image
 from b12brain.types import Volume
 
-SUMMARY_SCHEMA_VERSION = "1.0"
+#: 1.1 (2026-12-02): ``caps_lining`` added; lesion counts and volumes leave caps and lining out.
+SUMMARY_SCHEMA_VERSION = "1.1"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -59,19 +62,23 @@ def write_outputs(
         save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8)
         save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32)
         save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16)
+        save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8)
         _write_csv(result.lesions, stage / "lesions.csv")
         write_qc_image(
             result.flair,
             result.class_map(),
             result.ventricles,
             stage / "qc_axial.png",
+            caps_lining=result.caps_lining_mask,
             title=f"{Path(result.flair.source).name}: {result.burden.lesion_count} lesions, "
-            f"{result.burden.lesion_ml:.2f} mL - b12brain {__version__}, not a diagnosis",
+            f"{result.burden.lesion_ml:.2f} mL; caps/lining {result.burden.caps_lining_ml:.2f} mL "
+            f"- b12brain {__version__}, not a diagnosis",
         )
         _write_json(summarise(result), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
-    names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "lesions.csv", "qc_axial.png", "summary.json"]
+    names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
+             "lesions.csv", "qc_axial.png", "summary.json"]
     names += list(extra_json or {})
     return {name: out_dir / name for name in names}
 
@@ -80,6 +87,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
     """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`)."""
     burden = result.burden.as_dict()
     fazekas = burden.pop("fazekas")
+    caps_lining = {"count": burden.pop("caps_lining_count"), "ml": burden.pop("caps_lining_ml"), "rule": CAPS_LINING_RULE}
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "software": {"name": "b12brain", "version": __version__},
@@ -95,6 +103,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
             **result.segmenter_provenance,
         },
         "lesions": burden,
+        "caps_lining": caps_lining,
         "fazekas_estimate": {
             "periventricular": fazekas["periventricular"],
             "deep": fazekas["deep"],

@@ -27,6 +27,7 @@ from b12brain.quantify import (
     Burden,
     Lesion,
     measure_lesions,
+    set_apart_caps_and_lining,
     summarise_burden,
 )
 from b12brain.segment import (
@@ -79,7 +80,12 @@ class PipelineConfig:
 
 @dataclass(frozen=True, eq=False)
 class PipelineResult:
-    """Everything the pipeline found; voxel maps are on the input FLAIR's native grid."""
+    """Everything the pipeline found; voxel maps are on the input FLAIR's native grid.
+
+    ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
+    lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
+    ``caps_lining_mask`` instead.
+    """
 
     flair: Volume
     t1: Volume | None
@@ -93,6 +99,8 @@ class PipelineResult:
     ventricles: BoolArray
     brain: BoolArray
     lesions: list[Lesion]
+    caps_lining: list[Lesion]
+    caps_lining_mask: BoolArray
     burden: Burden
     seconds_by_stage: dict[str, float] = field(default_factory=dict)
     segmenter_provenance: dict[str, str] = field(default_factory=dict)
@@ -103,6 +111,11 @@ class PipelineResult:
         for lesion in self.lesions:
             codes[lesion.id] = LESION_CLASSES.index(lesion.lesion_class) + 1
         return codes[self.lesion_labels]
+
+    @property
+    def hyperintensity_mask(self) -> BoolArray:
+        """Lesions together with caps and lining: all the white-matter hyperintensity found."""
+        return self.lesion_mask | self.caps_lining_mask
 
 
 def run_pipeline(
@@ -178,14 +191,10 @@ def run_pipeline(
             )
             mask = drop_small_lesions(mask, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml)
     with clock("quantification"):
-        lesions, labels = measure_lesions(
-            mask,
-            canonical.affine,
-            ventricles=anatomy.ventricles,
-            cortex=anatomy.cortex,
-            infratentorial=anatomy.infratentorial,
-        )
-        burden = _burden(lesions, anatomy, canonical.voxel_volume_ml, mask)
+        places = {"ventricles": anatomy.ventricles, "cortex": anatomy.cortex, "infratentorial": anatomy.infratentorial}
+        lesion_mask, caps_lining_mask, caps_lining = set_apart_caps_and_lining(mask, canonical.affine, **places)
+        lesions, labels = measure_lesions(lesion_mask, canonical.affine, **places)
+        burden = _burden(lesions, caps_lining, anatomy, canonical.voxel_volume_ml, mask)
     return PipelineResult(
         flair=flair_native,
         t1=t1_native,
@@ -195,17 +204,21 @@ def run_pipeline(
         threshold=threshold,
         min_lesion_ml=min_lesion_ml,
         lesion_probability=how.to_native(probability).astype(np.float32),
-        lesion_mask=how.to_native(mask).astype(bool),
+        lesion_mask=how.to_native(lesion_mask).astype(bool),
         lesion_labels=how.to_native(labels).astype(np.int32),
         ventricles=how.to_native(anatomy.ventricles).astype(bool),
         brain=how.to_native(anatomy.brain).astype(bool),
         lesions=lesions,
+        caps_lining=caps_lining,
+        caps_lining_mask=how.to_native(caps_lining_mask).astype(bool),
         burden=burden,
         seconds_by_stage=clock.seconds,
     )
 
 
-def _burden(lesions: list[Lesion], anatomy: Anatomy, voxel_ml: float, mask: BoolArray) -> Burden:
+def _burden(
+    lesions: list[Lesion], caps_lining: list[Lesion], anatomy: Anatomy, voxel_ml: float, mask: BoolArray
+) -> Burden:
     # Lesions are tissue even where a FLAIR-dark core pushed them out of the parenchyma mask.
     brain_ml = float((anatomy.parenchyma | mask).sum()) * voxel_ml
     return summarise_burden(
@@ -213,6 +226,7 @@ def _burden(lesions: list[Lesion], anatomy: Anatomy, voxel_ml: float, mask: Bool
         brain_ml=brain_ml,
         intracranial_ml=float(anatomy.brain.sum()) * voxel_ml,
         ventricle_ml=float(anatomy.ventricles.sum()) * voxel_ml,
+        caps_lining=caps_lining,
     )
 
 

@@ -28,11 +28,13 @@ def make_summary(
     deep_grade: int = 0,
     lesion_count: int | None = None,
     lesion_ml: float | None = None,
+    caps_lining_ml: float | None = None,
 ) -> dict[str, Any]:
-    """A summary.json-like dict; totals default to the sums of the per-class figures."""
+    """A summary.json-like dict; totals default to the sums of the per-class figures; with
+    ``caps_lining_ml``, schema 1.1."""
     ml_by_class = {c: 0.0 for c in CLASSES} | (ml or {})
     count_by_class = {c: 0 for c in CLASSES} | (count or {})
-    return {
+    summary = {
         "schema_version": "1.0",
         "lesions": {
             "lesion_count": sum(count_by_class.values()) if lesion_count is None else lesion_count,
@@ -42,6 +44,9 @@ def make_summary(
         },
         "fazekas_estimate": {"periventricular": pv_grade, "deep": deep_grade},
     }
+    if caps_lining_ml is not None:
+        summary |= {"schema_version": "1.1", "caps_lining": {"count": 1, "ml": caps_lining_ml}}
+    return summary
 
 
 def codes(pattern: ImagingPattern) -> list[str]:
@@ -62,6 +67,19 @@ def test_no_lesion() -> None:
     assert result.findings == ()
     assert result.lesion_count == 0 and result.lesion_ml == 0.0
     assert result.source == "s.json"
+
+
+def test_caps_and_lining_alone_are_named_but_are_no_lesion_pattern() -> None:
+    result = describe_imaging(make_summary(pv_grade=1, caps_lining_ml=0.85), "s.json")
+    assert result.pattern == "none" and result.consistent_with_b12 is False
+    assert codes(result) == ["caps_lining"]
+    assert "0.85 mL" in result.findings[0].message and "grade 1" in result.findings[0].message
+    # None set apart: no finding; a bad figure names its field.
+    assert codes(describe_imaging(make_summary(pv_grade=0, caps_lining_ml=0.0))) == []
+    bad = make_summary(caps_lining_ml=0.1)
+    bad["caps_lining"]["ml"] = "a lot"
+    with pytest.raises(FieldError, match="caps_lining.ml"):
+        describe_imaging(bad, "s.json")
 
 
 def test_periventricular_predominant_at_exactly_half() -> None:
@@ -212,13 +230,14 @@ def test_burden_gives_the_same_result_as_the_dict() -> None:
     count = {"periventricular": 3, "deep": 4, "juxtacortical": 2, "infratentorial": 0}
     burden = Burden(lesion_count=9, lesion_ml=8.0, count_by_class=count, ml_by_class=ml, brain_ml=1200.0,
                     intracranial_ml=1500.0, ventricle_ml=30.0, lesion_percent_of_brain=0.6667,
-                    fazekas=FazekasEstimate(2, 1))
+                    caps_lining_count=2, caps_lining_ml=0.4, fazekas=FazekasEstimate(2, 1))
     from_burden = describe_imaging(burden, "run/summary.json")
-    from_dict = describe_imaging(make_summary(ml, count, pv_grade=2, deep_grade=1), "run/summary.json")
+    from_dict = describe_imaging(make_summary(ml, count, pv_grade=2, deep_grade=1, caps_lining_ml=0.4),
+                                 "run/summary.json")
     assert from_burden == from_dict
     assert from_burden.pattern == "periventricular-predominant"
-    assert codes(from_burden) == ["periventricular_predominant", "juxtacortical_lesions", "dissemination_in_space",
-                                  "many_discrete_lesions"]
+    assert codes(from_burden) == ["periventricular_predominant", "caps_lining", "juxtacortical_lesions",
+                                  "dissemination_in_space", "many_discrete_lesions"]
     # The Burden itself is not changed by reading it.
     assert burden.fazekas == FazekasEstimate(2, 1) and burden.lesion_count == 9
 

@@ -33,7 +33,8 @@ from b12brain.segment import lesion_mask_from_probability
 pytestmark = pytest.mark.slow
 
 SEED = 11
-OUTPUT_FILES = ("lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "lesions.csv", "summary.json", "qc_axial.png")
+OUTPUT_FILES = ("lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
+                "lesions.csv", "summary.json", "qc_axial.png")
 
 
 def _sha256(path: Path) -> str:
@@ -208,8 +209,8 @@ def test_existing_output_refused_then_overwritten(
     assert len(err.strip().splitlines()) == 1
     assert {name: _sha256(previous / name) for name in OUTPUT_FILES} == before
 
-    # The new run keeps the network's own edges: its mask is the written probability map at the
-    # threshold, less lesions under the minimum size.
+    # The new run keeps the network's own edges: its lesions with caps and lining are the written
+    # probability map at the threshold, less lesions under the minimum size.
     assert main([*argv, "--overwrite", "--no-edge-refinement"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --quiet: no progress lines
@@ -222,7 +223,9 @@ def test_existing_output_refused_then_overwritten(
         np.asarray(probability.dataobj, np.float32), settings["threshold"],
         float(np.prod(probability.header.get_zooms()[:3])) / 1000, min_lesion_ml=settings["min_lesion_ml"],
     )
-    assert np.array_equal(np.asarray(nib.load(previous / "lesion_mask.nii.gz").dataobj) > 0, raw)
+    lesions = np.asarray(nib.load(previous / "lesion_mask.nii.gz").dataobj) > 0
+    caps_lining = np.asarray(nib.load(previous / "caps_lining_mask.nii.gz").dataobj) > 0
+    assert not (lesions & caps_lining).any() and np.array_equal(lesions | caps_lining, raw)
     assert sorted(p.name for p in previous.iterdir()) == sorted(OUTPUT_FILES)
     assert [p.name for p in tmp_path.iterdir()] == ["result"]
 

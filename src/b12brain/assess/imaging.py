@@ -16,6 +16,8 @@ Rules (each reported as a :class:`~b12brain.clinical.Finding` with its source):
   infratentorial regions (the regions of the McDonald 2017 dissemination-in-space criterion)
   [U]; nine or more discrete lesions without confluence (a count used in MS imaging criteria)
   [U]. Lesion shape (ovoid or not) is not measured.
+- Caps or pencil-thin lining of the ventricles (summary schema 1.1, ``caps_lining``) are named
+  as their own finding, the Fazekas periventricular grade-1 finding; they are not lesions here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from b12brain.errors import FieldError, InputFileError
 from b12brain.quantify.burden import Burden
 from b12brain.quantify.lesions import LESION_CLASSES
 
-SUPPORTED_SUMMARY_VERSIONS = ("1.0",)
+SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1")
 #: Share of the lesion volume that makes a pattern "periventricular-predominant".
 PREDOMINANT_FRACTION = 0.5
 #: Discrete lesions from which "many discrete lesions" is reported [U].
@@ -115,7 +117,11 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
     """
     if isinstance(summary, Burden):
         figures = summary.as_dict()
-        summary = {"lesions": figures, "fazekas_estimate": figures.pop("fazekas")}
+        summary = {
+            "lesions": figures,
+            "fazekas_estimate": figures.pop("fazekas"),
+            "caps_lining": {"count": figures.pop("caps_lining_count"), "ml": figures.pop("caps_lining_ml")},
+        }
     lesions = _field(summary, "lesions", dict, source)
     count = int(_number(lesions, "lesion_count", source, "lesions."))
     total_ml = _number(lesions, "lesion_ml", source, "lesions.")
@@ -154,6 +160,16 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
             f"Lesions are {pattern} ({100 * pv_share:.0f}% periventricular): not the mainly periventricular "
             "pattern the B12 literature describes.",
             "DE_LAU_2009", "V"))
+
+    caps = summary.get("caps_lining")  # absent from schema 1.0
+    if caps is not None:
+        caps_ml = _number(_field(summary, "caps_lining", dict, source), "ml", source, "caps_lining.")
+        if caps_ml > 0:
+            findings.append(Finding(
+                "caps_lining",
+                f"Caps or pencil-thin lining of the ventricles ({caps_ml:.2f} mL), the finding of Fazekas "
+                "periventricular grade 1, reported apart from the lesions and not counted among them.",
+                "FAZEKAS_1987", "S"))
 
     other = _other_cause_features(count, count_by_class, confluent)
     findings.extend(other)

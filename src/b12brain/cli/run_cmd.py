@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "run",
         help="find, measure and localise white-matter lesions in one scan",
         description="Find, measure and localise white-matter lesions on a FLAIR (optional T1). "
-        "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz (on the FLAIR's native "
-        "grid), lesions.csv, summary.json and qc_axial.png into --out; with --labs and/or --symptoms also "
+        "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz, caps_lining_mask.nii.gz "
+        "(on the FLAIR's native grid), lesions.csv, summary.json and qc_axial.png into --out; with --labs and/or --symptoms also "
         "assessment.json, which joins them with the MRI findings. Research and "
         "decision-support software, not a diagnosis.",
     )
@@ -91,6 +91,7 @@ def handle(args: argparse.Namespace) -> int:
     print(
         f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "
         + ", ".join(f"{k} {v:.2f} mL" for k, v in b.ml_by_class.items())
+        + f"; caps/lining {b.caps_lining_ml:.2f} mL (not counted as lesions)"
         + f"; Fazekas estimate PV {b.fazekas.periventricular}, deep {b.fazekas.deep}"
     )
     if extra:

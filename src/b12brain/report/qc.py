@@ -20,6 +20,7 @@ CLASS_COLOURS = {
     "infratentorial": "#009E73",
 }
 VENTRICLE_COLOUR = "#0072B2"
+CAPS_LINING_COLOUR = "#F0E442"
 
 
 def write_qc_image(
@@ -29,6 +30,7 @@ def write_qc_image(
     path: Path,
     *,
     title: str,
+    caps_lining: npt.NDArray[np.bool_] | None = None,
     max_slices: int = 16,
 ) -> Path:
     """Save a PNG grid of axial slices in radiological convention (patient's right on the left).
@@ -41,6 +43,8 @@ def write_qc_image(
         0 none, else 1 + index into ``LESION_CLASSES``, on the same grid.
     ventricles : (X, Y, Z) ndarray of bool
         Ventricle mask, outlined thinly.
+    caps_lining : (X, Y, Z) ndarray of bool, optional
+        Caps and pencil-thin lining of the ventricles (not lesions), outlined dashed.
     """
     import matplotlib
 
@@ -51,6 +55,7 @@ def write_qc_image(
     image, _ = to_canonical(flair)
     classes, _ = to_canonical(flair.with_data(class_map))
     vents, _ = to_canonical(flair.with_data(ventricles.astype(np.uint8)))
+    caps = None if caps_lining is None else to_canonical(flair.with_data(caps_lining.astype(np.uint8)))[0].data
     data, labels = image.data, classes.data
     sx, sy, _ = image.spacing_mm
     slices = _pick_slices(data, labels, max_slices)
@@ -68,12 +73,16 @@ def write_qc_image(
             layer = labels[::-1, :, k] == code
             if layer.any():
                 ax.contour(layer.T, levels=[0.5], colors=CLASS_COLOURS[name], linewidths=1.0)
+        if caps is not None and caps[:, :, k].any():
+            ax.contour(caps[::-1, :, k].T, levels=[0.5], colors=CAPS_LINING_COLOUR, linewidths=0.8, linestyles="dashed")
         z_mm = float((image.affine @ [0, 0, k, 1])[2])
         ax.set_title(f"slice {k}  z={z_mm:.0f} mm", color="white", fontsize=8)
         ax.text(0.02, 0.5, "R", color="white", transform=ax.transAxes, fontsize=8)
     handles = [Line2D([], [], color=c, label=n) for n, c in CLASS_COLOURS.items()]
+    if caps is not None:
+        handles.append(Line2D([], [], color=CAPS_LINING_COLOUR, linestyle="dashed", label="caps/lining (not lesion)"))
     handles.append(Line2D([], [], color=VENTRICLE_COLOUR, label="ventricles"))
-    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, labelcolor="white", fontsize=8)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, labelcolor="white", fontsize=8)
     fig.suptitle(title, color="white", fontsize=9)
     fig.tight_layout(rect=(0, 0.04, 1, 0.96))
     try:
