@@ -192,7 +192,9 @@ def run_pipeline(
             mask = drop_small_lesions(mask, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml)
     with clock("quantification"):
         places = {"ventricles": anatomy.ventricles, "cortex": anatomy.cortex, "infratentorial": anatomy.infratentorial}
-        lesion_mask, caps_lining_mask, caps_lining = set_apart_caps_and_lining(mask, canonical.affine, **places)
+        lesion_mask, caps_lining_mask, caps_lining = set_apart_caps_and_lining(
+            mask, canonical.affine, **places, min_lesion_ml=min_lesion_ml
+        )
         lesions, labels = measure_lesions(lesion_mask, canonical.affine, **places)
         burden = _burden(lesions, caps_lining, anatomy, canonical.voxel_volume_ml, mask)
     return PipelineResult(

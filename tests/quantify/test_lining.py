@@ -106,3 +106,24 @@ def test_burden_counts_caps_apart_but_grades_them() -> None:
     halo = _pv(8.0, 12.0)
     assert summarise_burden([halo], brain_ml=1000.0, intracranial_ml=1400.0, ventricle_ml=20.0,
                             caps_lining=[lining]).fazekas.periventricular == 2
+
+
+def test_a_bump_on_a_lining_below_the_minimum_lesion_size_goes_with_the_lining() -> None:
+    ventricles = np.zeros(SHAPE, bool)
+    ventricles[20:50, 20:40, 10:20] = True
+    mask = np.zeros(SHAPE, bool)
+    mask[20:50, 18:20, 12:18] = True  # lining of the front wall, 2 mm thick
+    mask[35, 14:18, 15] = True  # a one-voxel spike from it, reaching 6 mm
+    empty = np.zeros(SHAPE, bool)
+    places = {"ventricles": ventricles, "cortex": empty, "infratentorial": empty}
+
+    lesions, caps_mask, caps = set_apart_caps_and_lining(mask, AFFINE, **places)
+    bump_ml = lesions.sum() / 1000
+    assert 0 < bump_ml < 0.05 and lesions[35, 14:18, 15].all()  # the spike and its base stay lesion
+
+    lesions, caps_mask, caps = set_apart_caps_and_lining(mask, AFFINE, **places, min_lesion_ml=0.05)
+    assert not lesions.any() and np.array_equal(caps_mask, mask)
+    assert len(caps) == 1 and caps[0].voxels == mask.sum()
+    # A lesion of the minimum size or more stays.
+    lesions, _, _ = set_apart_caps_and_lining(mask, AFFINE, **places, min_lesion_ml=bump_ml - 1e-9)
+    assert lesions.sum() / 1000 == pytest.approx(bump_ml)

@@ -68,10 +68,13 @@ def set_apart_caps_and_lining(
     ventricles: BoolArray,
     cortex: BoolArray,
     infratentorial: BoolArray,
+    min_lesion_ml: float = 0.0,
 ) -> tuple[BoolArray, BoolArray, list[Lesion]]:
     """Split a hyperintensity mask into lesions and caps/lining (:data:`CAPS_LINING_RULE`).
 
-    Arguments are those of :func:`~b12brain.quantify.lesions.measure_lesions`.
+    Arguments are those of :func:`~b12brain.quantify.lesions.measure_lesions`. A part of a
+    lesion left smaller than ``min_lesion_ml`` once the lining it was joined to is set apart
+    (a bump on the lining) goes with the lining, so that every lesion keeps the minimum size.
 
     Returns
     -------
@@ -81,7 +84,8 @@ def set_apart_caps_and_lining(
         Each cap or lining measured (26-connected, by decreasing volume).
     """
     caps_mask = np.zeros(mask.shape, bool)
-    box = _box_around(ventricles, affine, 2.0 * CAPS_LINING_REACH_MM + 1.0)
+    # Rim, the parts of lesions near it, and any bump left on a lining lie in this box.
+    box = _box_around(ventricles, affine, 3.0 * CAPS_LINING_REACH_MM + 1.0)
     if box is None or not mask[box].any():
         return mask.copy(), caps_mask, []
     spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
@@ -100,10 +104,27 @@ def set_apart_caps_and_lining(
     found, piece_labels = measure_lesions(
         pieces, box_affine, ventricles=ventricles[box], cortex=cortex[box], infratentorial=infratentorial[box]
     )
-    keep = [x for x in found if is_cap_or_lining(x)]
-    caps_mask[box] = np.isin(piece_labels, [x.id for x in keep])
-    caps = [Lesion(**{**x.as_dict(), "id": number}) for number, x in enumerate(keep, start=1)]
+    keep = [x.id for x in found if is_cap_or_lining(x)]
+    if not keep:
+        return mask.copy(), caps_mask, []
+    caps_mask[box] = np.isin(piece_labels, keep)
+    if min_lesion_ml > 0:
+        caps_mask |= _small_parts_beside(mask & ~caps_mask, caps_mask, affine, min_lesion_ml)
+    caps, _ = measure_lesions(
+        caps_mask[box], box_affine, ventricles=ventricles[box], cortex=cortex[box], infratentorial=infratentorial[box]
+    )
     return mask & ~caps_mask, caps_mask, caps
+
+
+def _small_parts_beside(lesions: BoolArray, caps: BoolArray, affine: Affine, min_ml: float) -> BoolArray:
+    """The 26-connected parts of ``lesions`` smaller than ``min_ml`` that touch ``caps``."""
+    labels, n = ndi.label(lesions, structure=_CUBE)
+    voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    small = np.bincount(labels.ravel(), minlength=n + 1) * voxel_ml < min_ml
+    beside = np.zeros(n + 1, bool)
+    beside[np.unique(labels[ndi.binary_dilation(caps, structure=_CUBE) & lesions])] = True
+    small[0] = False
+    return (small & beside)[labels]
 
 
 def _box_around(region: BoolArray, affine: Affine, margin_mm: float) -> tuple[slice, ...] | None:
