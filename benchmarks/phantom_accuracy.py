@@ -7,8 +7,8 @@ Usage::
 
 For each phantom: Dice, H95, lesion F1 (MICCAI WMH metrics) and the error of the total volume of
 the hyperintensity found (lesions with caps and pencil-thin lining, which the phantom truth marks
-as lesion too), the volume set apart as caps/lining, and the share of the detected true lesion volume whose class (periventricular / deep)
-the pipeline got right. Prints one row per phantom, then the mean and the worst value per
+as lesion too), the volume set apart as caps/lining, and the share of the detected true lesion
+volume whose class (periventricular / deep) the pipeline got right. Prints one row per phantom, then the mean and the worst value per
 (load, slice) group, against the acceptance bar (Dice >= 0.70, volume within 20 %, class >= 90 %).
 """
 

@@ -161,8 +161,7 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
             "pattern the B12 literature describes.",
             "DE_LAU_2009", "V"))
 
-    caps = summary.get("caps_lining")  # absent from schema 1.0
-    if caps is not None:
+    if "caps_lining" in summary:  # absent from schema 1.0
         caps_ml = _number(_field(summary, "caps_lining", dict, source), "ml", source, "caps_lining.")
         if caps_ml > 0:
             findings.append(Finding(

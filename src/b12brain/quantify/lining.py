@@ -26,6 +26,7 @@ from scipy import ndimage as ndi
 
 from b12brain.quantify.burden import PV_GRADE1_REACH_MM
 from b12brain.quantify.lesions import Lesion, measure_lesions
+from b12brain.segment import drop_small_lesions
 from b12brain.types import Affine, BoolArray
 
 #: Thickest cap or lining (mm from the ventricle surface): Fazekas PV grade 1 of this tool.
@@ -118,13 +119,11 @@ def set_apart_caps_and_lining(
 
 def _small_parts_beside(lesions: BoolArray, caps: BoolArray, affine: Affine, min_ml: float) -> BoolArray:
     """The 26-connected parts of ``lesions`` smaller than ``min_ml`` that touch ``caps``."""
-    labels, n = ndi.label(lesions, structure=_CUBE)
     voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
-    small = np.bincount(labels.ravel(), minlength=n + 1) * voxel_ml < min_ml
-    beside = np.zeros(n + 1, bool)
-    beside[np.unique(labels[ndi.binary_dilation(caps, structure=_CUBE) & lesions])] = True
-    small[0] = False
-    return (small & beside)[labels]
+    small = lesions & ~drop_small_lesions(lesions, voxel_ml, min_lesion_ml=min_ml)
+    labels, _ = ndi.label(small, structure=_CUBE)
+    touching = np.unique(labels[ndi.binary_dilation(caps, structure=_CUBE) & small])
+    return np.isin(labels, touching[touching > 0])
 
 
 def _box_around(region: BoolArray, affine: Affine, margin_mm: float) -> tuple[slice, ...] | None:
