@@ -32,7 +32,8 @@ from b12brain.report.qc import write_qc_image
 from b12brain.types import Volume
 
 #: 1.1 (2026-12-02): ``caps_lining`` added; lesion counts and volumes leave caps and lining out.
-SUMMARY_SCHEMA_VERSION = "1.1"
+#: 1.2 (2026-12-07): ``warnings`` (QC warnings: header oddities, borderline scans) added.
+SUMMARY_SCHEMA_VERSION = "1.2"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -73,6 +74,7 @@ def write_outputs(
             title=f"{Path(result.flair.source).name}: {result.burden.lesion_count} lesions, "
             f"{result.burden.lesion_ml:.2f} mL; caps/lining {result.burden.caps_lining_ml:.2f} mL "
             f"- b12brain {__version__}, not a diagnosis",
+            warnings=[w.message for w in result.warnings],
         )
         _write_json(summarise(result), stage / "summary.json")
         for name, content in (extra_json or {}).items():
@@ -93,6 +95,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
         "software": {"name": "b12brain", "version": __version__},
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
+        "warnings": [w.as_dict() for w in result.warnings],
         "inputs": [_describe_input("flair", result.flair)]
         + ([_describe_input("t1", result.t1)] if result.t1 is not None else []),
         "settings": {

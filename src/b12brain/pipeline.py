@@ -36,7 +36,7 @@ from b12brain.segment import (
     lesion_mask_from_probability,
 )
 from b12brain.segment.edges import brain_tissue_ceiling, refine_lesion_edges
-from b12brain.types import BoolArray, FloatArray, Volume
+from b12brain.types import BoolArray, FloatArray, QCWarning, Volume
 
 Progress = Callable[[str], None]
 
@@ -104,6 +104,7 @@ class PipelineResult:
     burden: Burden
     seconds_by_stage: dict[str, float] = field(default_factory=dict)
     segmenter_provenance: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[QCWarning, ...] = ()
 
     def class_map(self) -> npt.NDArray[np.uint8]:
         """Voxel map of lesion classes: 0 none, 1 periventricular, 2 deep, 3 juxtacortical, 4 infratentorial."""
@@ -215,6 +216,7 @@ def run_pipeline(
         caps_lining_mask=how.to_native(caps_lining_mask).astype(bool),
         burden=burden,
         seconds_by_stage=clock.seconds,
+        warnings=flair_native.warnings + (t1_native.warnings if t1_native is not None else ()),
     )
 
 

@@ -13,6 +13,34 @@ BoolArray = npt.NDArray[np.bool_]
 Affine = npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class QCWarning:
+    """Something a reader of the results must know: the run went on, but a figure may be off.
+
+    Every warning is recorded in ``summary.json`` (``warnings``), printed on stderr and shown
+    on the QC image.
+
+    Parameters
+    ----------
+    code : str
+        Stable identifier, ``"<area>.<what>"`` (e.g. ``"header.qform_sform_disagree"``).
+    source : str
+        The file (or stage) it concerns.
+    message : str
+        One sentence: what was seen and what b12brain did about it.
+    """
+
+    code: str
+    source: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "source": self.source, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
 @dataclass(frozen=True, eq=False)
 class Volume:
     """A 3D image on a voxel grid.
@@ -25,11 +53,15 @@ class Volume:
         Maps voxel indices ``(i, j, k, 1)`` to RAS+ world millimetres (the NIfTI convention).
     source : str
         Where the volume came from (a path, or a description for generated data).
+    warnings : tuple of QCWarning
+        What the reader noticed in the file and worked around (header oddities); carried into
+        the run's results.
     """
 
     data: npt.NDArray[Any]
     affine: Affine
     source: str = field(default="<memory>")
+    warnings: tuple[QCWarning, ...] = ()
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:
@@ -55,4 +87,4 @@ class Volume:
 
     def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""
-        return Volume(data, self.affine, self.source if source is None else source)
+        return Volume(data, self.affine, self.source if source is None else source, self.warnings)

@@ -87,6 +87,8 @@ def handle(args: argparse.Namespace) -> int:
         assessment = assess(labs, symptoms, imaging)
         extra["assessment.json"] = assessment.as_dict()
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra)
+    for warning in result.warnings:
+        print(f"b12brain run: QC warning: {warning}", file=sys.stderr)
     b = result.burden
     print(
         f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ CLASS_COLOURS = {
 }
 VENTRICLE_COLOUR = "#0072B2"
 CAPS_LINING_COLOUR = "#F0E442"
+WARNING_COLOUR = "#FF9900"
 
 
 def write_qc_image(
@@ -31,6 +33,7 @@ def write_qc_image(
     *,
     title: str,
     caps_lining: npt.NDArray[np.bool_] | None = None,
+    warnings: Sequence[str] = (),
     max_slices: int = 16,
 ) -> Path:
     """Save a PNG grid of axial slices in radiological convention (patient's right on the left).
@@ -45,6 +48,8 @@ def write_qc_image(
         Ventricle mask, outlined thinly.
     caps_lining : (X, Y, Z) ndarray of bool, optional
         Caps and pencil-thin lining of the ventricles (not lesions), outlined dashed.
+    warnings : sequence of str
+        QC warnings of the run, printed in orange under the title (one line each).
     """
     import matplotlib
 
@@ -84,7 +89,12 @@ def write_qc_image(
     handles.append(Line2D([], [], color=VENTRICLE_COLOUR, label="ventricles"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, labelcolor="white", fontsize=8)
     fig.suptitle(title, color="white", fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    top = 0.96
+    if warnings:
+        text = "\n".join(f"QC WARNING: {w}" for w in warnings)
+        fig.text(0.5, 0.955, text, color=WARNING_COLOUR, fontsize=8, ha="center", va="top", wrap=True)
+        top -= 0.03 * len(warnings) * 3.4 / fig.get_figheight()
+    fig.tight_layout(rect=(0, 0.04, 1, top))
     try:
         with atomic_path(path, suffix=".png") as tmp:
             fig.savefig(tmp, dpi=90, facecolor="black")
