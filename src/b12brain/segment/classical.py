@@ -17,7 +17,7 @@ by logistic regression:
 The probability is their product. It knows nothing of lesion shape and so marks any
 white-matter FLAIR hyperintensity (vascular, inflammatory, B12-related): the class and the
 pattern, not the segmenter, speak to the cause. Parameters were set on the phantoms and
-checked on the shared real subjects (README, "What is measured, and how well").
+checked on the shared real subjects (docs/accuracy.md).
 """
 
 from __future__ import annotations
