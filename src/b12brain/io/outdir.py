@@ -389,8 +389,7 @@ def _output_lock(target: Path) -> Iterator[os.stat_result | None]:
         with _held_guard:
             _held.pop(key, None)
         if fd >= 0:
-            lock_path.unlink(missing_ok=True)  # while still locked: a waiter re-checks the name
-            os.close(fd)
+            _release(lock_path, fd)
         for folder in reversed(created):
             try:
                 folder.rmdir()  # only if nothing was published in it
@@ -430,15 +429,26 @@ def _acquire(lock_path: Path, target: Path) -> int:
         except FileNotFoundError:
             current = None
         if current is not None and os.path.samestat(os.fstat(fd), current):
-            content = os.read(fd, 200)
-            if content and not content.startswith(b"b12brain lock"):
-                os.close(fd)
-                raise OutputError(target, f"{lock_path} is not a b12brain lock file; move it away and run again")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"b12brain lock, pid {os.getpid()}\n".encode(), 0)
+            try:
+                content = os.read(fd, 200)
+                if content and not content.startswith(b"b12brain lock"):
+                    raise OutputError(target, f"{lock_path} is not a b12brain lock file; move it away and run again")
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"b12brain lock, pid {os.getpid()}\n".encode(), 0)
+            except OSError as err:
+                _release(lock_path, fd)
+                raise _output_error(target, err) from err
+            except OutputError:
+                os.close(fd)  # not ours: leave it
+                raise
             return fd
         os.close(fd)  # the holder removed the file as we opened it: lock the new one
     raise OutputError(target, f"could not lock {lock_path}; run again")
+
+
+def _release(lock_path: Path, fd: int) -> None:
+    lock_path.unlink(missing_ok=True)  # while still locked: a waiter re-checks the name
+    os.close(fd)
 
 
 def _clear_leftovers(target: Path) -> None:
