@@ -18,8 +18,8 @@ import pytest
 from b12brain.errors import OutputError
 from b12brain.io import atomic, outdir
 from b12brain.io.manifest import MANIFEST_NAME, manifest_problem
+from b12brain.io.outpath import check_free_space
 from b12brain.io.outdir import (
-    check_free_space,
     check_output_dir,
     reserve_output_dir,
     staged_output_dir,

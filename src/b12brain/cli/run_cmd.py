@@ -10,7 +10,8 @@ from pathlib import Path
 from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
 from b12brain.cli.lifetime import with_exit_stack
 from b12brain.io import load_volume
-from b12brain.io.outdir import check_free_space, reserve_output_dir
+from b12brain.io.outdir import reserve_output_dir
+from b12brain.io.outpath import check_free_space
 from b12brain.preprocess.coregister import check_overlap
 from b12brain.segment import SEGMENTERS, get_segmenter
 

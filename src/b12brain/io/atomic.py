@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-#: Infix of every temporary name b12brain writes beside a result: ``.NAME.b12brain-partial-XXXX``.
+#: Names b12brain uses beside a result NAME: ``.NAME.b12brain-partial-XXXX`` (being written),
+#: ``.NAME.b12brain-old-XXXX`` (a replaced result, briefly) and ``.NAME.b12brain-lock``.
 PARTIAL_INFIX = ".b12brain-partial-"
+OLD_INFIX = ".b12brain-old-"
+LOCK_SUFFIX = ".b12brain-lock"
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1

@@ -29,13 +29,15 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from b12brain.errors import OutputError
 from b12brain.io.atomic import (
+    LOCK_SUFFIX,
+    OLD_INFIX,
     PARTIAL_INFIX,
     exchange_paths,
     fsync_path,
@@ -44,15 +46,9 @@ from b12brain.io.atomic import (
     signals_deferred,
 )
 from b12brain.io.manifest import MANIFEST_NAME, manifest_problem, write_manifest
+from b12brain.io.outpath import InputPaths, check_free_space, check_output_path
 
-LOCK_SUFFIX = ".b12brain-lock"
-OLD_INFIX = ".b12brain-old-"
 STAGING_MARKER = ".b12brain-staging"
-#: Bytes b12brain adds to an output's name for the names it uses beside it (lock, staging,
-#: old result): a leading dot, the longest infix, 8 random characters and ``.nii.gz``.
-NAME_ROOM_BYTES = 1 + max(len(PARTIAL_INFIX), len(OLD_INFIX), len(LOCK_SUFFIX)) + 8 + len(".nii.gz")
-#: Room kept in a full path for the names of files inside a staging folder.
-_INNER_PATH_BYTES = 100
 
 _log = logging.getLogger("b12brain")
 #: Lock files this process holds, with their nesting depth: the CLI locks ``--out`` before its
@@ -60,7 +56,6 @@ _log = logging.getLogger("b12brain")
 _held: dict[str, _Hold] = {}
 _held_guard = threading.Lock()
 
-InputPaths = Sequence[Path | str]
 
 
 def check_output_dir(out_dir: Path | str, *, overwrite: bool = False, inputs: InputPaths = ()) -> Path:
@@ -77,7 +72,7 @@ def check_output_dir(out_dir: Path | str, *, overwrite: bool = False, inputs: In
         The path is a link or a file, its name is too long, its parent is not a writable folder,
         it holds or lies inside an input, or it is a folder with other content.
     """
-    out_dir = _check_output_path(out_dir, inputs, folder=True)
+    out_dir = check_output_path(out_dir, inputs, folder=True)
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise OutputError(out_dir, "output folder exists and is not empty; choose a new folder or pass --overwrite")
@@ -99,29 +94,12 @@ def check_output_file(path: Path | str, *, overwrite: bool = False, inputs: Inpu
         ``path`` is a folder or a link, exists without ``overwrite``, is one of ``inputs``, its
         name is too long, or it lies under a file or an unwritable folder.
     """
-    path = _check_output_path(path, inputs, folder=False)
+    path = check_output_path(path, inputs, folder=False)
     if path.exists() and not overwrite:
         raise OutputError(path, "already exists; choose another file name or pass --overwrite (overwrite=True)")
     if path.exists() and not path.is_file():
         raise OutputError(path, "exists and is not a regular file; choose another file name")
     return path
-
-
-def check_free_space(path: Path | str, need_bytes: int) -> None:
-    """Raise unless the file system that will hold ``path`` has ``need_bytes`` free.
-
-    Raises
-    ------
-    OutputError
-        Less space is free than needed.
-    """
-    path = Path(path)
-    place = _nearest_existing(path.absolute().parent)
-    stats = os.statvfs(place)
-    free = stats.f_bavail * stats.f_frsize
-    if free < need_bytes:
-        raise OutputError(path, f"needs about {_mb(need_bytes)} but {place} has {_mb(free)} free; "
-                          "free some space or choose another place")
 
 
 @contextmanager
@@ -139,7 +117,7 @@ def reserve_output_dir(
     OutputError
         As :func:`check_output_dir` and :func:`check_free_space`, or another process holds the lock.
     """
-    out_dir = _check_output_path(out_dir, inputs, folder=True)
+    out_dir = check_output_path(out_dir, inputs, folder=True)
     with _output_lock(out_dir):
         check_output_dir(out_dir, overwrite=overwrite, inputs=inputs)
         check_free_space(out_dir, need_bytes)
@@ -149,7 +127,7 @@ def reserve_output_dir(
 @contextmanager
 def reserve_output_file(path: Path | str, *, overwrite: bool = False, inputs: InputPaths = ()) -> Iterator[Path]:
     """Lock a result file's path for this process and check it; yield it (see :func:`reserve_output_dir`)."""
-    path = _check_output_path(path, inputs, folder=False)
+    path = check_output_path(path, inputs, folder=False)
     with _output_lock(path):
         yield check_output_file(path, overwrite=overwrite, inputs=inputs)
 
@@ -291,65 +269,6 @@ def _swap(stage: Path, out_dir: Path) -> None:
         os.rename(old, out_dir)
         raise
     os.rename(old, stage)
-
-
-def _check_output_path(path: Path | str, inputs: InputPaths, *, folder: bool) -> Path:
-    path = Path(path)
-    if path.is_symlink():
-        raise OutputError(path, f"is a symbolic link (to {os.readlink(path)}); b12brain does not write "
-                          "through links: give the real path")
-    if folder and path.exists() and not path.is_dir():
-        raise OutputError(path, "exists and is not a folder; choose a new output folder")
-    if not folder and path.is_dir():
-        raise OutputError(path, "is a folder; give the path of the file to write")
-    _check_length(path)
-    _check_parent_writable(path)
-    _check_inputs(path, inputs, folder=folder)
-    return path
-
-
-def _check_length(path: Path) -> None:
-    place = _nearest_existing(path.absolute().parent)
-    name_max = _pathconf(place, "PC_NAME_MAX", 255)
-    path_max = _pathconf(place, "PC_PATH_MAX", 4096)
-    for part in path.absolute().parts[len(place.parts):-1]:
-        if len(os.fsencode(part)) > name_max:
-            raise OutputError(path, f"folder name {part[:40]}... is {len(os.fsencode(part))} bytes, over this file "
-                              f"system's limit of {name_max}; choose a shorter name")
-    name_bytes = len(os.fsencode(path.name))
-    if name_bytes + NAME_ROOM_BYTES > name_max:
-        raise OutputError(path, f"name is {name_bytes} bytes; b12brain writes beside it under names {NAME_ROOM_BYTES} "
-                          f"bytes longer and this file system allows {name_max}: choose a name of at most "
-                          f"{name_max - NAME_ROOM_BYTES} bytes")
-    total = len(os.fsencode(str(path.absolute()))) + NAME_ROOM_BYTES + _INNER_PATH_BYTES
-    if total > path_max:
-        raise OutputError(path, f"path is too long for this file system ({total} of {path_max} bytes with "
-                          "b12brain's temporary names); choose a shorter path")
-
-
-def _check_parent_writable(path: Path) -> None:
-    """Missing parent folders are created when a result is published; the nearest one that
-    exists must be a writable folder."""
-    ancestor = _nearest_existing(path.absolute().parent)
-    if not ancestor.is_dir():
-        raise OutputError(path, f"{ancestor} is a file, not a folder; choose another output path")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(path, f"folder {ancestor} is not writable; choose another output path")
-
-
-def _check_inputs(path: Path, inputs: InputPaths, *, folder: bool) -> None:
-    """Refuse an output that is, holds, or lies inside an input of the run."""
-    real = Path(os.path.realpath(path))
-    for item in inputs:
-        source = Path(os.path.realpath(item))
-        same = source == real or (path.exists() and Path(item).exists() and os.path.samefile(path, item))
-        if same or (folder and real in source.parents):
-            what = "is" if same else "holds"
-            raise OutputError(path, f"{what} an input of this run ({item}); b12brain never replaces its inputs: "
-                              f"choose another output {'folder' if folder else 'file'}")
-        if source.is_dir() and source in real.parents:
-            raise OutputError(path, f"lies inside the input folder {item}; b12brain never changes its inputs: "
-                              "choose an output outside it")
 
 
 @dataclass
@@ -511,23 +430,6 @@ def _make_parents(folder: Path) -> list[Path]:
         except OSError as err:
             raise _output_error(path, err) from err
     return list(reversed(missing))
-
-
-def _nearest_existing(folder: Path) -> Path:
-    while not folder.exists():
-        folder = folder.parent
-    return folder
-
-
-def _pathconf(place: Path, name: str, default: int) -> int:
-    try:
-        return os.pathconf(place, name)
-    except (OSError, ValueError):
-        return default
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 def _appeared(path: Path) -> OutputError:
