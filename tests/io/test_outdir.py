@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -339,3 +340,48 @@ def test_write_text_file_replaces_only_with_overwrite_and_leaves_no_temporary(tm
         write_text_file("2", out)
     write_text_file("2", out, overwrite=True)
     assert out.read_text() == "2" and [p.name for p in out.parent.iterdir()] == ["a.json"]
+
+
+def test_a_lock_file_removed_by_its_holder_as_it_is_taken_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The holder unlinks its lock file as it finishes; a process that opened the old file just
+    before must not take a lock on a name nobody else will see: it locks the new file instead."""
+    lock = tmp_path / ".res.b12brain-lock"
+    lock.write_text("b12brain lock, pid 1\n")
+    calls = []
+    flock = outdir.fcntl.flock
+
+    def holder_finishes_meanwhile(fd: int, operation: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            lock.unlink()
+        flock(fd, operation)
+
+    monkeypatch.setattr(outdir.fcntl, "flock", holder_finishes_meanwhile)
+    with reserve_output_dir(tmp_path / "res"):
+        assert len(calls) == 2 and lock.read_text() == f"b12brain lock, pid {os.getpid()}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_while_publishing_waits_until_the_result_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    rename = atomic.rename_no_replace
+
+    def terminated_halfway(src: Path, dst: Path) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)  # time for the signal to arrive, had it not been held back
+        rename(src, dst)
+
+    monkeypatch.setattr(outdir, "rename_no_replace", terminated_halfway)
+    try:
+        with pytest.raises(KeyboardInterrupt), staged_output_dir(tmp_path / "res") as stage:
+            (stage / "a.txt").write_text("a")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert manifest_problem(tmp_path / "res") is None and [p.name for p in tmp_path.iterdir()] == ["res"]

@@ -70,10 +70,11 @@ def handle(args: argparse.Namespace) -> int:
         refine_edges=args.refine_edges,
     )
     # Every check a user can fail runs before the first progress line and before any work;
-    # building the segmenter checks its weights (loaded once, reused by the pipeline).
-    get_segmenter(config.segmenter, model=config.model)
+    # --out is locked first (a second run on it fails at once), then building the segmenter
+    # checks its weights (loaded once, reused by the pipeline).
     inputs = [path for path in (args.flair, args.t1, args.labs, args.symptoms) if path is not None]
-    args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))  # locked
+    args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))
+    get_segmenter(config.segmenter, model=config.model)
     labs, symptoms = read_evidence(args)
     start = time.perf_counter()
     flair = load_volume(args.flair)

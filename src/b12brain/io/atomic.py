@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 #: Names b12brain uses beside a result NAME: ``.NAME.b12brain-partial-XXXX`` (being written),
 #: ``.NAME.b12brain-old-XXXX`` (a replaced result, briefly) and ``.NAME.b12brain-lock``.
@@ -79,19 +80,34 @@ def exchange_paths(first: Path | str, second: Path | str) -> bool:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT, SIGTERM and SIGHUP during the block; they are handled right after it.
+    """Hold back SIGINT, SIGTERM and SIGHUP during the block; they are acted on right after it.
 
-    Used around steps that must not stop halfway (swapping a result into place). Only the
-    main thread receives these signals, so other threads need nothing blocked.
+    Used around steps that must not stop halfway (swapping a result into place). The Python
+    handlers are swapped for a recorder (blocking the signal would not do: the kernel hands a
+    process signal to any thread that does not block it, such as a BLAS worker). Only the main
+    thread may set handlers; elsewhere the block runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _CATCHABLE_STOPS)
+    caught: list[int] = []
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {}
+    for signum in _CATCHABLE_STOPS:
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: set outside Python, cannot be put back
+            previous[signum] = handler
+            signal.signal(signum, record)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # now handled as it would have been
 
 
 def fsync_path(path: Path | str) -> None:

@@ -245,12 +245,17 @@ def _publish(
                     _swap(stage, out_dir)
                     raise _appeared(out_dir)
             else:
-                if found is not None:
+                emptied = found is not None
+                if emptied:
                     os.rmdir(out_dir)  # the empty folder there at the start is replaced by the result
                 try:
                     rename_no_replace(stage, out_dir)
                 except FileExistsError as err:
                     raise _appeared(out_dir) from err
+                except OSError:
+                    if emptied:
+                        out_dir.mkdir()  # put the empty folder back as it was
+                    raise
             fsync_path(out_dir.parent)
         except OSError as err:
             raise _output_error(out_dir, err) from err
