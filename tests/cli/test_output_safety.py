@@ -263,18 +263,29 @@ def test_four_runs_on_four_folders_all_succeed(phantom: Path, computed: SimpleNa
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("phase", ["analysis", "writing"])
 def test_sigterm_and_sighup_clean_up_like_ctrl_c(
-    phantom: Path, computed: SimpleNamespace, tmp_path: Path, signum: signal.Signals
+    phantom: Path, computed: SimpleNamespace, tmp_path: Path, signum: signal.Signals, phase: str
 ) -> None:
+    """Stopped while it works or while it writes: nothing partial is left. (A signal that comes
+    while the finished result is being swapped into place is acted on just after: the result
+    is then complete.)"""
     out = tmp_path / "results"
-    run = _start(computed, _run_argv(phantom, out), delay=60.0)
+    run = _start(computed, _run_argv(phantom, out), delay=60.0 if phase == "analysis" else 0.0)
     assert run.stderr is not None
-    assert "] read " in run.stderr.readline()  # it holds the folder and is working
+    if phase == "analysis":
+        assert "] read " in run.stderr.readline()  # it holds the folder and is working
+    else:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".results.b12brain-partial-") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and run.poll() is None, "the run never started writing"
+            time.sleep(0.01)
     run.send_signal(signum)
     assert run.wait(timeout=30) == 128 + signum
     err = run.stderr.read()
     assert f"interrupted ({signum.name}); no partial output was left" in err, err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["results"] if phase == "writing" else [])
+    assert not out.exists() or manifest_problem(out) is None
 
 
 def test_sigkill_at_random_moments_leaves_nothing_or_a_complete_result(

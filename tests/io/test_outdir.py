@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from b12brain.io.outpath import check_free_space
 from b12brain.io.outdir import (
     check_output_dir,
     reserve_output_dir,
+    reserve_output_file,
     staged_output_dir,
     write_text_file,
 )
@@ -385,3 +387,20 @@ def test_a_signal_while_publishing_waits_until_the_result_is_in_place(
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert manifest_problem(tmp_path / "res") is None and [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_another_thread_of_the_same_process_is_refused(tmp_path: Path) -> None:
+    errors: list[Exception] = []
+
+    def second_writer() -> None:
+        try:
+            write_text_file("theirs", tmp_path / "a.json")
+        except OutputError as err:
+            errors.append(err)
+
+    with reserve_output_file(tmp_path / "a.json"):
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join()
+    assert len(errors) == 1 and "in use by another thread of this process" in str(errors[0])
+    assert list(tmp_path.iterdir()) == []

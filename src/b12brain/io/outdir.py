@@ -51,8 +51,8 @@ from b12brain.io.outpath import InputPaths, check_free_space, check_output_path
 STAGING_MARKER = ".b12brain-staging"
 
 _log = logging.getLogger("b12brain")
-#: Lock files this process holds, with their nesting depth: the CLI locks ``--out`` before its
-#: work and the writer it calls locks again; flock would refuse a second open of the same file.
+#: Lock files this process holds: the CLI locks ``--out`` before its work and the writer it
+#: calls locks again in the same thread; flock would refuse a second open of the same file.
 _held: dict[str, _Hold] = {}
 _held_guard = threading.Lock()
 
@@ -276,36 +276,36 @@ def _swap(stage: Path, out_dir: Path) -> None:
     os.rename(old, stage)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Hold:
-    depth: int
+    thread: int  # the thread that holds the lock
     found: os.stat_result | None  # what the output path was when it was locked
 
 
 @contextmanager
 def _output_lock(target: Path) -> Iterator[os.stat_result | None]:
-    """Hold the lock of ``target`` (re-entrant in one process); yield what ``target`` was when
+    """Hold the lock of ``target`` (re-entrant in one thread); yield what ``target`` was when
     first locked (after a killed run's leftovers were cleared), or None if it did not exist."""
     lock_path = target.absolute().parent / f".{target.name}{LOCK_SUFFIX}"
     key = str(lock_path)
     with _held_guard:
         hold = _held.get(key)
-        if hold is not None:
-            hold.depth += 1
     if hold is not None:
-        try:
-            yield hold.found
-        finally:
-            with _held_guard:
-                hold.depth -= 1
+        if hold.thread != threading.get_ident():
+            raise OutputError(target, "is in use by another thread of this process; wait for it to finish or "
+                              "choose another output")
+        yield hold.found
         return
     created: list[Path] = []
     fd = -1
     try:
         created = _make_parents(lock_path.parent)
         fd = _acquire(lock_path, target)
-        _clear_leftovers(target)
-        hold = _Hold(1, _lstat(target))
+        try:
+            _clear_leftovers(target)
+        except OSError as err:
+            raise _output_error(target, err) from err
+        hold = _Hold(threading.get_ident(), _lstat(target))
         with _held_guard:
             _held[key] = hold
         yield hold.found
@@ -314,11 +314,7 @@ def _output_lock(target: Path) -> Iterator[os.stat_result | None]:
             _held.pop(key, None)
         if fd >= 0:
             _release(lock_path, fd)
-        for folder in reversed(created):
-            try:
-                folder.rmdir()  # only if nothing was published in it
-            except OSError:
-                break
+        _remove_empty(created)
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -422,19 +418,31 @@ def _remove_folder(folder: Path, *, last: str) -> None:
 
 
 def _make_parents(folder: Path) -> list[Path]:
-    """``mkdir -p folder``; return the folders it created, outermost first."""
+    """``mkdir -p folder``; return the folders it created, innermost first."""
     missing = []
     while not folder.exists():
         missing.append(folder)
         folder = folder.parent
+    created: list[Path] = []
     for path in reversed(missing):
         try:
             path.mkdir()
         except FileExistsError:
             continue
         except OSError as err:
+            _remove_empty(created)
             raise _output_error(path, err) from err
-    return list(reversed(missing))
+        created.insert(0, path)
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first) as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _appeared(path: Path) -> OutputError:
