@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"b12brain {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USER
     except OSError as err:  # a file-system failure the command did not name: still the user's to fix
+        if args.debug:
+            traceback.print_exc()
         path = err.filename if err.filename is not None else "(no path given)"
         print(f"b12brain {args.command}: error: {path}: {err.strerror or err}; check the path, its "
               "permissions and free space", file=sys.stderr)
@@ -105,7 +107,11 @@ def _signals_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise Interrupted(signum)
 
-    previous = {signum: signal.signal(signum, interrupt) for signum in _STOP_SIGNALS}
+    # getsignal gives None for a handler set outside Python, which cannot be put back: leave those.
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+    previous = {signum: handler for signum, handler in previous.items() if handler is not None}
+    for signum in previous:
+        signal.signal(signum, interrupt)
     try:
         yield
     finally:

@@ -138,13 +138,16 @@ def atomic_path(path: Path | str, *, suffix: str = "") -> Iterator[Path]:
     'done'
     """
     path = Path(path)
-    tmp = make_partial_file(path, suffix=suffix)
+    tmp: Path | None = None
     try:
+        with signals_deferred():  # a signal cannot come between creating it and knowing its name
+            tmp = make_partial_file(path, suffix=suffix)
         yield tmp
         fsync_path(tmp)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def make_partial_file(path: Path, *, suffix: str = "") -> Path:

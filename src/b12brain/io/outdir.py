@@ -166,13 +166,13 @@ def staged_output_dir(
         reserve_output_dir(out_dir, overwrite=overwrite, inputs=inputs, need_bytes=need_bytes) as out_dir,
         _output_lock(out_dir) as found,
     ):
-        try:
-            stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}{PARTIAL_INFIX}", dir=out_dir.parent))
-            (stage / STAGING_MARKER).write_text(f"b12brain staging folder, pid {os.getpid()}\n")
-        except OSError as err:
-            raise _output_error(out_dir, err) from err
+        stage: Path | None = None
         try:
             try:
+                # Signals wait, so that the folder is always marked and known to the clean-up below.
+                with signals_deferred():
+                    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}{PARTIAL_INFIX}", dir=out_dir.parent))
+                    (stage / STAGING_MARKER).write_text(f"b12brain staging folder, pid {os.getpid()}\n")
                 yield stage
                 write_manifest(stage, command=command, skip=frozenset({STAGING_MARKER}))
                 umask = os.umask(0)
@@ -184,10 +184,9 @@ def staged_output_dir(
             _publish(stage, out_dir, found, overwrite=overwrite, inputs=inputs)
         finally:
             # After publishing, ``stage`` names the replaced old result (or nothing).
-            try:
-                _remove_folder(stage, last=STAGING_MARKER if (stage / STAGING_MARKER).exists() else MANIFEST_NAME)
-            except OSError as err:
-                _log.warning("could not remove %s (%s); the next run on %s removes it", stage, err, out_dir)
+            with signals_deferred():
+                if stage is not None:
+                    _remove_folder_or_warn(stage)
 
 
 def write_text_file(text: str, path: Path | str, *, overwrite: bool = False, inputs: InputPaths = ()) -> Path:
@@ -202,9 +201,11 @@ def write_text_file(text: str, path: Path | str, *, overwrite: bool = False, inp
         As :func:`check_output_file`, another process holds the lock, or the write fails.
     """
     with reserve_output_file(path, overwrite=overwrite, inputs=inputs) as path, _output_lock(path) as found:
+        tmp: Path | None = None
         try:
-            tmp = make_partial_file(path, suffix=path.suffix)
             try:
+                with signals_deferred():  # so that the clean-up below always knows the file
+                    tmp = make_partial_file(path, suffix=path.suffix)
                 tmp.write_text(text, encoding="utf-8")
                 fsync_path(tmp)
                 with signals_deferred():
@@ -215,7 +216,8 @@ def write_text_file(text: str, path: Path | str, *, overwrite: bool = False, inp
                     else:
                         raise _appeared(path)
             finally:
-                tmp.unlink(missing_ok=True)
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
             fsync_path(path.parent)
         except FileExistsError as err:
             raise _appeared(path) from err
@@ -299,8 +301,9 @@ def _output_lock(target: Path) -> Iterator[os.stat_result | None]:
     created: list[Path] = []
     fd = -1
     try:
-        created = _make_parents(lock_path.parent)
-        fd = _acquire(lock_path, target)
+        with signals_deferred():  # so that the clean-up below always knows what was made
+            created = _make_parents(lock_path.parent)
+            fd = _acquire(lock_path, target)
         try:
             _clear_leftovers(target)
         except OSError as err:
@@ -310,11 +313,11 @@ def _output_lock(target: Path) -> Iterator[os.stat_result | None]:
             _held[key] = hold
         yield hold.found
     finally:
-        with _held_guard:
+        with _held_guard, signals_deferred():
             _held.pop(key, None)
-        if fd >= 0:
-            _release(lock_path, fd)
-        _remove_empty(created)
+            if fd >= 0:
+                _release(lock_path, fd)
+            _remove_empty(created)
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -399,6 +402,13 @@ def _clear_leftovers(target: Path) -> None:
         else:
             _remove_folder(entry, last=MANIFEST_NAME)
             _log.warning("removed %s, an old result left by an interrupted b12brain run", entry)
+
+
+def _remove_folder_or_warn(stage: Path) -> None:
+    try:
+        _remove_folder(stage, last=STAGING_MARKER if (stage / STAGING_MARKER).exists() else MANIFEST_NAME)
+    except OSError as err:
+        _log.warning("could not remove %s (%s); the next run on the same output removes it", stage, err)
 
 
 def _remove_folder(folder: Path, *, last: str) -> None:
