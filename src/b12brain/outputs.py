@@ -4,6 +4,8 @@ Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1)
 ``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``caps_lining_mask.nii.gz``
 (uint8 0/1: caps and pencil-thin lining of the ventricles, not lesions), ``lesions.csv``,
 ``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine.
+``b12brain-manifest.json`` (written last) lists them with their sizes and SHA-256; see
+:mod:`b12brain.io.outdir` for how the folder is published and when it may be replaced.
 """
 
 from __future__ import annotations

@@ -404,3 +404,16 @@ def test_another_thread_of_the_same_process_is_refused(tmp_path: Path) -> None:
         thread.join()
     assert len(errors) == 1 and "in use by another thread of this process" in str(errors[0])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", [".", "..", "sub/.."])
+def test_the_current_folder_or_one_above_it_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    (tmp_path / "here" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "here")
+    with pytest.raises(OutputError, match=r"is \(or holds\) the current folder") as info:
+        with staged_output_dir(given) as stage:
+            (stage / "a.txt").write_text("a")
+    assert Path(info.value.path).is_absolute()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["here", "here/sub"]

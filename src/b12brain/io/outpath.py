@@ -45,9 +45,14 @@ def check_output_path(path: Path | str, inputs: InputPaths, *, folder: bool) -> 
     OutputError
         ``path`` is a symbolic link, of the wrong kind (a file for a folder or the reverse), its
         name or whole path too long for b12brain's temporary names beside it, its nearest existing
-        parent not a writable folder, or it is, holds or lies inside one of ``inputs``.
+        parent not a writable folder, it is or holds the current folder, or it is, holds or lies
+        inside one of ``inputs``.
     """
     path = Path(path)
+    if path.name in ("", ".."):  # "." or "..": name the folder itself, so names beside it are right
+        path = Path(os.path.abspath(path))
+    if path.name == "":
+        raise OutputError(path, "is the root folder; give the path of a new folder")
     if path.is_symlink():
         raise OutputError(path, f"is a symbolic link (to {os.readlink(path)}); b12brain does not write "
                           "through links: give the real path")
@@ -55,6 +60,9 @@ def check_output_path(path: Path | str, inputs: InputPaths, *, folder: bool) -> 
         raise OutputError(path, "exists and is not a folder; choose a new output folder")
     if not folder and path.is_dir():
         raise OutputError(path, "is a folder; give the path of the file to write")
+    if folder and Path(os.path.realpath(path)) in (cwd := Path.cwd().resolve(), *cwd.parents):
+        raise OutputError(path, "is (or holds) the current folder, which the result would replace; give the "
+                          "path of a folder elsewhere")
     _check_length(path)
     _check_parent_writable(path)
     _check_inputs(path, inputs, folder=folder)
