@@ -4,6 +4,8 @@ Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1)
 ``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``caps_lining_mask.nii.gz``
 (uint8 0/1: caps and pencil-thin lining of the ventricles, not lesions), ``lesions.csv``,
 ``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine.
+``b12brain-manifest.json`` (written last) lists them with their sizes and SHA-256; see
+:mod:`b12brain.io.outdir` for how the folder is published and when it may be replaced.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import csv
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from b12brain import __version__
 from b12brain.clinical import DISCLAIMER
 from b12brain.io import save_nifti
 from b12brain.io.atomic import atomic_path
+from b12brain.io.manifest import MANIFEST_NAME
+from b12brain.io.manifest import sha256_of_file as _sha256_of_file
 from b12brain.io.outdir import staged_output_dir
 from b12brain.pipeline import PipelineResult
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
@@ -46,20 +50,28 @@ def write_outputs(
     *,
     overwrite: bool = False,
     extra_json: Mapping[str, Mapping[str, Any]] | None = None,
+    inputs: Sequence[Path | str] = (),
+    command: str | None = None,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
     ``extra_json`` maps further file names (e.g. ``"assessment.json"``) to JSON content that is
-    published together with the rest, all at once or not at all.
+    published together with the rest, all at once or not at all. The folder also gets
+    ``b12brain-manifest.json`` (every file's size and SHA-256, and ``command``), which is what
+    lets a later ``overwrite`` replace it. The FLAIR's and T1's files count as inputs besides
+    ``inputs``: ``out_dir`` may never hold one.
 
     Raises
     ------
     OutputError
-        ``out_dir`` exists with other content (or is a file); nothing is written then.
+        ``out_dir`` is not usable (see :func:`~b12brain.io.outdir.check_output_dir`), too little
+        space is free for :func:`estimate_output_bytes`, or writing fails; nothing is written then.
     """
     out_dir = Path(out_dir)
     affine = result.flair.affine
-    with staged_output_dir(out_dir, overwrite=overwrite) as stage:
+    sources = [v.source for v in (result.flair, result.t1) if v is not None and Path(v.source).exists()]
+    with staged_output_dir(out_dir, overwrite=overwrite, inputs=[*sources, *inputs],
+                           need_bytes=estimate_output_bytes(result.flair.shape), command=command) as stage:
         save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8)
         save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32)
         save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16)
@@ -81,8 +93,17 @@ def write_outputs(
             _write_json(dict(content), stage / name)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
              "lesions.csv", "qc_axial.png", "summary.json"]
-    names += list(extra_json or {})
+    names += [*(extra_json or {}), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
+
+
+def estimate_output_bytes(shape: Sequence[int]) -> int:
+    """An upper bound of the size of :func:`write_outputs`'s folder for a FLAIR of ``shape``.
+
+    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel), plus 4 MiB for the QC image,
+    tables and JSON; compressed files are smaller.
+    """
+    return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
 
 
 def summarise(result: PipelineResult) -> dict[str, Any]:
@@ -130,14 +151,6 @@ def file_sha256(path: Path | str) -> str:
         return _sha256_of_file(path)
     lines = [f"{_sha256_of_file(f)}  {f.relative_to(path).as_posix()}\n" for f in sorted(path.rglob("*")) if f.is_file()]
     return hashlib.sha256("".join(lines).encode()).hexdigest()
-
-
-def _sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _describe_input(role: str, volume: Volume) -> dict[str, Any]:

@@ -245,7 +245,7 @@ def test_write_phantom(phantoms, tmp_path) -> None:
     ph = phantoms[("mild", 6.0, 0)]
     paths = write_phantom(ph, tmp_path / "subject")
     expected = {"flair.nii.gz", "t1.nii.gz", "lesion.nii.gz", "lesion_class.nii.gz", "ventricles.nii.gz",
-                "brainmask.nii.gz", "truth.json"}
+                "brainmask.nii.gz", "truth.json", "b12brain-manifest.json"}
     assert {p.name for p in paths.values()} == expected
     assert {p.name for p in (tmp_path / "subject").iterdir()} == expected
     flair = load_volume(paths["flair"])

@@ -14,7 +14,8 @@ def test_writes_the_files(tmp_path, capsys) -> None:
     assert main(["phantom", "--out", str(out), "--seed", "3", "--lesion-load", "mild", "--slice-mm", "5"]) == 0
     names = {p.name for p in out.iterdir()}
     assert names == {"flair.nii.gz", "t1.nii.gz", "lesion.nii.gz", "lesion_class.nii.gz", "ventricles.nii.gz",
-                     "brainmask.nii.gz", "truth.json"}
+                     "brainmask.nii.gz", "truth.json", "b12brain-manifest.json"}
+    assert json.loads((out / "b12brain-manifest.json").read_text())["command"].startswith("b12brain phantom --out")
     truth = json.loads((out / "truth.json").read_text())
     assert truth["seed"] == 3 and truth["lesion_load"] == "mild" and truth["slice_mm"] == 5.0
     line = capsys.readouterr().out.strip()

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from b12brain.cli.lifetime import with_exit_stack
 from b12brain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--summary", type=Path, metavar="FILE", help="summary.json written by `b12brain run`")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write assessment.json here (JSON) instead of printing it")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never an input file)")
     parser.set_defaults(handler=handle)
 
 
@@ -61,6 +62,7 @@ def read_evidence(args: argparse.Namespace) -> tuple[LabResult | None, SymptomRe
     return labs, symptoms
 
 
+@with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     from b12brain.assess import (
         assess,
@@ -69,17 +71,18 @@ def handle(args: argparse.Namespace) -> int:
         read_summary,
         write_assessment,
     )
-    from b12brain.io.outdir import check_output_file
+    from b12brain.io.outdir import reserve_output_file
 
     if args.labs is None and args.symptoms is None and args.summary is None:
         raise ConfigError("give at least one of --labs, --symptoms and --summary")
+    inputs = [path for path in (args.labs, args.symptoms, args.summary) if path is not None]
     if args.out is not None:
-        check_output_file(args.out, overwrite=args.overwrite)
+        args.exit_stack.enter_context(reserve_output_file(args.out, overwrite=args.overwrite, inputs=inputs))
     labs, symptoms = read_evidence(args)
     imaging = describe_imaging(read_summary(args.summary), str(args.summary)) if args.summary is not None else None
     assessment = assess(labs, symptoms, imaging)
     if args.out is not None:
-        write_assessment(assessment, args.out, overwrite=args.overwrite)
+        write_assessment(assessment, args.out, overwrite=args.overwrite)  # inputs checked above
         print(f"wrote {args.out}", file=sys.stderr)
     if args.format == "text":
         sys.stdout.write(assessment.format_text() + "\n")

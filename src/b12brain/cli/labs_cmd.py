@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from b12brain.cli.lifetime import with_exit_stack
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
@@ -36,16 +38,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="write the report (or the cohort table) to FILE instead of stdout; must not exist")
     parser.add_argument("--require-cb12", action="store_true",
                         help="fail (exit 2) when cB12 cannot be computed: B12, holoTC, MMA, homocysteine or age missing")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never the panel file itself)")
     parser.set_defaults(handler=handle)
 
 
+@with_exit_stack
 def handle(args: argparse.Namespace) -> int:
-    from b12brain.io.outdir import check_output_file
+    from b12brain.io.outdir import reserve_output_file
     from b12brain.labs import interpret_panel, read_panel
 
     if args.out is not None:
-        check_output_file(args.out, overwrite=args.overwrite)
+        args.exit_stack.enter_context(reserve_output_file(args.out, overwrite=args.overwrite, inputs=[args.panel]))
     if args.panel.suffix.lower() == ".csv" and _data_rows(args.panel) > 1:
         return _cohort(args)
     result = interpret_panel(read_panel(args.panel), require_cb12=args.require_cb12)
@@ -82,7 +85,7 @@ def _emit(text: str, args: argparse.Namespace) -> None:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        write_text_file(text, args.out, overwrite=args.overwrite)
+        write_text_file(text, args.out, overwrite=args.overwrite, inputs=[args.panel])
         print(f"wrote {args.out}", file=sys.stderr)
 
 

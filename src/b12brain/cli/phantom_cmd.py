@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from b12brain.cli.lifetime import with_exit_stack
 from b12brain.errors import ConfigError
 
 _LOADS = ("none", "mild", "moderate", "severe")
@@ -37,14 +38,16 @@ def add_parser(subparsers: Any) -> None:
         help="1 for a 3D 1 mm scan (default); 1-10 for clinical 2D axial slices of S mm with 0.9 mm pixels",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace DIR if it holds a previous b12brain result"
+        "--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result (checked against its "
+        "b12brain-manifest.json)"
     )
     parser.set_defaults(handler=handle)
 
 
+@with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     """Generate and write the phantom; print one line on what was written."""
-    from b12brain.io.outdir import check_output_dir
+    from b12brain.io.outdir import reserve_output_dir
     from b12brain.phantom import (
         PhantomConfig,
         check_config,
@@ -59,9 +62,10 @@ def handle(args: argparse.Namespace) -> int:
         # The library names config fields (slice_mm: ...); the user typed options (--slice-mm).
         field, _, problem = str(err).partition(":")
         raise ConfigError(f"--{field.replace('_', '-')}:{problem}") from err
-    check_output_dir(args.out, overwrite=args.overwrite)  # fail before spending seconds
+    # Locked and checked before spending seconds.
+    args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite))
     phantom = make_phantom(config)
-    paths = write_phantom(phantom, args.out, overwrite=args.overwrite)
+    paths = write_phantom(phantom, args.out, overwrite=args.overwrite, command=args.command_line)
     truth = phantom.truth
     print(
         f"wrote {len(paths)} files to {args.out}: {truth['lesion_load']} phantom, seed {truth['seed']}, "

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from b12brain.cli.lifetime import with_exit_stack
 from b12brain.clinical import DISCLAIMER
 from b12brain.errors import AnswerError, ConfigError
 from b12brain.symptoms.questionnaire import GROUP_IDS, GROUPS, YES_NO, Question
@@ -44,9 +45,10 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=handle)
 
 
+@with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     """Ask the questions, write the answers file, print a short summary."""
-    from b12brain.io.outdir import check_output_file
+    from b12brain.io.outdir import reserve_output_file
     from b12brain.symptoms import (
         assess_symptoms,
         parse_answers,
@@ -55,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
     )
 
     groups = parse_groups(args.groups)
-    out = check_output_file(args.out, overwrite=args.overwrite)  # before asking anything
+    out = args.exit_stack.enter_context(reserve_output_file(args.out, overwrite=args.overwrite))  # before asking
     stdin, stdout = sys.stdin, sys.stdout
     interactive = bool(stdin is not None and stdin.isatty())
     given = ask_questions(questions_in(groups), stdin, stdout, interactive=interactive)

@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
+from b12brain.cli.lifetime import with_exit_stack
 from b12brain.io import load_volume
-from b12brain.io.outdir import check_output_dir
+from b12brain.io.outdir import reserve_output_dir
+from b12brain.io.outpath import check_free_space
 from b12brain.preprocess.coregister import check_overlap
 from b12brain.segment import SEGMENTERS, get_segmenter
 
@@ -28,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="FLAIR scan: NIfTI (.nii, .nii.gz) or a folder holding one DICOM series")
     parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid; registered to the FLAIR)")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="output folder; must not exist or be empty (see --overwrite)")
+                        help="output folder; must not exist or be empty (see --overwrite); locked while "
+                        "the run works, so a second run on it fails at once")
     parser.add_argument("--segmenter", choices=sorted(SEGMENTERS),
                         help="lesion segmenter (default: learned, the packaged model; classical: the "
                         "FLAIR-hyperintensity baseline)")
@@ -46,14 +49,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "and a lesion whose surroundings are brighter than brain tissue is dropped")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an output folder that holds a previous b12brain result")
+                        help="replace an output folder that holds an unchanged b12brain result (checked "
+                        "against its b12brain-manifest.json) and none of this run's inputs")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
     parser.set_defaults(handler=handle)
 
 
+@with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     from b12brain.assess import assess, describe_imaging
-    from b12brain.outputs import write_outputs
+    from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
     segmenter = args.segmenter or "learned"
@@ -65,13 +70,16 @@ def handle(args: argparse.Namespace) -> int:
         refine_edges=args.refine_edges,
     )
     # Every check a user can fail runs before the first progress line and before any work;
-    # building the segmenter checks its weights (loaded once, reused by the pipeline).
+    # --out is locked first (a second run on it fails at once), then building the segmenter
+    # checks its weights (loaded once, reused by the pipeline).
+    inputs = [path for path in (args.flair, args.t1, args.labs, args.symptoms) if path is not None]
+    args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))
     get_segmenter(config.segmenter, model=config.model)
-    check_output_dir(args.out, overwrite=args.overwrite)
     labs, symptoms = read_evidence(args)
     start = time.perf_counter()
     flair = load_volume(args.flair)
     t1 = load_volume(args.t1) if args.t1 else None
+    check_free_space(args.out, estimate_output_bytes(flair.shape))
     if t1 is not None:
         check_overlap(t1, flair)
 
@@ -86,7 +94,8 @@ def handle(args: argparse.Namespace) -> int:
         imaging = describe_imaging(result.burden, str(Path(args.out) / "summary.json"))
         assessment = assess(labs, symptoms, imaging)
         extra["assessment.json"] = assessment.as_dict()
-    paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra)
+    paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
+                          command=args.command_line)
     for warning in result.warnings:
         print(f"b12brain run: QC warning: {warning}", file=sys.stderr)
     b = result.burden
