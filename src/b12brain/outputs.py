@@ -58,12 +58,12 @@ def write_outputs(
         ``out_dir`` exists with other content (or is a file); nothing is written then.
     """
     out_dir = Path(out_dir)
-    affine = result.flair.affine
+    affine, geometry = result.flair.affine, result.flair.nifti_geometry  # the input's sform/qform, kept
     with staged_output_dir(out_dir, overwrite=overwrite) as stage:
-        save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8)
-        save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32)
-        save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16)
-        save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8)
+        save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8, geometry=geometry)
+        save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32, geometry=geometry)
+        save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16, geometry=geometry)
+        save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8, geometry=geometry)
         _write_csv(result.lesions, stage / "lesions.csv")
         write_qc_image(
             result.flair,
