@@ -60,7 +60,7 @@ def check_shape(path: str, shape: tuple[int, ...], *, voxel_ceiling: int | None 
         raise InputFileError(path, f"has {len(shape)} dimensions (shape {shape}); expected a 3D volume")
     if min(shape) < MIN_DIM:
         raise HeaderError(path, f"dimensions {shape} are too small; every axis needs at least {MIN_DIM} voxels")
-    ceiling = max_voxels() if voxel_ceiling is None else voxel_ceiling
+    ceiling = max_voxels(voxel_ceiling)
     count = int(np.prod(shape, dtype=np.int64))
     if max(shape) > MAX_DIM or count > ceiling:
         raise HeaderError(
