@@ -56,6 +56,7 @@ class _SliceHeader:
     columns: int
     pixel_spacing: tuple[float, float]  # row spacing, column spacing (mm)
     has_thickness: bool  # SliceThickness present and positive
+    syntax: str  # transfer syntax name, e.g. "JPEG Lossless"
 
 
 def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_voxels: int | None = None) -> Volume:
@@ -123,7 +124,7 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_v
             problem, _, advice = err.problem.rpartition("; ")
             raise InputFileError(err.path, f"{problem}{note}; {advice}") from err
         check_shape(name, (ordered[0].columns, ordered[0].rows, len(ordered)), voxel_ceiling=max_voxels)
-        img = _read_pixels(name, [str(h.path) for h in ordered])
+        img = _read_pixels(name, ordered)
     return _to_volume(name, img, allow_constant=allow_constant, warnings=_thickness_warning(name, ordered))
 
 
@@ -297,7 +298,13 @@ def _read_slice_header(path: Path) -> _SliceHeader:
     return _SliceHeader(
         path, position, orientation, rows, columns, (float(spacing[0]), float(spacing[1])),
         thickness is not None and bool(thickness[0] > 0),
+        _syntax_name(dataset),
     )
+
+
+def _syntax_name(dataset: pydicom.Dataset) -> str:
+    syntax = dataset.file_meta.get("TransferSyntaxUID")
+    return str(syntax.name) if isinstance(syntax, pydicom.uid.UID) else "unknown transfer syntax"
 
 
 def _floats(dataset: pydicom.Dataset, keyword: str, count: int) -> npt.NDArray[np.float64] | None:
@@ -345,7 +352,7 @@ def _check_pixel_bytes(path: Path, dataset: pydicom.Dataset, rows: int, columns:
         raise InputFileError(
             path,
             f"holds {present:,} bytes of pixel data, but Rows × Columns × BitsAllocated ({rows}×{columns}×{bits} bit"
-            f"{f' × {samples} samples' if samples > 1 else ''}) needs {needed:,}; the file is truncated or corrupt, "
+            f"{f' × {samples} samples' if samples > 1 else ''}) needs {needed:,} (the file is truncated or corrupt); "
             "copy the series again",
         )
 
@@ -416,15 +423,18 @@ def _check_slices(folder: str, headers: list[_SliceHeader]) -> list[_SliceHeader
     return headers
 
 
-def _read_pixels(folder: str, files: list[str]) -> sitk.Image:
+def _read_pixels(folder: str, headers: list[_SliceHeader]) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     reader.SetImageIO("GDCMImageIO")
-    reader.SetFileNames(files)
+    reader.SetFileNames([str(h.path) for h in headers])
     try:
         return reader.Execute()
     except RuntimeError as err:
+        syntaxes = " / ".join(sorted({h.syntax for h in headers}))
         raise InputFileError(
-            folder, f"a DICOM file of the series cannot be read ({_reason(err)}); copy the series again"
+            folder,
+            f"the pixel data of a DICOM file of the series cannot be decoded ({syntaxes}: {_reason(err)}); "
+            "copy the series again, or convert it with dcm2niix",
         ) from err
 
 
