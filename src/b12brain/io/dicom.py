@@ -463,7 +463,7 @@ def _to_volume(name: str, img: sitk.Image, *, allow_constant: bool, warnings: tu
     affine = dicom_to_ras_affine(img.GetSpacing(), img.GetOrigin(), img.GetDirection())
     check_affine(name, affine, shape)
     # SimpleITK arrays are (z, y, x); b12brain volumes are indexed (x, y, z) like nibabel's.
-    data = np.ascontiguousarray(to_float32(name, sitk.GetArrayViewFromImage(img).transpose(2, 1, 0)))
+    data = np.ascontiguousarray(to_float32(name, sitk.GetArrayFromImage(img).transpose(2, 1, 0)))
     check_values(name, data, allow_constant=allow_constant)
     return Volume(data, affine, name, warnings)
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from b12brain.errors import InputFileError
 from b12brain.io.atomic import atomic_path
 from b12brain.io.bounded import is_gzip_path, read_span
-from b12brain.io.nifti_header import NiftiLayout, check_header, read_nifti_header
+from b12brain.io.nifti_header import QUATERN_FIELDS, NiftiLayout, check_header, read_nifti_header
 from b12brain.io.validate import check_affine, check_values, to_float32
 from b12brain.types import Affine, NiftiGeometry, Volume
 
@@ -91,7 +91,7 @@ def _geometry_header(geometry: NiftiGeometry) -> nib.Nifti1Header:
         header[key] = geometry.sform[row]
     header["sform_code"] = geometry.sform_code
     header["qform_code"] = geometry.qform_code
-    for key, value in zip(("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z"), geometry.quatern, strict=True):
+    for key, value in zip(QUATERN_FIELDS, geometry.quatern, strict=True):
         header[key] = value
     header["pixdim"][:4] = geometry.pixdim
     header["xyzt_units"] = geometry.xyzt_units

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -44,6 +45,8 @@ _UNIT_NAMES = {1: "metres", 3: "microns"}
 #: smallest voxel size between them (a rule of b12brain's own: a tenth of a voxel changes no
 #: measurement, and covers the float32 rounding of the quaternion).
 XFORM_TOLERANCE_VOXELS = 0.1
+#: The qform's stored parameters: rotation (quaternion b, c, d) and offset.
+QUATERN_FIELDS = ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")
 _XFORM_NAMES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "Talairach", 4: "MNI", 5: "template"}
 
 
@@ -53,7 +56,7 @@ class NiftiLayout:
 
     dims: tuple[int, ...]  # every dimension, as stored (a single-volume 4D keeps its 1)
     shape: tuple[int, int, int]
-    dtype: np.dtype  # type: ignore[type-arg]
+    dtype: np.dtype[Any]
     offset: int
     slope: float
     inter: float
@@ -121,12 +124,14 @@ def check_header(
     mm_per_unit, warnings = _units(name, header)
     affine, xform_warnings = _affine(name, header, shape)
     affine[:3, :] *= mm_per_unit
+    b, c, d, x, y, z = (float(header[k]) for k in QUATERN_FIELDS)
+    qfac, *zooms = (float(v) for v in header["pixdim"][:4])
     geometry = NiftiGeometry(
-        sform=np.vstack([header["srow_x"], header["srow_y"], header["srow_z"], [0, 0, 0, 1]]).astype(np.float64),
+        sform=_stored_sform(header),
         sform_code=int(header["sform_code"]),
         qform_code=int(header["qform_code"]),
-        quatern=tuple(float(header[k]) for k in ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")),  # type: ignore[arg-type]
-        pixdim=tuple(float(v) for v in header["pixdim"][:4]),  # type: ignore[arg-type]
+        quatern=(b, c, d, x, y, z),
+        pixdim=(qfac, zooms[0], zooms[1], zooms[2]),
         xyzt_units=int(header["xyzt_units"]),
     )
     layout = NiftiLayout(dims, shape, dtype, offset, slope, inter)
@@ -140,7 +145,7 @@ def _dims(name: str, header: nib.Nifti1Header) -> tuple[int, ...]:
     return tuple(dim[1 : dim[0] + 1])
 
 
-def _dtype(name: str, header: nib.Nifti1Header) -> np.dtype:  # type: ignore[type-arg]
+def _dtype(name: str, header: nib.Nifti1Header) -> np.dtype[Any]:
     code = int(header["datatype"])
     if code in _UNSUPPORTED_CODES:
         raise InputFileError(
@@ -206,7 +211,7 @@ def _affine(name: str, header: nib.Nifti1Header, shape: tuple[int, int, int]) ->
             "qform_code and sform_code are both 0: the orientation is unknown and left and right cannot be "
             "trusted; set the sform or qform (convert the DICOM again, e.g. with dcm2niix)",
         )
-    sform = np.vstack([header["srow_x"], header["srow_y"], header["srow_z"], [0, 0, 0, 1]]).astype(np.float64)
+    sform = _stored_sform(header)
     if scode and not np.all(np.isfinite(sform)):
         raise HeaderError(name, "sform has non-finite values; the header is corrupt, re-export the image")
     qform = _qform(name, header) if qcode else None
@@ -234,13 +239,17 @@ def _qform(name: str, header: nib.Nifti1Header) -> Affine:
     fixed = header.copy()
     # The standard takes any qfac (pixdim[0]) other than -1 as 1; nibabel accepts only ±1.
     fixed["pixdim"][0] = -1.0 if float(header["pixdim"][0]) < 0 else 1.0
-    quatern = np.array([float(header[k]) for k in ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")])
+    quatern = np.array([float(header[k]) for k in QUATERN_FIELDS])
     if not np.all(np.isfinite(quatern)):
         raise HeaderError(name, "qform parameters (quatern_*/qoffset_*) are not finite; the header is corrupt, re-export the image")
     try:
         return np.asarray(fixed.get_qform(), dtype=np.float64)
     except ValueError as err:  # nibabel: b² + c² + d² > 1, not a rotation
         raise HeaderError(name, f"qform quaternion is invalid ({err}); the header is corrupt, re-export the image") from err
+
+
+def _stored_sform(header: nib.Nifti1Header) -> Affine:
+    return np.vstack([header["srow_x"], header["srow_y"], header["srow_z"], [0, 0, 0, 1]]).astype(np.float64)
 
 
 def _largest_corner_gap(a: Affine, b: Affine, shape: tuple[int, int, int]) -> float:
