@@ -232,9 +232,7 @@ def _listing(names: list[str]) -> str:
 def _read_dataset(path: Path) -> pydicom.Dataset:
     """A DICOM file's elements, large values (the pixel data) left unread."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pydicom.dcmread(path, defer_size=_DEFER_BYTES)
+        return pydicom.dcmread(path, defer_size=_DEFER_BYTES)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error) as err:
         raise InputFileError(path, f"is unreadable or corrupt DICOM ({_reason(err)}); remove it or re-export the series") from err
 
