@@ -122,8 +122,7 @@ def check_header(
     slope, inter = _scaling(name, header)
     _check_pixdim(name, header)
     mm_per_unit, warnings = _units(name, header)
-    affine, xform_warnings = _affine(name, header, shape)
-    affine[:3, :] *= mm_per_unit
+    affine, xform_warnings = _affine(name, header, shape, mm_per_unit)
     b, c, d, x, y, z = (float(header[k]) for k in QUATERN_FIELDS)
     qfac, *zooms = (float(v) for v in header["pixdim"][:4])
     geometry = NiftiGeometry(
@@ -199,8 +198,10 @@ def _units(name: str, header: nib.Nifti1Header) -> tuple[float, tuple[QCWarning,
     return 1.0, ()
 
 
-def _affine(name: str, header: nib.Nifti1Header, shape: tuple[int, int, int]) -> tuple[Affine, tuple[QCWarning, ...]]:
-    """The voxel-to-world affine nibabel would use (sform if coded, else qform), and warnings."""
+def _affine(
+    name: str, header: nib.Nifti1Header, shape: tuple[int, int, int], mm_per_unit: float
+) -> tuple[Affine, tuple[QCWarning, ...]]:
+    """The voxel-to-world affine (mm) nibabel would use (sform if coded, else qform), and warnings."""
     scode, qcode = int(header["sform_code"]), int(header["qform_code"])
     for field, code in (("sform_code", scode), ("qform_code", qcode)):
         if code not in _XFORM_NAMES:
@@ -215,13 +216,16 @@ def _affine(name: str, header: nib.Nifti1Header, shape: tuple[int, int, int]) ->
     if scode and not np.all(np.isfinite(sform)):
         raise HeaderError(name, "sform has non-finite values; the header is corrupt, re-export the image")
     qform = _qform(name, header) if qcode else None
+    to_mm = np.diag([mm_per_unit, mm_per_unit, mm_per_unit, 1.0])
     if not scode:
         assert qform is not None
-        return qform, ()
+        return to_mm @ qform, ()
+    sform = to_mm @ sform
     if qform is None:
         return sform, ()
+    qform = to_mm @ qform
     gap = _largest_corner_gap(sform, qform, shape)
-    voxel = float(np.min(np.asarray(header["pixdim"][1:4], dtype=float)))
+    voxel = mm_per_unit * float(np.min(np.asarray(header["pixdim"][1:4], dtype=float)))
     if gap <= XFORM_TOLERANCE_VOXELS * voxel:
         return sform, ()
     return sform, (
