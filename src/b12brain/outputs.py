@@ -68,14 +68,14 @@ def write_outputs(
         space is free for :func:`estimate_output_bytes`, or writing fails; nothing is written then.
     """
     out_dir = Path(out_dir)
-    affine = result.flair.affine
+    affine, geometry = result.flair.affine, result.flair.nifti_geometry  # the input's sform/qform, kept
     sources = [v.source for v in (result.flair, result.t1) if v is not None and Path(v.source).exists()]
     with staged_output_dir(out_dir, overwrite=overwrite, inputs=[*sources, *inputs],
                            need_bytes=estimate_output_bytes(result.flair.shape), command=command) as stage:
-        save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8)
-        save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32)
-        save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16)
-        save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8)
+        save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / "lesion_mask.nii.gz", dtype=np.uint8, geometry=geometry)
+        save_nifti(result.lesion_probability, affine, stage / "lesion_prob.nii.gz", dtype=np.float32, geometry=geometry)
+        save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16, geometry=geometry)
+        save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8, geometry=geometry)
         _write_csv(result.lesions, stage / "lesions.csv")
         write_qc_image(
             result.flair,

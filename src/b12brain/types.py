@@ -42,6 +42,32 @@ class QCWarning:
 
 
 @dataclass(frozen=True, eq=False)
+class NiftiGeometry:
+    """A NIfTI file's spatial header fields, kept so that outputs carry them unchanged.
+
+    Parameters
+    ----------
+    sform : (4, 4) ndarray of float64
+        ``srow_x``, ``srow_y``, ``srow_z`` as stored, plus ``[0, 0, 0, 1]``.
+    sform_code, qform_code : int
+        The stored codes (0 unknown, 1 scanner, 2 aligned, 3 Talairach, 4 MNI, 5 template).
+    quatern : (6,) tuple of float
+        ``quatern_b``, ``quatern_c``, ``quatern_d``, ``qoffset_x``, ``qoffset_y``, ``qoffset_z``.
+    pixdim : (4,) tuple of float
+        ``pixdim[0]`` (qfac) and the three voxel sizes as stored.
+    xyzt_units : int
+        The stored units code.
+    """
+
+    sform: Affine
+    sform_code: int
+    qform_code: int
+    quatern: tuple[float, float, float, float, float, float]
+    pixdim: tuple[float, float, float, float]
+    xyzt_units: int
+
+
+@dataclass(frozen=True, eq=False)
 class Volume:
     """A 3D image on a voxel grid.
 
@@ -56,12 +82,16 @@ class Volume:
     warnings : tuple of QCWarning
         What the reader noticed in the file and worked around (header oddities); carried into
         the run's results.
+    nifti_geometry : NiftiGeometry or None
+        The input file's sform/qform fields when it was a NIfTI; outputs on this grid are
+        written with them unchanged. ``None`` for DICOM or generated data.
     """
 
     data: npt.NDArray[Any]
     affine: Affine
     source: str = field(default="<memory>")
     warnings: tuple[QCWarning, ...] = ()
+    nifti_geometry: NiftiGeometry | None = None
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:
@@ -87,4 +117,6 @@ class Volume:
 
     def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""
-        return Volume(data, self.affine, self.source if source is None else source, self.warnings)
+        return Volume(
+            data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry
+        )

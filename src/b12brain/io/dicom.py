@@ -8,6 +8,10 @@ that names the folder and the problem, rather than read into a silently wrong ge
 
 from __future__ import annotations
 
+import os
+import struct
+import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pydicom
 import SimpleITK as sitk
+from pydicom.errors import InvalidDicomError
 
-from b12brain.errors import InputFileError
-from b12brain.io.validate import check_affine, check_shape, check_values
-from b12brain.types import Volume
+from b12brain.errors import HeaderError, InputFileError
+from b12brain.io.validate import check_affine, check_shape, check_values, to_float32
+from b12brain.types import QCWarning, Volume
 
 #: SimpleITK reports LPS world coordinates; NIfTI/b12brain use RAS. Flip x and y.
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
@@ -33,6 +39,11 @@ _ENHANCED_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.4.3": "Enhanced MR Color Image Storage",
     "1.2.840.10008.5.1.4.1.1.2.1": "Enhanced CT Image Storage",
 }
+#: Row and column direction cosines must be unit vectors and perpendicular within this.
+_UNIT_TOL = 0.01
+#: Values longer than this are not loaded when reading a slice's header (the pixel data).
+_DEFER_BYTES = 4096
+_PIXEL_DATA = 0x7FE00010
 _CONVERT_HINT = "export the series as classic single-frame DICOM or convert it to NIfTI (e.g. with dcm2niix)"
 
 
@@ -43,9 +54,12 @@ class _SliceHeader:
     orientation: npt.NDArray[np.float64]  # ImageOrientationPatient: row then column cosines
     rows: int
     columns: int
+    pixel_spacing: tuple[float, float]  # row spacing, column spacing (mm)
+    has_thickness: bool  # SliceThickness present and positive
+    syntax: str  # transfer syntax name, e.g. "JPEG Lossless"
 
 
-def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Volume:
+def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_voxels: int | None = None) -> Volume:
     """Read the one DICOM series in ``folder`` as a validated 3D :class:`Volume`.
 
     Parameters
@@ -53,6 +67,10 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Vo
     folder : path-like
         A folder holding exactly one classic (single-frame) DICOM series. Other files
         (non-DICOM notes, DICOMDIR) are ignored; sub-folders are not searched.
+    allow_constant : bool
+        Accept an all-zero or constant image.
+    max_voxels : int, optional
+        Voxel ceiling (:func:`b12brain.io.validate.max_voxels`), checked before pixels are read.
 
     Returns
     -------
@@ -64,16 +82,18 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Vo
     ------
     InputFileError
         No series, several series, missing/duplicated slices, mixed orientations or slice
-        sizes, multi-frame files, unreadable files; or the image fails the same checks as a
-        NIfTI (:mod:`b12brain.io.validate`).
+        sizes, multi-frame files, non-image objects (reports), slices with less pixel data than
+        their header needs, unreadable files; or the image fails the same checks as a NIfTI
+        (:mod:`b12brain.io.validate`).
     HeaderError
-        Unusable geometry (singular affine, absurd voxel sizes or dimensions).
+        Unusable geometry: missing or zero PixelSpacing, zero ImageOrientationPatient, singular
+        affine, absurd voxel sizes, dimensions over the voxel ceiling.
     """
     folder = Path(folder)
     name = str(folder)
     if not folder.is_dir():
         raise InputFileError(name, "is not a folder; expected a folder holding one DICOM series")
-    with _itk_warnings_off():
+    with _native_output_silenced():
         try:
             series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(name)
         except RuntimeError as err:
@@ -92,7 +112,7 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Vo
                 name, f"holds {len(series_ids)} DICOM series ({listing}); pass a folder with one series"
             )
         files = [Path(f) for f in sitk.ImageSeriesReader.GetGDCMSeriesFileNames(name, series_ids[0])]
-        headers = [_read_slice_header(name, f) for f in files]
+        headers = [_read_slice_header(f) for f in files]
         try:
             ordered = _check_slices(name, headers)
         except InputFileError as err:
@@ -103,8 +123,9 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False) -> Vo
                 raise
             problem, _, advice = err.problem.rpartition("; ")
             raise InputFileError(err.path, f"{problem}{note}; {advice}") from err
-        img = _read_pixels(name, [str(h.path) for h in ordered])
-    return _to_volume(name, img, allow_constant=allow_constant)
+        check_shape(name, (ordered[0].columns, ordered[0].rows, len(ordered)), voxel_ceiling=max_voxels)
+        img = _read_pixels(name, ordered)
+    return _to_volume(name, img, allow_constant=allow_constant, warnings=_thickness_warning(name, ordered))
 
 
 def dicom_to_ras_affine(
@@ -134,14 +155,24 @@ def dicom_to_ras_affine(
 
 
 @contextmanager
-def _itk_warnings_off() -> Iterator[None]:
-    # ITK prints warnings (e.g. "Non uniform sampling") straight to the C stderr; our own
-    # checks report those problems as one clear error instead, so keep the console clean.
+def _native_output_silenced() -> Iterator[None]:
+    # ITK prints warnings (e.g. "Non uniform sampling") and GDCM's libjpeg dozens of lines
+    # ("Corrupt JPEG data") straight to the C-level stderr; our own checks report those problems
+    # as one clear error instead, so point file descriptor 2 at /dev/null while they run.
     before = sitk.ProcessObject.GetGlobalWarningDisplay()
     sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom's notes on odd values: checked ourselves
+            yield
     finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
         sitk.ProcessObject.SetGlobalWarningDisplay(before)
 
 
@@ -162,8 +193,9 @@ def _describe_series(folder: str, uid: str) -> str:
 
 
 def _unreadable_note(folder: Path, series_files: set[Path]) -> str:
-    """A note naming files that start like DICOM but that GDCM could not place in a series."""
-    broken = []
+    """A note naming files that start like DICOM but that GDCM could not place in a series:
+    objects that are not images (reports), and files that cannot be read."""
+    broken, not_images = [], []
     for path in sorted(folder.iterdir()):
         if path in series_files or not path.is_file() or path.name.upper() == "DICOMDIR":
             continue
@@ -173,45 +205,154 @@ def _unreadable_note(folder: Path, series_files: set[Path]) -> str:
                 magic = handle.read(4)
         except OSError:
             continue
-        if magic == b"DICM":
+        if magic != b"DICM":
+            continue
+        try:
+            dataset = _read_dataset(path)
+        except InputFileError:
             broken.append(path.name)
-    if not broken:
-        return ""
-    shown = ", ".join(broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
-    return f" ({len(broken)} DICOM file{'s' if len(broken) != 1 else ''} could not be read, truncated or corrupt: {shown})"
+            continue
+        if _is_non_image(dataset):
+            not_images.append(f"{path.name} ({_sop_class_name(dataset)})")
+        else:
+            broken.append(path.name)
+    notes = []
+    if not_images:
+        notes.append(f"{_listing(not_images)} {'is' if len(not_images) == 1 else 'are'} DICOM but not an image")
+    if broken:
+        plural = "s" if len(broken) != 1 else ""
+        notes.append(f"{len(broken)} DICOM file{plural} could not be read, truncated or corrupt: {_listing(broken)}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _read_slice_header(folder: str, path: Path) -> _SliceHeader:
-    reader = sitk.ImageFileReader()
-    reader.SetImageIO("GDCMImageIO")
-    reader.SetFileName(str(path))
+def _listing(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _read_dataset(path: Path) -> pydicom.Dataset:
+    """A DICOM file's elements, large values (the pixel data) left unread."""
     try:
-        reader.ReadImageInformation()
-    except RuntimeError as err:
+        return pydicom.dcmread(path, defer_size=_DEFER_BYTES)
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error) as err:
         raise InputFileError(path, f"is unreadable or corrupt DICOM ({_reason(err)}); remove it or re-export the series") from err
 
-    def tag(key: str) -> str:
-        return reader.GetMetaData(key).strip() if reader.HasMetaDataKey(key) else ""
 
-    sop_class = tag("0008|0016")
-    frames = tag("0028|0008")
+def _is_non_image(dataset: pydicom.Dataset) -> bool:
+    """A complete object of a known non-image class (report, presentation state, PDF...).
+
+    An image object without pixel data is a cut-off file, not a report: it is not counted.
+    """
+    uid = dataset.get("SOPClassUID")
+    known = isinstance(uid, pydicom.uid.UID) and uid.name != str(uid)
+    return known and _PIXEL_DATA not in dataset and "Image" not in uid.name
+
+
+def _sop_class_name(dataset: pydicom.Dataset) -> str:
+    uid = dataset.get("SOPClassUID")
+    return str(uid.name) if isinstance(uid, pydicom.uid.UID) and uid.name != str(uid) else f"SOP class {uid or 'unknown'}"
+
+
+def _read_slice_header(path: Path) -> _SliceHeader:
+    """The geometry of one slice, after checking its header makes sense and its pixel data is
+    all there (before any pixel is decoded)."""
+    dataset = _read_dataset(path)
+    if _is_non_image(dataset):
+        raise InputFileError(
+            path, f"is a DICOM {_sop_class_name(dataset)} object, not an image slice; move it out of the series folder"
+        )
+    if _PIXEL_DATA not in dataset:
+        raise InputFileError(path, "has no pixel data (the file is truncated or corrupt); copy the series again")
+    sop_class = str(dataset.get("SOPClassUID", ""))
+    frames = str(dataset.get("NumberOfFrames", "") or "").strip()
     if sop_class in _ENHANCED_SOP_CLASSES or (frames.isdigit() and int(frames) > 1):
         kind = _ENHANCED_SOP_CLASSES.get(sop_class, f"{frames} frames")
         raise InputFileError(path, f"is a multi-frame DICOM file ({kind}), which is not supported; {_CONVERT_HINT}")
-    try:
-        position = np.array([float(v) for v in tag("0020|0032").split("\\")], dtype=np.float64)
-        orientation = np.array([float(v) for v in tag("0020|0037").split("\\")], dtype=np.float64)
-        rows, columns = int(tag("0028|0010")), int(tag("0028|0011"))
-    except ValueError:
-        position = orientation = np.empty(0)
-        rows = columns = 0
-    if position.shape != (3,) or orientation.shape != (6,) or rows < 1 or columns < 1:
+    position, orientation = _floats(dataset, "ImagePositionPatient", 3), _floats(dataset, "ImageOrientationPatient", 6)
+    rows, columns = _int(dataset, "Rows"), _int(dataset, "Columns")
+    if position is None or orientation is None or rows < 1 or columns < 1:
         raise InputFileError(
             path,
             "lacks a usable ImagePositionPatient/ImageOrientationPatient/Rows/Columns; "
             f"it is not an image slice with geometry, {_CONVERT_HINT}",
         )
-    return _SliceHeader(path, position, orientation, rows, columns)
+    row, column = orientation[:3], orientation[3:]
+    off_by = (abs(float(np.linalg.norm(row)) - 1), abs(float(np.linalg.norm(column)) - 1), abs(float(row @ column)))
+    if max(off_by) > _UNIT_TOL:
+        raise HeaderError(
+            path,
+            f"ImageOrientationPatient is {_values(orientation)}, not two perpendicular unit vectors: the slice "
+            "orientation is unknown; export the series again",
+        )
+    spacing = _floats(dataset, "PixelSpacing", 2)
+    if spacing is None or not np.all(spacing > 0):
+        seen = "missing" if spacing is None else _values(spacing)
+        raise HeaderError(
+            path,
+            f"PixelSpacing is {seen}: the in-plane voxel size is unknown (b12brain does not assume 1 mm, "
+            "volumes would be wrong); export the series again with its geometry",
+        )
+    _check_pixel_bytes(path, dataset, rows, columns)
+    thickness = _floats(dataset, "SliceThickness", 1)
+    return _SliceHeader(
+        path, position, orientation, rows, columns, (float(spacing[0]), float(spacing[1])),
+        thickness is not None and bool(thickness[0] > 0),
+        _syntax_name(dataset),
+    )
+
+
+def _syntax_name(dataset: pydicom.Dataset) -> str:
+    syntax = dataset.file_meta.get("TransferSyntaxUID")
+    return str(syntax.name) if isinstance(syntax, pydicom.uid.UID) else "unknown transfer syntax"
+
+
+def _floats(dataset: pydicom.Dataset, keyword: str, count: int) -> npt.NDArray[np.float64] | None:
+    """The ``count`` numbers of a DS element, or None when missing, malformed or not finite."""
+    value = dataset.get(keyword)
+    items = list(value) if isinstance(value, pydicom.multival.MultiValue | list | tuple) else [value]
+    try:
+        numbers = np.array([float(v) for v in items], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return numbers if numbers.shape == (count,) and np.all(np.isfinite(numbers)) else None
+
+
+def _int(dataset: pydicom.Dataset, keyword: str) -> int:
+    try:
+        return int(dataset.get(keyword))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _values(numbers: npt.NDArray[np.float64]) -> str:
+    return "\\".join(f"{v:g}" for v in numbers)
+
+
+def _check_pixel_bytes(path: Path, dataset: pydicom.Dataset, rows: int, columns: int) -> None:
+    """Refuse a slice whose stored pixel data is shorter than its header needs.
+
+    Only for uncompressed transfer syntaxes, where the size is known: Rows × Columns ×
+    BitsAllocated/8 × SamplesPerPixel. (Compressed data are checked by the decoder.)
+    """
+    syntax = dataset.file_meta.get("TransferSyntaxUID")
+    if syntax is None or syntax.is_compressed or syntax.is_deflated:
+        return
+    bits, samples = _int(dataset, "BitsAllocated"), _int(dataset, "SamplesPerPixel") or 1
+    if bits not in (8, 16, 32, 64):
+        raise InputFileError(path, f"has BitsAllocated {bits}; expected 8, 16, 32 or 64 for an MR image, {_CONVERT_HINT}")
+    needed = rows * columns * bits // 8 * samples
+    element = dataset.get_item(_PIXEL_DATA, keep_deferred=True)
+    if isinstance(element, pydicom.dataelem.RawDataElement):
+        # What the file holds: the declared length, or less if the file ends first.
+        present = min(int(element.length), path.stat().st_size - int(element.value_tell or 0))
+    else:
+        present = len(element.value or b"")
+    if present < needed:
+        raise InputFileError(
+            path,
+            f"holds {present:,} bytes of pixel data, but Rows × Columns × BitsAllocated ({rows}×{columns}×{bits} bit"
+            f"{f' × {samples} samples' if samples > 1 else ''}) needs {needed:,} (the file is truncated or corrupt); "
+            "copy the series again",
+        )
 
 
 def _check_slices(folder: str, headers: list[_SliceHeader]) -> list[_SliceHeader]:
@@ -223,6 +364,12 @@ def _check_slices(folder: str, headers: list[_SliceHeader]) -> list[_SliceHeader
                 folder,
                 f"series mixes slice orientations ({h.path.name} differs from {first.path.name}); "
                 "pass a folder with one series of parallel slices",
+            )
+        if not np.allclose(h.pixel_spacing, first.pixel_spacing, rtol=1e-3):
+            raise InputFileError(
+                folder,
+                f"series mixes pixel spacings ({h.path.name} has {_values(np.array(h.pixel_spacing))} mm, "
+                f"{first.path.name} {_values(np.array(first.pixel_spacing))} mm); pass a folder with one series",
             )
         if (h.rows, h.columns) != (first.rows, first.columns):
             raise InputFileError(
@@ -274,19 +421,36 @@ def _check_slices(folder: str, headers: list[_SliceHeader]) -> list[_SliceHeader
     return headers
 
 
-def _read_pixels(folder: str, files: list[str]) -> sitk.Image:
+def _read_pixels(folder: str, headers: list[_SliceHeader]) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     reader.SetImageIO("GDCMImageIO")
-    reader.SetFileNames(files)
+    reader.SetFileNames([str(h.path) for h in headers])
     try:
         return reader.Execute()
     except RuntimeError as err:
+        syntaxes = " / ".join(sorted({h.syntax for h in headers}))
         raise InputFileError(
-            folder, f"a DICOM file of the series cannot be read ({_reason(err)}); copy the series again"
+            folder,
+            f"the pixel data of a DICOM file of the series cannot be decoded ({syntaxes}: {_reason(err)}); "
+            "copy the series again, or convert it with dcm2niix",
         ) from err
 
 
-def _to_volume(name: str, img: sitk.Image, *, allow_constant: bool) -> Volume:
+def _thickness_warning(name: str, headers: list[_SliceHeader]) -> tuple[QCWarning, ...]:
+    lacking = sum(not h.has_thickness for h in headers)
+    if not lacking:
+        return ()
+    return (
+        QCWarning(
+            "dicom.slice_thickness_missing",
+            name,
+            f"SliceThickness is missing or 0 in {lacking} of {len(headers)} slices; the slice spacing was taken "
+            "from the slice positions (ImagePositionPatient), as always",
+        ),
+    )
+
+
+def _to_volume(name: str, img: sitk.Image, *, allow_constant: bool, warnings: tuple[QCWarning, ...]) -> Volume:
     if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
         raise InputFileError(
             name,
@@ -297,9 +461,9 @@ def _to_volume(name: str, img: sitk.Image, *, allow_constant: bool) -> Volume:
     affine = dicom_to_ras_affine(img.GetSpacing(), img.GetOrigin(), img.GetDirection())
     check_affine(name, affine, shape)
     # SimpleITK arrays are (z, y, x); b12brain volumes are indexed (x, y, z) like nibabel's.
-    data = np.ascontiguousarray(sitk.GetArrayFromImage(img).transpose(2, 1, 0), dtype=np.float32)
+    data = np.ascontiguousarray(to_float32(name, sitk.GetArrayFromImage(img).transpose(2, 1, 0)))
     check_values(name, data, allow_constant=allow_constant)
-    return Volume(data, affine, name)
+    return Volume(data, affine, name, warnings)
 
 
 def _reason(err: BaseException) -> str:

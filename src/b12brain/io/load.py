@@ -9,7 +9,7 @@ from b12brain.io.nifti import is_nifti_path, load_nifti
 from b12brain.types import Volume
 
 
-def load_volume(path: Path | str, *, allow_constant: bool = False) -> Volume:
+def load_volume(path: Path | str, *, allow_constant: bool = False, max_voxels: int | None = None) -> Volume:
     """Load a scan as a validated 3D :class:`Volume`.
 
     Parameters
@@ -18,12 +18,23 @@ def load_volume(path: Path | str, *, allow_constant: bool = False) -> Volume:
         A NIfTI file (``.nii``, ``.nii.gz``) or a folder holding one DICOM series.
     allow_constant : bool
         Accept an all-zero or constant image (masks); scans never are.
+    max_voxels : int, optional
+        Refuse a volume with more voxels, before reading any of them. Defaults to
+        ``$B12BRAIN_MAX_VOXELS`` or 512³ (:func:`b12brain.io.validate.max_voxels`).
+
+    Returns
+    -------
+    Volume
+        float32 data; ``warnings`` holds what was worked around (see ``docs/input-checks.md``);
+        ``nifti_geometry`` the input's sform/qform fields for a NIfTI.
 
     Raises
     ------
     InputFileError
         The path is missing, unsupported, unreadable or holds an unusable image; the message
         names the path and the problem.
+    ConfigError
+        ``max_voxels`` or ``$B12BRAIN_MAX_VOXELS`` is not a positive whole number.
     """
     path = Path(path)
     if not path.exists():
@@ -31,7 +42,7 @@ def load_volume(path: Path | str, *, allow_constant: bool = False) -> Volume:
     if path.is_dir():
         from b12brain.io.dicom import load_dicom_series
 
-        return load_dicom_series(path, allow_constant=allow_constant)
+        return load_dicom_series(path, allow_constant=allow_constant, max_voxels=max_voxels)
     if is_nifti_path(path):
-        return load_nifti(path, allow_constant=allow_constant)
+        return load_nifti(path, allow_constant=allow_constant, max_voxels=max_voxels)
     raise InputFileError(path, "unsupported file type; expected NIfTI (.nii, .nii.gz) or a DICOM series folder")

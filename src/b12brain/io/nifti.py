@@ -1,20 +1,19 @@
-"""NIfTI-1/2 reading and atomic writing, via nibabel."""
+"""NIfTI-1/2 reading (bounded: header first, then exactly the bytes it describes) and atomic writing."""
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from b12brain.errors import HeaderError, InputFileError
+from b12brain.errors import InputFileError
 from b12brain.io.atomic import atomic_path
-from b12brain.io.validate import check_affine, check_shape, check_values
-from b12brain.types import Affine, Volume
+from b12brain.io.bounded import is_gzip_path, read_span
+from b12brain.io.nifti_header import QUATERN_FIELDS, NiftiLayout, check_header, read_nifti_header
+from b12brain.io.validate import check_affine, check_values, to_float32
+from b12brain.types import Affine, NiftiGeometry, Volume
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
@@ -24,39 +23,36 @@ def is_nifti_path(path: Path) -> bool:
     return path.name.lower().endswith(NIFTI_SUFFIXES)
 
 
-def load_nifti(path: Path, *, allow_constant: bool = False) -> Volume:
+def load_nifti(path: Path, *, allow_constant: bool = False, max_voxels: int | None = None) -> Volume:
     """Read and validate a 3D NIfTI image (a single-volume 4D image is accepted).
+
+    The header is read and checked first (:mod:`b12brain.io.nifti_header`); then exactly the
+    bytes it describes are read, so memory is bounded by the volume's size, whatever the file
+    holds. ``max_voxels`` overrides the voxel ceiling (:func:`b12brain.io.validate.max_voxels`).
 
     Raises
     ------
     InputFileError
-        Unreadable, truncated, corrupt, not an image, 4D, NaN/Inf, empty or constant.
+        Unreadable, truncated, not NIfTI, 4D, complex, NaN/Inf, float32 overflow, empty or
+        constant; a gzip stream unpacking to more than the header describes.
     HeaderError
-        Singular affine, zero/negative/absurd voxel sizes, tiny or enormous dimensions.
+        Dimensions over the ceiling, unknown data type, bad data offset, voxel sizes, units,
+        scaling or orientation (see ``docs/input-checks.md``).
     """
     name = str(path)
-    try:
-        with _nibabel_quiet():
-            img = nib.load(name)
-        if isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
-            stored_header = _stored_header(name, type(img.header))
-    except (nib.filebasedimages.ImageFileError, OSError, EOFError, zlib.error, ValueError) as err:
-        raise InputFileError(name, f"cannot be read as NIfTI ({_reason(err)}); expected a .nii or .nii.gz image") from err
-    if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
-        raise InputFileError(name, f"is a {type(img).__name__}, not NIfTI; convert it to .nii.gz")
-    shape = check_shape(name, tuple(int(s) for s in img.shape))
-    _check_pixdim(name, stored_header)
-    affine = np.asarray(img.affine, dtype=np.float64)
-    check_affine(name, affine, shape)
-    try:
-        data = np.asanyarray(img.dataobj)
-    except (OSError, EOFError, zlib.error, ValueError) as err:
-        raise InputFileError(name, f"is truncated or corrupt ({_reason(err)}); re-export or copy the file again") from err
-    if data.dtype.kind not in "biuf":
-        raise InputFileError(name, f"has voxel type {data.dtype}; expected a scalar (integer or float) image")
-    data = np.asarray(data, dtype=np.float32).reshape(shape)
+    checked = check_header(path, read_nifti_header(path), voxel_ceiling=max_voxels)
+    layout = checked.layout
+    check_affine(name, checked.affine, layout.shape)
+    if not is_gzip_path(path) and (size := path.stat().st_size) < layout.offset + layout.nbytes:
+        raise InputFileError(name, _truncated(layout, f"the file holds {size:,}"))
+    raw = read_span(path, layout.offset, layout.nbytes)
+    if len(raw) < layout.nbytes:
+        raise InputFileError(name, _truncated(layout, f"the file {'unpacks to' if is_gzip_path(path) else 'holds'} {layout.offset + len(raw):,}"))
+    stored = np.frombuffer(raw, dtype=layout.dtype).reshape(layout.shape, order="F")
+    data = to_float32(name, stored, slope=layout.slope, inter=layout.inter)
+    del raw, stored
     check_values(name, data, allow_constant=allow_constant)
-    return Volume(data, affine, name)
+    return Volume(data, checked.affine, name, checked.warnings, checked.geometry)
 
 
 def save_nifti(
@@ -65,50 +61,46 @@ def save_nifti(
     path: Path | str,
     *,
     dtype: npt.DTypeLike = np.float32,
+    geometry: NiftiGeometry | None = None,
 ) -> Path:
     """Write ``data`` on ``affine`` to ``path`` atomically (temporary file, then rename).
 
-    Both sform and qform are set (code 1, scanner) so that every reader sees the same grid.
+    Without ``geometry``, both sform and qform are set from ``affine`` (code 1, scanner) so that
+    every reader sees the same grid. With the ``geometry`` of the input file the volume came
+    from (:attr:`Volume.nifti_geometry`), its sform, qform, their codes, quaternion, qfac, voxel
+    sizes and units are written unchanged instead, so the output overlays the input in every
+    viewer, whichever matrix it reads.
     """
     path = Path(path)
-    img = nib.Nifti1Image(np.asarray(data, dtype=dtype), np.asarray(affine, dtype=np.float64))
-    img.set_sform(img.affine, code=1)
-    img.set_qform(img.affine, code=1)
-    img.header.set_xyzt_units("mm", "sec")
+    array = np.asarray(data, dtype=dtype)
+    if geometry is None:
+        img = nib.Nifti1Image(array, np.asarray(affine, dtype=np.float64))
+        img.set_sform(img.affine, code=1)
+        img.set_qform(img.affine, code=1)
+        img.header.set_xyzt_units("mm", "sec")
+    else:
+        img = nib.Nifti1Image(array, None, _geometry_header(geometry))
     with atomic_path(path, suffix=".nii.gz" if path.name.endswith(".gz") else ".nii") as tmp:
         nib.save(img, tmp)
     return path
 
 
-@contextmanager
-def _nibabel_quiet() -> Iterator[None]:
-    # nibabel logs header fixes ("setting 0 dims to 1") straight to stderr; we report the
-    # problem ourselves, as one error, so keep its global logger quiet while loading.
-    logger = nib.imageglobals.logger
-    before, logger.disabled = logger.disabled, True
-    try:
-        yield
-    finally:
-        logger.disabled = before
+def _geometry_header(geometry: NiftiGeometry) -> nib.Nifti1Header:
+    header = nib.Nifti1Header()
+    for row, key in enumerate(("srow_x", "srow_y", "srow_z")):
+        header[key] = geometry.sform[row]
+    header["sform_code"] = geometry.sform_code
+    header["qform_code"] = geometry.qform_code
+    for key, value in zip(QUATERN_FIELDS, geometry.quatern, strict=True):
+        header[key] = value
+    header["pixdim"][:4] = geometry.pixdim
+    header["xyzt_units"] = geometry.xyzt_units
+    return header
 
 
-def _stored_header(name: str, header_class: type[nib.Nifti1Header]) -> nib.Nifti1Header:
-    """The header as stored in the file.
-
-    ``nib.load`` silently "fixes" a zero pixdim to 1 and a negative one to its absolute
-    value; re-read the raw header (no checks, no fixes) so that such files are refused.
-    """
-    with nib.openers.ImageOpener(name) as fileobj:
-        return header_class.from_fileobj(fileobj, check=False)
-
-
-def _check_pixdim(name: str, header: nib.Nifti1Header) -> None:
-    pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
-    for axis, value in enumerate(pixdim, start=1):
-        if not np.isfinite(value) or value <= 0:
-            raise HeaderError(name, f"pixdim[{axis}] is {value:g}; voxel sizes must be positive, re-export the image")
-
-
-def _reason(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text[:200]
+def _truncated(layout: NiftiLayout, holds: str) -> str:
+    return (
+        f"is truncated or corrupt: its header describes {layout.dtype.name} voxels {'×'.join(map(str, layout.dims))} "
+        f"from byte {layout.offset} ({layout.offset + layout.nbytes:,} bytes in all), {holds}; "
+        "copy or export the file again"
+    )
