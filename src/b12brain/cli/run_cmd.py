@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
+from b12brain.io.outdir import check_output_dir
 from b12brain.segment import SEGMENTERS, get_segmenter
 
 
@@ -51,7 +52,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
     from b12brain.assess import assess, describe_imaging
-    from b12brain.io.outdir import check_output_dir
     from b12brain.outputs import write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
 
