@@ -13,8 +13,14 @@ from b12brain.types import Volume
 
 def clinical_flair(seed: int = 0, load: str = "moderate") -> Volume:
     """A 256×256×20 axial FLAIR with 7 mm slices (the 20 most superior slices of a phantom)."""
-    flair = make_phantom(PhantomConfig(seed=seed, lesion_load=load, slice_mm=7.0)).flair
-    return _crop(flair, (slice(None), slice(None), slice(flair.shape[2] - 20, None)))
+    return clinical_scans(seed, load, slice_mm=7.0)[0]
+
+
+def clinical_scans(seed: int = 0, load: str = "moderate", slice_mm: float = 6.0) -> tuple[Volume, Volume]:
+    """A 256×256×20 axial FLAIR and the T1 on its grid (the 20 most superior slices of a phantom)."""
+    phantom = make_phantom(PhantomConfig(seed=seed, lesion_load=load, slice_mm=slice_mm))
+    box = (slice(None), slice(None), slice(phantom.flair.shape[2] - 20, None))
+    return _crop(phantom.flair, box), _crop(phantom.t1, box)
 
 
 def research_flair(seed: int = 0, load: str = "moderate") -> Volume:

@@ -67,3 +67,8 @@ class AnswerError(FieldError):
 
 class ModelError(B12BrainError, RuntimeError):
     """A segmentation model is missing, corrupt (checksum mismatch) or has unexpected inputs."""
+
+
+class ResourceError(B12BrainError, RuntimeError):
+    """A file b12brain needs besides the user's data (the MNI152 atlas templates) is missing or
+    corrupt; reinstalling the package that ships it fixes it."""

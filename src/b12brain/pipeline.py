@@ -31,6 +31,7 @@ from b12brain.quantify import (
     summarise_burden,
 )
 from b12brain.segment import (
+    Segmenter,
     drop_small_lesions,
     get_segmenter,
     lesion_mask_from_probability,
@@ -119,24 +120,58 @@ class PipelineResult:
         return self.lesion_mask | self.caps_lining_mask
 
 
+@dataclass(frozen=True, eq=False)
+class Scans:
+    """The scans of one run, each read once and checked together (:func:`read_scans`)."""
+
+    flair: Volume
+    t1: Volume | None = None
+
+
+def read_scans(flair: Volume | Path | str, t1: Volume | Path | str | None = None) -> Scans:
+    """Read the FLAIR (and the T1) unless given as Volumes, and check that they go together.
+
+    A caller that must refuse bad inputs before any work starts (``b12brain run``) calls this
+    first and hands the result to :func:`run_pipeline`, which then reads and checks nothing
+    again.
+
+    Raises
+    ------
+    InputFileError, HeaderError
+        A scan is unreadable or unusable, or the T1 does not overlap the FLAIR (the message
+        names it).
+    """
+    flair_volume = flair if isinstance(flair, Volume) else load_volume(flair)
+    t1_volume = None if t1 is None else t1 if isinstance(t1, Volume) else load_volume(t1)
+    if t1_volume is not None:
+        check_overlap(t1_volume, flair_volume)
+    return Scans(flair_volume, t1_volume)
+
+
 def run_pipeline(
-    flair: Volume | Path | str,
+    flair: Scans | Volume | Path | str,
     t1: Volume | Path | str | None = None,
     config: PipelineConfig | None = None,
     *,
     progress: Progress | None = None,
+    segmenter: Segmenter | None = None,
 ) -> PipelineResult:
     """Find, measure and localise the white-matter lesions of one FLAIR scan.
 
     Parameters
     ----------
-    flair : Volume or path
-        FLAIR scan (NIfTI file or DICOM folder, any orientation, 3D or thick-slice 2D).
+    flair : Scans, Volume or path
+        FLAIR scan (NIfTI file or DICOM folder, any orientation, 3D or thick-slice 2D), or the
+        scans :func:`read_scans` already read and checked (then ``t1`` must be None).
     t1 : Volume or path, optional
         T1 scan of the same session, on any grid; registered to the FLAIR.
     config : PipelineConfig, optional
     progress : callable, optional
         Called with one line per stage.
+    segmenter : Segmenter, optional
+        ``get_segmenter(config.segmenter, model=config.model)`` already built (a caller that
+        checks the weights before any work passes it here, so they are read once); None
+        builds it.
 
     Raises
     ------
@@ -145,7 +180,8 @@ def run_pipeline(
     RegistrationError
         The atlas or the T1 could not be aligned.
     ConfigError, ModelError
-        Unknown segmenter, or the learned segmenter's weights are missing or unusable.
+        Unknown segmenter, or the learned segmenter's weights are missing or unusable;
+        ``segmenter`` is not the one ``config`` names.
 
     Examples
     --------
@@ -156,16 +192,22 @@ def run_pipeline(
     """
     config = config or PipelineConfig()
     say = progress or (lambda _line: None)
-    segmenter = get_segmenter(config.segmenter, model=config.model)
+    if segmenter is None:
+        segmenter = get_segmenter(config.segmenter, model=config.model)
+    elif segmenter.name != config.segmenter:
+        raise ConfigError(
+            f"segmenter {segmenter.name!r} given for a configuration naming {config.segmenter!r}; "
+            "pass the segmenter that get_segmenter(config.segmenter, model=config.model) builds"
+        )
+    if isinstance(flair, Scans) and t1 is not None:
+        raise ConfigError("a T1 was given beside Scans; pass it to read_scans(flair, t1) instead")
     threshold = config.threshold if config.threshold is not None else segmenter.threshold
     min_lesion_ml = config.min_lesion_ml if config.min_lesion_ml is not None else segmenter.min_lesion_ml
     clock = _Clock(say)
 
     with clock("load"):
-        flair_native = flair if isinstance(flair, Volume) else load_volume(flair)
-        t1_native = None if t1 is None else t1 if isinstance(t1, Volume) else load_volume(t1)
-        if t1_native is not None:
-            check_overlap(t1_native, flair_native)
+        scans = flair if isinstance(flair, Scans) else read_scans(flair, t1)
+        flair_native, t1_native = scans.flair, scans.t1
         canonical, how = to_canonical(flair_native)
     with clock("bias-field correction (N4)"):
         head = head_mask(canonical.data)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from b12brain.geometry import voxel_spacing_mm, voxel_volume_ml
+
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 Affine = npt.NDArray[np.float64]
@@ -107,13 +109,13 @@ class Volume:
     @property
     def spacing_mm(self) -> tuple[float, float, float]:
         """Voxel size along each array axis, in mm."""
-        x, y, z = np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
+        x, y, z = voxel_spacing_mm(self.affine)
         return (float(x), float(y), float(z))
 
     @property
     def voxel_volume_ml(self) -> float:
         """Volume of one voxel in mL (1 mL = 1000 mm³)."""
-        return float(abs(np.linalg.det(self.affine[:3, :3])) / 1000.0)
+        return voxel_volume_ml(self.affine)
 
     def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""

@@ -250,7 +250,7 @@ def test_run_with_bad_evidence_fails_before_any_pipeline_work(
             raise AssertionError(f"{name} ran before the {which} file was checked")
         return fail
 
-    monkeypatch.setattr("b12brain.cli.run_cmd.load_volume", must_not_run("load_volume"))
+    monkeypatch.setattr("b12brain.pipeline.read_scans", must_not_run("read_scans"))
     monkeypatch.setattr("b12brain.pipeline.run_pipeline", must_not_run("run_pipeline"))
     flair = write_nifti(tmp_path, blob)
     good_labs = write_json(tmp_path / "panel.json", LOW_PANEL)

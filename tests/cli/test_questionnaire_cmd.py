@@ -1,20 +1,19 @@
 """``b12brain questionnaire``: piped and terminal input, the answers file, refusals.
 
-The handler is called through a local argparse parser (``questionnaire_cmd.add_parser``), so
-these tests do not depend on the command's registration in ``cli/main.py``; one test goes
-through ``main([...])`` and is skipped until the command is registered there.
+The handler is called through the ``b12brain`` parser itself (``build_parser``), so a broken
+parser fails every test here; one test goes through ``main([...])`` for the exit codes and
+messages.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
 
 import pytest
 
-from b12brain.cli import questionnaire_cmd
+from b12brain.cli.main import build_parser, main
 from b12brain.clinical import DISCLAIMER
 from b12brain.errors import AnswerError, ConfigError, OutputError
 from b12brain.symptoms import QUESTIONS, questions_in
@@ -28,10 +27,7 @@ class _Terminal(io.StringIO):
 
 
 def _run(argv: list[str], typed: str, monkeypatch: pytest.MonkeyPatch, *, tty: bool = False) -> int:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    questionnaire_cmd.add_parser(sub)
-    args = parser.parse_args(["questionnaire", *argv])
+    args = build_parser().parse_args(["questionnaire", *argv])
     monkeypatch.setattr("sys.stdin", _Terminal(typed) if tty else io.StringIO(typed))
     return int(args.handler(args))
 
@@ -140,9 +136,7 @@ def test_existing_out_is_refused_before_asking(tmp_path: Path, monkeypatch: pyte
     out.write_text("previous")
     stdin = io.StringIO("y\n")
     monkeypatch.setattr("sys.stdin", stdin)
-    parser = argparse.ArgumentParser()
-    questionnaire_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["questionnaire", "--out", str(out)])
+    args = build_parser().parse_args(["questionnaire", "--out", str(out)])
     with pytest.raises(OutputError, match=r"a\.json: already exists; .*--overwrite"):
         args.handler(args)
     assert stdin.tell() == 0  # nothing was read
@@ -168,13 +162,9 @@ def test_bad_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, groups: str
 
 
 def test_through_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from b12brain.cli import main as cli_main
-
-    if questionnaire_cmd not in cli_main._COMMANDS:
-        pytest.skip("questionnaire is not registered in b12brain.cli.main._COMMANDS yet")
     out = tmp_path / "a.json"
     monkeypatch.setattr("sys.stdin", io.StringIO("y\nperhaps\n"))
-    assert cli_main.main(["questionnaire", "--out", str(out), "--groups", "exposure,course"]) == 2
+    assert main(["questionnaire", "--out", str(out), "--groups", "exposure,course"]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [
         (
@@ -184,7 +174,7 @@ def test_through_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     ]
     assert not out.exists()
     monkeypatch.setattr("sys.stdin", io.StringIO("1\n2\nn\n"))
-    assert cli_main.main(["questionnaire", "--out", str(out), "--groups", "exposure,course"]) == 0
+    assert main(["questionnaire", "--out", str(out), "--groups", "exposure,course"]) == 0
     assert json.loads(out.read_text())["answers"] == {"onset": "days", "progression": "stable", "nitrous_oxide": "no"}
-    assert cli_main.main(["questionnaire", "--out", str(out)]) == 2
+    assert main(["questionnaire", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err

@@ -45,7 +45,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from b12brain.errors import ResourceError
+
 _TEMPLATE = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
+_REINSTALL = "reinstall nilearn (pip install --force-reinstall nilearn)"
 
 #: Expected grid of the nilearn templates; checked when reading them.
 ATLAS_SHAPE = (197, 233, 189)
@@ -142,16 +145,21 @@ def _read_template(kind: str) -> npt.NDArray[np.float32]:
     # Read the NIfTI-1 file directly: the header is checked for the expected grid, and the
     # raw uint8 data follow at vox_offset. This skips nibabel's and nilearn's import costs.
     resource = _template_folder() / _TEMPLATE.format(kind)
-    with gzip.open(resource, "rb") as fh:
-        blob = fh.read()
-    header = np.frombuffer(blob, dtype=np.uint8, count=348)
-    dims = header[40:56].view("<i2")
-    datatype = int(header[70:72].view("<i2")[0])
-    vox_offset = int(header[108:112].view("<f4")[0])
-    shape = tuple(int(d) for d in dims[1:4])
-    if int(dims[0]) != 3 or shape != ATLAS_SHAPE or datatype != 2:  # 2 = uint8
-        raise RuntimeError(f"{resource}: unexpected template grid {shape} (type {datatype}); expected {ATLAS_SHAPE} uint8")
-    data = np.frombuffer(blob, dtype=np.uint8, count=int(np.prod(shape)), offset=vox_offset)
+    try:
+        with gzip.open(resource, "rb") as fh:
+            blob = fh.read()
+        header = np.frombuffer(blob, dtype=np.uint8, count=348)
+        dims = header[40:56].view("<i2")
+        datatype = int(header[70:72].view("<i2")[0])
+        vox_offset = int(header[108:112].view("<f4")[0])
+        shape = tuple(int(d) for d in dims[1:4])
+        if int(dims[0]) != 3 or shape != ATLAS_SHAPE or datatype != 2:  # 2 = uint8
+            raise ResourceError(
+                f"{resource}: unexpected template grid {shape} (type {datatype}), expected {ATLAS_SHAPE} uint8; {_REINSTALL}"
+            )
+        data = np.frombuffer(blob, dtype=np.uint8, count=int(np.prod(shape)), offset=vox_offset)
+    except (OSError, EOFError, ValueError) as err:  # missing, truncated or not gzip
+        raise ResourceError(f"{resource}: cannot be read ({err}); {_REINSTALL}") from err
     out = data.reshape(shape, order="F").astype(np.float32)
     out *= np.float32(1.0 / 255.0)
     return np.ascontiguousarray(out)
@@ -162,7 +170,7 @@ def _template_folder() -> Path:
     # 2 s); find_spec of the top-level package only locates it on disk.
     spec = importlib.util.find_spec("nilearn")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("nilearn is not installed; b12brain needs its MNI152 templates (pip install nilearn)")
+        raise ResourceError("nilearn: not installed; b12brain needs its MNI152 templates (pip install nilearn)")
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 

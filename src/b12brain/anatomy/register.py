@@ -76,7 +76,13 @@ def align_atlas(
     RegistrationError
         The optimiser failed or ended with the atlas brain mostly outside the scan.
     """
-    fixed = _registration_grid(subject, head)
+    try:
+        fixed = _registration_grid(subject, head)
+    except RuntimeError as err:  # SimpleITK cannot smooth a grid under 4 voxels along an axis
+        raise RegistrationError(
+            f"{subject.source}: too few voxels along an axis ({subject.shape}) to place a brain atlas; "
+            "give a scan covering the brain"
+        ) from err
     moving = _smoothed(atlas_image, atlas_affine)
     moving_mask = sitk.Shrink(to_sitk(atlas_brain.astype(np.uint8), atlas_affine), [2, 2, 2])
 

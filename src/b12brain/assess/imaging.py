@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from b12brain.clinical import Finding
 from b12brain.errors import FieldError, InputFileError
@@ -115,23 +115,8 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
     >>> describe_imaging(summary).pattern
     'periventricular-predominant'
     """
-    if isinstance(summary, Burden):
-        figures = summary.as_dict()
-        summary = {
-            "lesions": figures,
-            "fazekas_estimate": figures.pop("fazekas"),
-            "caps_lining": {"count": figures.pop("caps_lining_count"), "ml": figures.pop("caps_lining_ml")},
-        }
-    lesions = _field(summary, "lesions", dict, source)
-    count = int(_number(lesions, "lesion_count", source, "lesions."))
-    total_ml = _number(lesions, "lesion_ml", source, "lesions.")
-    ml_given = _field(lesions, "ml_by_class", dict, source, "lesions.")
-    count_given = _field(lesions, "count_by_class", dict, source, "lesions.")
-    ml_by_class = {c: _number(ml_given, c, source, "lesions.ml_by_class.") for c in LESION_CLASSES}
-    count_by_class = {c: int(_number(count_given, c, source, "lesions.count_by_class.")) for c in LESION_CLASSES}
-    fazekas = _field(summary, "fazekas_estimate", dict, source)
-    pv_grade = int(_number(fazekas, "periventricular", source, "fazekas_estimate."))
-    deep_grade = int(_number(fazekas, "deep", source, "fazekas_estimate."))
+    figures = _burden_figures(summary) if isinstance(summary, Burden) else _summary_figures(summary, source)
+    count, total_ml, ml_by_class, count_by_class, pv_grade, deep_grade, caps_ml = figures
 
     findings: list[Finding] = []
     confluent = pv_grade == 3 or deep_grade >= 2
@@ -161,14 +146,12 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
             "pattern the B12 literature describes.",
             "DE_LAU_2009", "V"))
 
-    if "caps_lining" in summary:  # absent from schema 1.0
-        caps_ml = _number(_field(summary, "caps_lining", dict, source), "ml", source, "caps_lining.")
-        if caps_ml > 0:
-            findings.append(Finding(
-                "caps_lining",
-                f"Caps or pencil-thin lining of the ventricles ({caps_ml:.2f} mL), the finding of Fazekas "
-                "periventricular grade 1, reported apart from the lesions and not counted among them.",
-                "FAZEKAS_1987", "S"))
+    if caps_ml > 0:
+        findings.append(Finding(
+            "caps_lining",
+            f"Caps or pencil-thin lining of the ventricles ({caps_ml:.2f} mL), the finding of Fazekas "
+            "periventricular grade 1, reported apart from the lesions and not counted among them.",
+            "FAZEKAS_1987", "S"))
 
     other = _other_cause_features(count, count_by_class, confluent)
     findings.extend(other)
@@ -185,6 +168,47 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
         findings=tuple(findings),
         source=source,
     )
+
+
+class _Figures(NamedTuple):
+    """The lesion figures the pattern rules read, from a Burden or a summary.json."""
+
+    lesion_count: int
+    total_ml: float
+    ml_by_class: dict[str, float]
+    count_by_class: dict[str, int]
+    pv_grade: int
+    deep_grade: int
+    caps_ml: float
+
+
+def _burden_figures(burden: Burden) -> _Figures:
+    return _Figures(
+        burden.lesion_count,
+        burden.lesion_ml,
+        {c: burden.ml_by_class[c] for c in LESION_CLASSES},
+        {c: burden.count_by_class[c] for c in LESION_CLASSES},
+        burden.fazekas.periventricular,
+        burden.fazekas.deep,
+        burden.caps_lining_ml,
+    )
+
+
+def _summary_figures(summary: Mapping[str, Any], source: str) -> _Figures:
+    lesions = _field(summary, "lesions", dict, source)
+    count = int(_number(lesions, "lesion_count", source, "lesions."))
+    total_ml = _number(lesions, "lesion_ml", source, "lesions.")
+    ml_given = _field(lesions, "ml_by_class", dict, source, "lesions.")
+    count_given = _field(lesions, "count_by_class", dict, source, "lesions.")
+    ml_by_class = {c: _number(ml_given, c, source, "lesions.ml_by_class.") for c in LESION_CLASSES}
+    count_by_class = {c: int(_number(count_given, c, source, "lesions.count_by_class.")) for c in LESION_CLASSES}
+    fazekas = _field(summary, "fazekas_estimate", dict, source)
+    pv_grade = int(_number(fazekas, "periventricular", source, "fazekas_estimate."))
+    deep_grade = int(_number(fazekas, "deep", source, "fazekas_estimate."))
+    caps_ml = 0.0  # caps_lining is absent from schema 1.0
+    if "caps_lining" in summary:
+        caps_ml = _number(_field(summary, "caps_lining", dict, source), "ml", source, "caps_lining.")
+    return _Figures(count, total_ml, ml_by_class, count_by_class, pv_grade, deep_grade, caps_ml)
 
 
 def _other_cause_features(count: int, count_by_class: Mapping[str, int], confluent: bool) -> list[Finding]:

@@ -9,10 +9,8 @@ from pathlib import Path
 
 from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
 from b12brain.cli.lifetime import with_exit_stack
-from b12brain.io import load_volume
 from b12brain.io.outdir import reserve_output_dir
 from b12brain.io.outpath import check_free_space
-from b12brain.preprocess.coregister import check_overlap
 from b12brain.segment import SEGMENTERS, get_segmenter
 
 
@@ -57,38 +55,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
+    # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
     from b12brain.assess import assess, describe_imaging
     from b12brain.outputs import estimate_output_bytes, write_outputs
-    from b12brain.pipeline import PipelineConfig, run_pipeline
+    from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
 
-    segmenter = args.segmenter or "learned"
     config = PipelineConfig(
-        segmenter=segmenter,
+        segmenter=args.segmenter or "learned",
         threshold=args.threshold,
         min_lesion_ml=args.min_lesion_ml,
         model=args.model,
         refine_edges=args.refine_edges,
     )
-    # Every check a user can fail runs before the first progress line and before any work;
-    # --out is locked first (a second run on it fails at once), then building the segmenter
-    # checks its weights (loaded once, reused by the pipeline).
+    # Every check a user can fail runs before the first progress line and before any work, and
+    # each runs once: --out is locked first (a second run on it fails at once), then the
+    # segmenter (its weights checked) and the scans (read, the T1 checked against the FLAIR) are
+    # handed to the pipeline as they are.
     inputs = [path for path in (args.flair, args.t1, args.labs, args.symptoms) if path is not None]
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))
-    get_segmenter(config.segmenter, model=config.model)
+    segmenter = get_segmenter(config.segmenter, model=config.model)
     labs, symptoms = read_evidence(args)
     start = time.perf_counter()
-    flair = load_volume(args.flair)
-    t1 = load_volume(args.t1) if args.t1 else None
-    check_free_space(args.out, estimate_output_bytes(flair.shape))
-    if t1 is not None:
-        check_overlap(t1, flair)
+    scans = read_scans(args.flair, args.t1)
+    check_free_space(args.out, estimate_output_bytes(scans.flair.shape))
 
     def progress(line: str) -> None:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:6.1f} s] {line}", file=sys.stderr, flush=True)
 
     progress(f"read {args.flair}" + (f" and {args.t1}" if args.t1 else ""))
-    result = run_pipeline(flair, t1, config, progress=progress)
+    result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
     extra = {}
     if labs is not None or symptoms is not None:
         imaging = describe_imaging(result.burden, str(Path(args.out) / "summary.json"))

@@ -40,8 +40,7 @@ import numpy.typing as npt
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-#: 26-connectivity: voxels sharing a face, an edge or a corner belong to one lesion.
-_CONNECTIVITY_26 = np.ones((3, 3, 3), dtype=bool)
+from b12brain.geometry import CONNECTIVITY_26, voxel_volume_ml
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def score_masks(
     if affine.shape != (4, 4):
         raise ValueError(f"affine must be (4, 4), not {affine.shape}")
 
-    voxel_ml = float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
+    voxel_ml = voxel_volume_ml(affine)
     box = _bounding_box(truth | pred)
     if box is None:  # both empty
         return SegmentationScores(1.0, float("nan"), float("nan"), 1.0, 1.0, 1.0, 0.0, 0.0, 0, 0)
@@ -208,8 +207,8 @@ def _lesion_detection(
     truth: npt.NDArray[np.bool_], pred: npt.NDArray[np.bool_]
 ) -> tuple[float, float, float, int, int]:
     """(recall, precision, F1, n true lesions, n predicted lesions) with 26-connectivity."""
-    t_labels, n_t = ndimage.label(truth, structure=_CONNECTIVITY_26)
-    p_labels, n_p = ndimage.label(pred, structure=_CONNECTIVITY_26)
+    t_labels, n_t = ndimage.label(truth, structure=CONNECTIVITY_26)
+    p_labels, n_p = ndimage.label(pred, structure=CONNECTIVITY_26)
     overlap = truth & pred
     hit_t = np.unique(t_labels[overlap]).size  # labels are > 0 inside the overlap
     hit_p = np.unique(p_labels[overlap]).size

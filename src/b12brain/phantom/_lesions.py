@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from b12brain.geometry import CONNECTIVITY_26
 from b12brain.phantom._anatomy import Geometry, Ventricles
 from b12brain.phantom._fields import mm_grids, random_rotation, smooth_field
 
@@ -26,8 +27,6 @@ DEEP_VENTRICLE_CLEARANCE_MM = 12.5
 DEEP_PV_GAP_MM = 4.5
 #: Thinnest periventricular band drawn (mm).
 MIN_BAND_MM = 2.0
-
-_FULL26 = np.ones((3, 3, 3), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _periventricular(
     tissue_ok = geo.wm_near_box > 0.45
     dist = vent.dist_box
     candidates = tissue_ok & ~vent.mask_box & (dist < 40.0)
-    shell = candidates & ndi.binary_dilation(vent.mask_box, structure=_FULL26)
+    shell = candidates & ndi.binary_dilation(vent.mask_box, structure=CONNECTIVITY_26)
     d_c, w_c, s_c = dist[candidates], weight[candidates], shell[candidates]
 
     def in_band(d: npt.NDArray[np.floating], t: npt.NDArray[np.floating], s: BoolArray) -> BoolArray:
@@ -140,7 +139,7 @@ def _periventricular(
 
 def components_touching(mask: BoolArray, seeds: BoolArray) -> BoolArray:
     """The 26-connected components of ``mask`` that hold a voxel of ``seeds``."""
-    labels, _ = ndi.label(mask, structure=_FULL26)
+    labels, _ = ndi.label(mask, structure=CONNECTIVITY_26)
     keep = np.unique(labels[seeds & mask])
     return np.isin(labels, keep[keep > 0])
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from b12brain.errors import ConfigError
+from b12brain.geometry import CONNECTIVITY_26
 from b12brain.phantom._acquire import plan_acquisition
 from b12brain.phantom._anatomy import enlarge_ventricles, load_geometry
 from b12brain.phantom._contrast import (
@@ -45,7 +46,6 @@ CLASS_NAMES = {1: "periventricular", 2: "deep", 3: "juxtacortical", 4: "infraten
 PERIVENTRICULAR, DEEP = 1, 2
 
 SLICE_MM_RANGE = (1.0, 10.0)
-_FULL26 = np.ones((3, 3, 3), dtype=bool)
 #: Gaussian sigma (mm) that gives lesions their soft partial-volume edge in the signal.
 _LESION_EDGE_MM = 0.7
 #: A lesion is in the truth where its FLAIR excess over white matter reaches this somewhere
@@ -273,9 +273,9 @@ def _classes_by_rule(
     across a slice; labelling whole components by the rule keeps the truth consistent with it.
     Returns the classes and the number of lesion voxels whose by-design class changed.
     """
-    labels, n = ndi.label(lesion, structure=_FULL26)
+    labels, n = ndi.label(lesion, structure=CONNECTIVITY_26)
     touching = np.zeros(n + 1, dtype=bool)
-    touching[np.unique(labels[ndi.binary_dilation(ventricles, structure=_FULL26) & lesion])] = True
+    touching[np.unique(labels[ndi.binary_dilation(ventricles, structure=CONNECTIVITY_26) & lesion])] = True
     touching[0] = False
     classes = np.where(lesion, np.where(touching[labels], PERIVENTRICULAR, DEEP), 0).astype(np.uint8)
     return classes, int(np.count_nonzero(lesion & (classes != design)))
@@ -284,7 +284,7 @@ def _classes_by_rule(
 def _truth(phantom: Phantom, config: PhantomConfig) -> dict[str, Any]:
     voxel_ml = phantom.lesion.voxel_volume_ml
     cls = phantom.lesion_class.data
-    _, count = ndi.label(phantom.lesion.data, structure=np.ones((3, 3, 3), dtype=bool))
+    _, count = ndi.label(phantom.lesion.data, structure=CONNECTIVITY_26)
     return {
         "seed": int(config.seed),
         "lesion_load": config.lesion_load,

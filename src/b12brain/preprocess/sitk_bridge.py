@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import SimpleITK as sitk
 
+from b12brain.geometry import voxel_spacing_mm
 from b12brain.types import Affine
 
 _LPS = np.diag([-1.0, -1.0, 1.0])
@@ -18,7 +19,7 @@ _LPS = np.diag([-1.0, -1.0, 1.0])
 def to_sitk(data: npt.NDArray[np.generic], affine: Affine) -> sitk.Image:
     """Wrap an (X, Y, Z) array on a RAS+ affine as a SimpleITK image with the same geometry."""
     img = sitk.GetImageFromArray(np.ascontiguousarray(np.asarray(data).transpose(2, 1, 0)))
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    spacing = voxel_spacing_mm(affine)
     direction = _LPS @ affine[:3, :3] / spacing
     img.SetSpacing([float(s) for s in spacing])
     img.SetDirection([float(v) for v in direction.ravel()])

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from b12brain.geometry import CONNECTIVITY_26, voxel_spacing_mm, voxel_volume_ml
 from b12brain.preprocess.masks import neighbourhood
 from b12brain.types import Affine, BoolArray
 
@@ -29,7 +30,6 @@ CLASS_RULE = (
     "else mostly below the tentorium -> infratentorial; else touches the cortex (a neighbour "
     "within 1.75 mm, i.e. 3x3x3 at 1 mm, in-plane only on thick slices) -> juxtacortical; else deep"
 )
-_CUBE = np.ones((3, 3, 3), bool)
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,10 @@ def measure_lesions(
     labels : (X, Y, Z) ndarray of int32
         0 background, else the lesion ``id``.
     """
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
-    voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    spacing = voxel_spacing_mm(affine)
+    voxel_ml = voxel_volume_ml(affine)
     near = neighbourhood(spacing)
-    labels, n = ndi.label(mask, structure=_CUBE)
+    labels, n = ndi.label(mask, structure=CONNECTIVITY_26)
     if n == 0:
         return [], labels.astype(np.int32)
     if ventricles.any():
@@ -102,7 +102,7 @@ def measure_lesions(
     for lesion_id, box in enumerate(objects, start=1):
         grown = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
         region = labels[grown] == lesion_id
-        halo = ndi.binary_dilation(region, structure=_CUBE)
+        halo = ndi.binary_dilation(region, structure=CONNECTIVITY_26)
         contact = ndi.binary_dilation(region, structure=near)
         ijk = np.argwhere(region) + [s.start for s in grown]
         world = ijk @ affine[:3, :3].T + affine[:3, 3]
@@ -145,7 +145,7 @@ def _classify(
 
 def _length_mm(world: npt.NDArray[np.float64], affine: Affine) -> float:
     """Extent along the principal axis, plus one voxel's size along that axis."""
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    spacing = voxel_spacing_mm(affine)
     if len(world) == 1:
         return float(spacing.min())
     centred = world - world.mean(axis=0)

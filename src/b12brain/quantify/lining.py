@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from b12brain.geometry import CONNECTIVITY_26, voxel_spacing_mm, voxel_volume_ml
 from b12brain.quantify.burden import PV_GRADE1_REACH_MM
 from b12brain.quantify.lesions import Lesion, measure_lesions
 from b12brain.segment import drop_small_lesions
@@ -40,7 +41,6 @@ CAPS_LINING_RULE = (
     f"in pieces that touch the ventricles and are at least {BAND_ELONGATION:g} times as long as "
     "they reach (bands, not ovoid foci) [U: thresholds of this tool]"
 )
-_CUBE = np.ones((3, 3, 3), bool)
 
 
 def is_cap_or_lining(piece: Lesion) -> bool:
@@ -89,13 +89,13 @@ def set_apart_caps_and_lining(
     box = _box_around(ventricles, affine, 3.0 * CAPS_LINING_REACH_MM + 1.0)
     if box is None or not mask[box].any():
         return mask.copy(), caps_mask, []
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    spacing = voxel_spacing_mm(affine)
     hyper = mask[box]
     rim = hyper & (ndi.distance_transform_edt(~ventricles[box], sampling=spacing) <= CAPS_LINING_REACH_MM)
     further = hyper & ~rim
     pieces = rim
     if further.any():
-        labels, _ = ndi.label(hyper, structure=_CUBE)
+        labels, _ = ndi.label(hyper, structure=CONNECTIVITY_26)
         reaching = np.unique(labels[further])
         near = ndi.distance_transform_edt(~further, sampling=spacing) <= CAPS_LINING_REACH_MM
         pieces = rim & ~(near & np.isin(labels, reaching))
@@ -119,10 +119,10 @@ def set_apart_caps_and_lining(
 
 def _small_parts_beside(lesions: BoolArray, caps: BoolArray, affine: Affine, min_ml: float) -> BoolArray:
     """The 26-connected parts of ``lesions`` smaller than ``min_ml`` that touch ``caps``."""
-    voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    voxel_ml = voxel_volume_ml(affine)
     small = lesions & ~drop_small_lesions(lesions, voxel_ml, min_lesion_ml=min_ml)
-    labels, _ = ndi.label(small, structure=_CUBE)
-    touching = np.unique(labels[ndi.binary_dilation(caps, structure=_CUBE) & small])
+    labels, _ = ndi.label(small, structure=CONNECTIVITY_26)
+    touching = np.unique(labels[ndi.binary_dilation(caps, structure=CONNECTIVITY_26) & small])
     return np.isin(labels, touching[touching > 0])
 
 
@@ -130,7 +130,7 @@ def _box_around(region: BoolArray, affine: Affine, margin_mm: float) -> tuple[sl
     """The bounding box of ``region`` grown by ``margin_mm`` (clipped to the grid); None if empty."""
     if not region.any():
         return None
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    spacing = voxel_spacing_mm(affine)
     grow = np.ceil(margin_mm / spacing).astype(int)
     box = ndi.find_objects(region.astype(np.uint8))[0]
     return tuple(

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from b12brain.anatomy.localise import Anatomy
+from b12brain.geometry import CONNECTIVITY_26
 from b12brain.preprocess.masks import neighbourhood
 from b12brain.types import FloatArray, Volume
 
@@ -87,7 +88,7 @@ class ClassicalSegmenter:
         territory = self._territory(flair, anatomy)
         seed = self._logistic(image, wm + max(self.contrast * wm, self.noise_z * wm_sd), wm) * territory
         floor = wm + max(self.grow_contrast * wm, self.grow_noise_z * wm_sd)
-        labels, n = ndi.label((image >= floor) & (territory >= 0.5), structure=np.ones((3, 3, 3), bool))
+        labels, n = ndi.label((image >= floor) & (territory >= 0.5), structure=CONNECTIVITY_26)
         if n == 0:
             return seed
         seeded = np.zeros(n + 1, bool)

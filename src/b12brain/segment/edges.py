@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from b12brain.segment.base import CONNECTIVITY_26
+from b12brain.geometry import CONNECTIVITY_26
 from b12brain.types import BoolArray, FloatArray
 
 #: Edge at this fraction of the way from the surrounding tissue's FLAIR level to the lesion's.

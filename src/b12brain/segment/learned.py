@@ -31,7 +31,7 @@ from scipy import ndimage as ndi
 from scipy.special import expit
 
 from b12brain.errors import ModelError
-from b12brain.segment.base import CONNECTIVITY_26
+from b12brain.geometry import CONNECTIVITY_26
 from b12brain.segment.slices import (
     CHANNELS,
     from_model_grid,
