@@ -176,7 +176,8 @@ def assess(
         raise ConfigError("assessment: give at least one of lab results, symptom answers or an MRI summary")
     if labs is not None and symptoms is not None:
         labs = interpret_panel(labs.panel, symptoms=labs.symptoms_reported or symptoms.any_symptom,
-                               neurological=labs.neurological_reported or symptoms.neurological_involvement)
+                               neurological=labs.neurological_reported or symptoms.neurological_involvement,
+                               nitrous_oxide=labs.nitrous_oxide_reported or symptoms.answers.is_yes("nitrous_oxide"))
     suspected = None if labs is None else labs.suspected_deficiency
     involvement = _neurological_involvement(labs, symptoms)
     flags = () if symptoms is None else symptoms.red_flags

@@ -69,7 +69,7 @@ _HB_UNKNOWN_SEX_RULE = (
 
 
 def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool = False,
-                    neurological: bool = False) -> LabResult:
+                    neurological: bool = False, nitrous_oxide: bool = False) -> LabResult:
     """Interpret one validated panel: marker categories, status, cB12, flags, next tests,
     suggestions for the clinician and urgency.
 
@@ -79,9 +79,10 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         From :func:`~b12brain.labs.parse_panel` or :func:`~b12brain.labs.read_panel`.
     require_cb12 : bool
         Raise instead of reporting "not computed" when cB12 cannot be computed.
-    symptoms, neurological : bool
-        Symptoms (any) and neurological symptoms reported elsewhere, e.g. by the questionnaire;
-        they join the panel's own ``neurological_symptoms`` field in the rules.
+    symptoms, neurological, nitrous_oxide : bool
+        Symptoms (any), neurological symptoms and nitrous oxide use reported elsewhere, e.g. by
+        the questionnaire; they join the panel's own ``neurological_symptoms`` and
+        ``nitrous_oxide`` fields in the rules.
 
     Raises
     ------
@@ -103,7 +104,8 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         field = next(f for f, name in CB12_INPUTS if name == missing[0])
         raise LabValueError(panel.source, field, f"missing {field} when cB12 is asked (missing: {', '.join(missing)})",
                             "B12, holoTC, MMA, homocysteine and age, all present")
-    evaluation = evaluate(columns_from_panels([panel]), symptoms=np.array([symptoms]), neurological=np.array([neurological]))
+    evaluation = evaluate(columns_from_panels([panel]), symptoms=np.array([symptoms]),
+                          neurological=np.array([neurological]), nitrous=np.array([nitrous_oxide]))
     basis = evaluation.basis
     markers = {m: _marker_result(panel, basis, m) for m in INTERPRETED if basis.categories[m][0] >= 0}
     cb12 = None if missing else float(basis.cb12[0])
@@ -134,6 +136,7 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         context=context,
         symptoms_reported=symptoms,
         neurological_reported=neurological,
+        nitrous_oxide_reported=nitrous_oxide,
     )
 
 

@@ -52,8 +52,8 @@ class LabResult:
     missing; ``cb12_note`` says which). ``context`` holds the lines that explain the status,
     the 'suspected deficiency' rule, cB12 beside the status and the context-only B12 bands.
     ``advice`` holds the suggestions for the clinician (treatment pathway, follow-up).
-    ``symptoms_reported`` / ``neurological_reported``: symptoms given by the caller (e.g. a
-    questionnaire) that the rules read besides the panel.
+    ``symptoms_reported`` / ``neurological_reported`` / ``nitrous_oxide_reported``: what the
+    caller (e.g. a questionnaire) reported and the rules read besides the panel.
     """
 
     panel: Panel
@@ -72,6 +72,7 @@ class LabResult:
     context: tuple[Finding, ...] = ()
     symptoms_reported: bool = False
     neurological_reported: bool = False
+    nitrous_oxide_reported: bool = False
 
     @property
     def next_step(self) -> str:
@@ -104,6 +105,7 @@ class LabResult:
             "suspected_deficiency": self.suspected_deficiency,
             "symptoms_reported": self.symptoms_reported,
             "neurological_symptoms_reported": self.neurological_reported,
+            "nitrous_oxide_reported": self.nitrous_oxide_reported,
             "flags": [f.as_dict() for f in self.flags],
             "next_tests": [f.as_dict() for f in self.next_tests],
             "advice": [f.as_dict() for f in self.advice],

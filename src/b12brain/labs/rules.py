@@ -96,6 +96,7 @@ class Basis:
     cb12_disagrees: BoolArray
     symptoms: BoolArray
     neurological: BoolArray
+    nitrous: BoolArray  # nitrous oxide use, from the panel or reported elsewhere
     context: dict[str, CodeArray]  # "b12_who", "b12_bsh" band indices
     risk: BoolArray
     suspected: BoolArray
@@ -112,10 +113,6 @@ class Basis:
 
     def is_band(self, marker: str, label: str) -> BoolArray:
         return self.categories[marker] == MARKER_TABLES[marker].index(label)
-
-    @property
-    def nitrous(self) -> BoolArray:
-        return self.cols.is_yes("nitrous_oxide")
 
     def status_in(self, *statuses: int) -> BoolArray:
         return np.isin(self.status, statuses)
@@ -172,14 +169,16 @@ def _status(first: CodeArray, mma_above: BoolArray, mma_within: BoolArray, hcy_r
     ).astype(np.int8)
 
 
-def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: BoolArray | None = None) -> Basis:
+def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: BoolArray | None = None,
+           nitrous: BoolArray | None = None) -> Basis:
     """Categories, first-line result, status and cB12 of every panel, column-wise.
 
-    ``symptoms`` and ``neurological`` (one boolean per panel) add what a questionnaire
-    reports to the panel's own ``neurological_symptoms`` field. ``risk`` and ``suspected``
-    are left False here; :func:`evaluate` sets them.
+    ``symptoms``, ``neurological`` and ``nitrous`` (one boolean per panel) add what a
+    questionnaire reports to the panel's own ``neurological_symptoms`` and ``nitrous_oxide``
+    fields. ``risk`` and ``suspected`` are left False here; :func:`evaluate` sets them.
     """
     n = len(cols)
+    none = np.zeros(n, dtype=bool)
     categories = {m: table.classify(cols.markers[m]) for m, table in MARKER_TABLES.items()}
     mma, upper = cols.markers["mma"], mma_upper_limits(cols.markers["mma_upper_limit"])
     categories["mma"] = classify_mma(mma, upper)
@@ -189,7 +188,7 @@ def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: 
     with np.errstate(invalid="ignore"):
         mma_above, mma_within = mma > upper, mma <= upper
         hcy_raised, hcy_normal = hcy > HCY_UPPER_UMOL_L, hcy <= HCY_UPPER_UMOL_L
-    nitrous = cols.is_yes("nitrous_oxide")
+    nitrous = cols.is_yes("nitrous_oxide") | (none if nitrous is None else nitrous)
     status = _status(first, mma_above, mma_within, hcy_raised, hcy_normal, nitrous)
     inputs = [cols.numbers[f] if f == "age" else cols.markers[f] for f, _ in CB12_INPUTS]
     cb12 = compute_cb12(*inputs)
@@ -197,18 +196,19 @@ def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: 
     cb12_verdict = CB12_CATEGORIES.verdicts[cb12_category]
     cb12_disagrees = (((cb12_verdict == LOW) & np.isin(status, (LESS_LIKELY, UNLIKELY)))
                       | ((cb12_verdict == NORMAL) & np.isin(status, (CONFIRMED, LIKELY))))
-    neuro = cols.is_yes("neurological_symptoms") | (np.zeros(n, bool) if neurological is None else neurological)
+    neuro = cols.is_yes("neurological_symptoms") | (none if neurological is None else neurological)
     signs = (categories["haemoglobin"] == HB_LABELS.index("anaemia")) | (categories["mcv"] == MARKER_TABLES["mcv"].index("macrocytosis"))
-    reported = neuro | signs | (np.zeros(n, bool) if symptoms is None else symptoms)
+    reported = neuro | signs | (none if symptoms is None else symptoms)
     context = {"b12_who": B12_WHO.classify(cols.markers["b12"]), "b12_bsh": B12_BSH_CUTOFF.classify(cols.markers["b12"])}
-    unset = np.zeros(n, dtype=bool)
     return Basis(cols, categories, first, disagree, upper, mma_above, hcy_raised, status, cb12, cb12_category,
-                 cb12_disagrees, reported, neuro, context, unset, unset)
+                 cb12_disagrees, reported, neuro, nitrous, context, none, none)
 
 
-def evaluate(cols: PanelColumns, *, symptoms: BoolArray | None = None, neurological: BoolArray | None = None) -> Evaluation:
-    """Run every rule on every panel (see :func:`assess` for ``symptoms`` and ``neurological``)."""
-    basis = assess(cols, symptoms, neurological)
+def evaluate(cols: PanelColumns, *, symptoms: BoolArray | None = None, neurological: BoolArray | None = None,
+             nitrous: BoolArray | None = None) -> Evaluation:
+    """Run every rule on every panel (see :func:`assess` for the reported ``symptoms``,
+    ``neurological`` symptoms and ``nitrous`` oxide use)."""
+    basis = assess(cols, symptoms, neurological, nitrous)
     flags = {r.code: r.applies(basis) for r in FLAG_RULES}
     risk = np.logical_or.reduce([flags[r.code] for r in FLAG_RULES if r.code.startswith("risk_")])
     first = basis.first_line
@@ -361,7 +361,7 @@ FLAG_RULES: tuple[Rule, ...] = (
          lambda p, b: f"H2-receptor antagonists for {_g(p.h2_blocker_years)} years {_RISK} (odds ratio 1.25)."),
     *(Rule(f"risk_{d}", "NICE_NG239", "S", _yes(d), fixed(f"{d.capitalize()} {_RISK}."))
       for d in ("colchicine", "topiramate", "pregabalin", "phenobarbital", "primidone")),
-    Rule("risk_nitrous_oxide", "NICE_NG239", "S", _yes("nitrous_oxide"), fixed(f"Recreational nitrous oxide {_RISK}.")),
+    Rule("risk_nitrous_oxide", "NICE_NG239", "S", lambda b: b.nitrous, fixed(f"Recreational nitrous oxide {_RISK}.")),
     Rule("normal_mcv_or_hb", "CONFOUNDERS", "S",
          lambda b: (b.has("mcv") | b.has("haemoglobin"))
          & (~b.has("mcv") | b.is_band("mcv", "not macrocytic"))
