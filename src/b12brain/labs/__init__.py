@@ -1,6 +1,6 @@
 """Blood tests for vitamin B12 status: read lab panels, categorise markers, cB12, flags, next tests.
 
-Every rule cites its source (CLINICAL.md §2-§5) through :class:`b12brain.clinical.Finding`.
+Every rule cites its source through :class:`b12brain.clinical.Finding`; docs/clinical-reference.md lists them.
 Decision support and research software, not a diagnosis.
 """
 

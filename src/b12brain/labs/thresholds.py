@@ -8,7 +8,8 @@ for a whole cohort and for a single panel alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -70,7 +71,7 @@ class BandTable:
     canonical_per_unit: float = 1.0
 
     def in_unit(self, values: npt.ArrayLike) -> FloatArray:
-        """Canonical values expressed in the table's unit."""
+        """Canonical values expressed in the table's unit (for display)."""
         v = np.asarray(values, dtype=np.float64)
         return v if self.canonical_per_unit == 1.0 else round_significant(v / self.canonical_per_unit)
 
@@ -81,6 +82,19 @@ class BandTable:
     def index(self, label: str) -> int:
         return self.labels.index(label)
 
+    @cached_property
+    def canonical_bands(self) -> tuple[Band, ...]:
+        """The bands with their edges in the canonical unit, rounded as canonical values are
+        (180 ng/L -> 132.84 pmol/L), so a value converted from the table's unit lands exactly
+        on the edge it was given at."""
+        if self.canonical_per_unit == 1.0:
+            return self.bands
+
+        def edge(x: float | None) -> float | None:
+            return None if x is None else float(round_significant(x * self.canonical_per_unit))
+
+        return tuple(replace(b, lower=edge(b.lower), upper=edge(b.upper)) for b in self.bands)
+
     def classify(self, values: npt.ArrayLike) -> CodeArray:
         """Band index of each canonical value (-1 for NaN = not measured).
 
@@ -90,10 +104,10 @@ class BandTable:
         >>> B12_NICE.classify([132.83, 132.84, 258.3, 258.31, float("nan")]).tolist()
         [0, 1, 1, 2, -1]
         """
-        v = self.in_unit(values)
+        v = np.asarray(values, dtype=np.float64)
         codes = np.full(v.shape, -1, dtype=np.int8)
         with np.errstate(invalid="ignore"):
-            for i, band in enumerate(self.bands):
+            for i, band in enumerate(self.canonical_bands):
                 codes[band.contains(v)] = i
         return codes
 

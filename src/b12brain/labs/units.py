@@ -1,7 +1,7 @@
 """Blood markers: canonical units, accepted unit spellings, conversions and plausible ranges.
 
 Conversions and the plausible measuring ranges of B12, holoTC, MMA, homocysteine and age are
-CLINICAL.md §2. The ranges of folate, eGFR, MCV and haemoglobin are *engineering checks*
+the clinical reference (docs/clinical-reference.md). The ranges of folate, eGFR, MCV and haemoglobin are *engineering checks*
 (generous limits that catch a unit mix-up or a typo), not clinical rules.
 
 A value outside its plausible range is rejected rather than interpreted, because the usual

@@ -39,7 +39,7 @@ from b12brain.symptoms.questionnaire import (
     YES,
 )
 
-# MNSI questionnaire scoring, PhenX protocol 140401 [V] (CLINICAL.md §6).
+# MNSI questionnaire scoring, PhenX protocol 140401 [V].
 MNSI_SCORED_IF_YES: tuple[int, ...] = (1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15)
 MNSI_SCORED_IF_NO: tuple[int, ...] = (7, 13)
 MNSI_NOT_SCORED: tuple[int, ...] = (4, 10)
@@ -219,7 +219,7 @@ def _red_flags(answers: Answers, neurological: tuple[str, ...]) -> tuple[Finding
 
 @dataclass(frozen=True)
 class SymptomResult:
-    """What the questionnaire answers show (``CLINICAL.md`` §6). Not a diagnosis.
+    """What the questionnaire answers show. Not a diagnosis.
 
     Attributes
     ----------
@@ -306,7 +306,7 @@ class SymptomResult:
 
 
 def assess_symptoms(answers: Answers) -> SymptomResult:
-    """Apply the ``CLINICAL.md`` §6 rules to validated answers.
+    """Apply the symptom rules (module docstring) to validated answers.
 
     Parameters
     ----------
