@@ -414,6 +414,6 @@ URGENCY_RULES: tuple[Rule, ...] = (
                "the B12 result)."), tier="urgent"),
     Rule("soon_deficiency", "B12BRAIN", "U", lambda b: b.status_in(CONFIRMED, LIKELY),
          lambda p, b: f"B12 status '{STATUSES[b.status[0]]}': see a clinician soon to start treatment and find the "
-                      "cause (b12brain's rule: a confirmed or likely deficiency without a red flag is 'soon').",
+                      "cause (b12brain's rule: a confirmed or likely deficiency is at least 'soon').",
          tier="soon"),
 )
