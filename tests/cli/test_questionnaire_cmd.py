@@ -70,7 +70,7 @@ def test_piped_answers_write_the_expected_file(
     assert "(Also called laughing gas" in shown
     # MNSI: yes on 1-6 -> 5 points (4 unscored), 7 "no" -> 1, 13 "yes" -> 0: 6 of 13.
     assert "MNSI questionnaire score 6 of 13: not abnormal by the original cut-off (>= 7), abnormal by the newer" in shown
-    assert "Red flags:\n  - Neurological symptoms reported (painful tingling and numbness in hands and feet; shooting pains; visual problems (sudden loss of vision or blurred vision))" in shown
+    assert "Red flags:\n  - Neurological symptoms reported (painful tingling and numbness in hands and feet; shooting pains; visual problems (new loss of vision))" in shown
     assert "same-day assessment" in shown  # visual loss
     assert shown.rstrip().endswith(f"Not a diagnosis: {DISCLAIMER}")
     assert f"wrote 35 answers to {out}" in shown

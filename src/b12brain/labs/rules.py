@@ -53,7 +53,7 @@ CONFIRMED, LIKELY, INDETERMINATE, LESS_LIKELY, UNLIKELY, NOT_ASSESSABLE = range(
 FIRST_LINE_MARKERS: tuple[str, ...] = ("b12", "holotc")
 _FL_CONFIRMED, _FL_INDETERMINATE, _FL_UNLIKELY = range(3)
 #: Homocysteine upper reference limit (~15 µmol/L [V]); it decides with MMA after nitrous oxide.
-HCY_UPPER_UMOL_L = 15.0
+HCY_UPPER_UMOL_L = MARKER_TABLES["homocysteine"].bands[1].lower
 STATUS_RULE = (
     "B12 status (b12brain's combination of the markers, following the NICE NG239 sequence): the first-line "
     "marker, total B12 (< 180 / 180-350 / > 350 ng/L) or active B12 (holoTC < 25 / 25-70 / > 70 pmol/L), gives "
@@ -184,10 +184,10 @@ def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: 
     categories["mma"] = classify_mma(mma, upper)
     categories["haemoglobin"] = classify_haemoglobin(cols.markers["haemoglobin"], cols.choices["sex"])
     first, disagree = _first_line(categories)
-    hcy = cols.markers["homocysteine"]
+    hcy_raised = categories["homocysteine"] >= MARKER_TABLES["homocysteine"].index("raised")
+    hcy_normal = categories["homocysteine"] == MARKER_TABLES["homocysteine"].index("normal")
     with np.errstate(invalid="ignore"):
         mma_above, mma_within = mma > upper, mma <= upper
-        hcy_raised, hcy_normal = hcy > HCY_UPPER_UMOL_L, hcy <= HCY_UPPER_UMOL_L
     nitrous = cols.is_yes("nitrous_oxide") | (none if nitrous is None else nitrous)
     status = _status(first, mma_above, mma_within, hcy_raised, hcy_normal, nitrous)
     inputs = [cols.numbers[f] if f == "age" else cols.markers[f] for f, _ in CB12_INPUTS]
@@ -264,7 +264,7 @@ def status_reason(p: Panel, b: Basis) -> str:
         found = []
         if p.homocysteine is not None:
             found.append(f"homocysteine {p.homocysteine:.4g} µmol/L {'above' if b.hcy_raised[0] else 'within'} "
-                         f"{HCY_UPPER_UMOL_L:g} µmol/L")
+                         f"{_g(HCY_UPPER_UMOL_L)} µmol/L")
         if p.mma is not None:
             found.append(_mma_words(p, b))
         words.append(f"({'; '.join(found)})" if found else "(neither is measured yet)")
@@ -371,10 +371,6 @@ FLAG_RULES: tuple[Rule, ...] = (
          lambda p, b: f"The first-line markers disagree ({first_line_words(p, b)}): both are reported and the lower "
                       "category leads the status (b12brain's rule for two first-line markers)."),
 )
-
-
-def _first_line_is(code: int) -> Callable[[Basis], BoolArray]:
-    return lambda b: b.first_line == code
 
 
 NEXT_TEST_RULES: tuple[Rule, ...] = (
