@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from b12brain.errors import LabValueError
 from b12brain.labs import CB12_CATEGORIES, MARKER_TABLES, interpret_panel, parse_panel
 from b12brain.labs.thresholds import (
     B12_BSH_CUTOFF,
@@ -165,3 +166,10 @@ def test_marker_sources_and_levels_follow_clinical_md() -> None:
         "mcv": ("NICE_CKS", "U"),
     }
     assert "Unverified" in result.markers["folate"].rule  # the unverified cut-off says so
+
+
+@pytest.mark.parametrize("limit", ["0.05 umol/L", "45 umol/L"])
+def test_implausible_laboratory_mma_limit_is_refused(limit: str) -> None:
+    with pytest.raises(LabValueError) as err:
+        parse_panel({"mma": "0.3 umol/L", "mma_upper_limit": limit}, "p.json")
+    assert err.value.field == "mma_upper_limit" and "plausible range" in str(err.value)

@@ -69,12 +69,14 @@ class Assessment:
 
     @property
     def next_step(self) -> str:
-        """The one next step the summary names."""
+        """The one next step the summary names: a same-day reason, the neurological treatment
+        pathway, an urgent reason, a next test, a treatment or spinal MRI, a 'soon' reason."""
         first_reason = {level: f for level, f in reversed(self.reasons)}
+        steps = [f for f in self.suggestions if f.code.startswith("treat_") or f.code == "spinal_mri"]
         order = [first_reason.get("same-day"),
-                 next((f for f in self.suggestions if f.code == "treat_neurological"), None),
+                 next((f for f in steps if f.code == "treat_neurological"), None),
                  first_reason.get("urgent"),
-                 *self.next_tests[:1], *self.suggestions[:1], first_reason.get("soon")]
+                 *self.next_tests[:1], *steps[:1], first_reason.get("soon")]
         step = next((f for f in order if f is not None), None)
         return "none suggested" if step is None else step.message.removeprefix(FOR_THE_CLINICIAN)
 

@@ -76,10 +76,12 @@ class LabResult:
 
     @property
     def next_step(self) -> str:
-        """The one next step a summary names: with an urgent result the first suggestion, else
-        the first next test, else the first suggestion."""
+        """The one next step a summary names: with an urgent result the first treatment
+        suggestion, else the first next test, else the first treatment suggestion (cautions
+        such as the folic-acid warning are not steps)."""
+        treatments = tuple(f for f in self.advice if f.code.startswith("treat_"))
         urgent = URGENCY_ORDER.index(self.urgency) >= URGENCY_ORDER.index("urgent")
-        order = (self.advice, self.next_tests) if urgent else (self.next_tests, self.advice)
+        order = (treatments, self.next_tests) if urgent else (self.next_tests, treatments)
         first = next((group[0] for group in order if group), None)
         if first is None:
             return "no further test or treatment suggested by the blood-test rules"
