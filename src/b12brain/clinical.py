@@ -1,9 +1,11 @@
 """Shared vocabulary of the clinical parts: sources, findings, urgency and the disclaimer.
 
 Every rule that labs, symptoms and the assessment apply is reported as a :class:`Finding`
-that carries a sentence for the reader and the source it rests on, with the evidence level
-that ``CLINICAL.md`` gives it: ``V`` read in the source, ``S`` secondary source (a summary of
-the guideline), ``U`` unverified (used only where the output says so).
+that carries a sentence for the reader and the source it rests on, with its evidence level:
+``V`` read in the source, ``S`` secondary source (a summary of the guideline), ``U``
+unverified (used only where the output says so). A rule of b12brain's own cites
+``"B12BRAIN"`` and prints its definition where it acts. Every rule, with its primary source,
+is listed in the project's ``docs/clinical-reference.md``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ DISCLAIMER = (
     "that a qualified clinician must review; they are not a diagnosis."
 )
 
-Urgency = Literal["routine", "soon", "urgent"]
-URGENCY_ORDER: tuple[Urgency, ...] = ("routine", "soon", "urgent")
+Urgency = Literal["routine", "soon", "urgent", "same-day"]
+#: Urgency tiers, least urgent first. "same-day": suspected spinal-cord or optic-nerve
+#: involvement with a suspected deficiency (NHS Lothian pathway [V]).
+URGENCY_ORDER: tuple[Urgency, ...] = ("routine", "soon", "urgent", "same-day")
 EvidenceLevel = Literal["V", "S", "U"]
 
 SOURCES: dict[str, str] = {
@@ -31,8 +35,10 @@ SOURCES: dict[str, str] = {
     "MMA_REFERENCE": "MMA reference limits in use (0.28-0.45 umol/L by laboratory; > 0.75 highly suggestive)",
     "HCY_REFERENCE": "Homocysteine reference limits in use (~15 umol/L; > 20 suggests B12 deficiency with normal folate)",
     "WHO_B12_BANDS": "WHO-type serum B12 bands (< 148 deficient, 148-221 low, > 221 pmol/L adequate)",
-    "CONFOUNDERS": "Confounders of the B12 markers (kidney function, folate, pregnancy, assay interference), as summarised in b12brain's CLINICAL.md §5",
-    "RED_FLAGS": "Red flags that make a B12 assessment urgent, as listed in b12brain's CLINICAL.md §6",
+    "CONFOUNDERS": "Confounders of the B12 markers (kidney function, folate, pregnancy, assay interference); references in b12brain's docs/clinical-reference.md",
+    "NICE_TREATMENT": "NICE NG239 (2024) and NICE CKS, Anaemia - B12 and folate deficiency: treatment and follow-up",
+    "NICE_CKS_BNF": "NICE CKS, Anaemia - B12 and folate deficiency, and BNF hydroxocobalamin monograph (doses)",
+    "B12BRAIN": "b12brain's own rule, defined where it acts (docs/clinical-reference.md)",
     "PHENX_MNSI": "Michigan Neuropathy Screening Instrument questionnaire, PhenX protocol 140401",
     "SEED_ARTICLE": "b12brain seed article: demyelination symptoms of B12 deficiency and its case report",
     "DE_LAU_2009": "de Lau et al. 2009, J Neurol Neurosurg Psychiatry 80:149 (Rotterdam Scan Study)",

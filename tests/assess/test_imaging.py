@@ -87,10 +87,13 @@ def test_periventricular_predominant_at_exactly_half() -> None:
     assert result.pattern == "periventricular-predominant"
     assert result.consistent_with_b12 is True
     assert result.points_to_other_causes is False
-    assert codes(result) == ["periventricular_predominant"]
-    finding = result.findings[0]
-    assert finding.source == "DE_LAU_2009" and finding.level == "V"
-    assert "50% of 10.00 mL" in finding.message
+    assert codes(result) == ["periventricular_predominant", "de_lau_association"]
+    cut_off, literature = result.findings
+    # The 50% cut-off is the tool's own; de Lau reports an association, not a cut-off.
+    assert (cut_off.source, cut_off.level) == ("B12BRAIN", "U") and "b12brain's own cut-off" in cut_off.message
+    assert "50% of 10.00 mL" in cut_off.message
+    assert (literature.source, literature.level) == ("DE_LAU_2009", "V") and "not a diagnostic cut-off" in literature.message
+    assert "%" not in literature.message
 
 
 def test_just_below_half_periventricular_is_not_predominant() -> None:
@@ -100,6 +103,7 @@ def test_just_below_half_periventricular_is_not_predominant() -> None:
     assert result.consistent_with_b12 is False
     assert codes(result) == ["not_b12_pattern"]
     assert "49% periventricular" in result.findings[0].message
+    assert result.findings[0].source == "B12BRAIN"
 
 
 def test_mostly_periventricular() -> None:
@@ -108,19 +112,32 @@ def test_mostly_periventricular() -> None:
     assert "90% of 10.00 mL" in result.findings[0].message
 
 
-@pytest.mark.parametrize(("pv_grade", "deep_grade"), [(3, 0), (3, 1), (0, 2), (1, 2), (2, 3)])
-def test_confluent(pv_grade: int, deep_grade: int) -> None:
-    # Deep-predominant volumes, but confluence decides the pattern.
+@pytest.mark.parametrize(("pv_grade", "deep_grade"), [(3, 0), (3, 1), (3, 3)])
+def test_confluent_periventricular(pv_grade: int, deep_grade: int) -> None:
+    # Deep-predominant volumes, but periventricular confluence decides the pattern.
     summary = make_summary({"periventricular": 1.0, "deep": 9.0}, {"periventricular": 1, "deep": 2},
                            pv_grade=pv_grade, deep_grade=deep_grade)
     result = describe_imaging(summary)
-    assert result.pattern == "confluent white-matter lesions"
+    assert result.pattern == "confluent periventricular lesions"
     assert result.consistent_with_b12 is True
-    assert codes(result) == ["confluent_lesions"]
-    finding = result.findings[0]
-    assert finding.source == "B12_LEUKOENCEPHALOPATHY" and finding.level == "V"
-    assert f"periventricular {pv_grade}, deep {deep_grade}" in finding.message
+    assert codes(result) == ["confluent_periventricular", "b12_leukoencephalopathy_literature"]
+    estimate, literature = result.findings
+    assert (estimate.source, estimate.level) == ("B12BRAIN", "U")  # the Fazekas grade is the tool's estimate
+    assert f"periventricular {pv_grade}, deep {deep_grade}" in estimate.message and "estimate" in estimate.message
+    assert (literature.source, literature.level) == ("B12_LEUKOENCEPHALOPATHY", "V")
     assert (result.fazekas_periventricular, result.fazekas_deep) == (pv_grade, deep_grade)
+
+
+@pytest.mark.parametrize(("pv_grade", "deep_grade"), [(0, 2), (1, 2), (2, 3)])
+def test_deep_confluence_alone_is_not_the_b12_pattern(pv_grade: int, deep_grade: int) -> None:
+    """Issue 17: deep-only confluent lesions were labelled the cobalamin-deficiency pattern."""
+    summary = make_summary({"periventricular": 1.0, "deep": 9.0}, {"periventricular": 1, "deep": 2},
+                           pv_grade=pv_grade, deep_grade=deep_grade)
+    result = describe_imaging(summary)
+    assert result.pattern == "confluent deep lesions"
+    assert result.consistent_with_b12 is False
+    assert codes(result) == ["confluent_deep_not_b12_pattern"]
+    assert "small-vessel" in result.findings[0].message and result.findings[0].source == "B12BRAIN"
 
 
 @pytest.mark.parametrize(("pv_grade", "deep_grade"), [(2, 1), (1, 1), (2, 0)])
@@ -129,16 +146,26 @@ def test_grades_below_confluence(pv_grade: int, deep_grade: int) -> None:
                            pv_grade=pv_grade, deep_grade=deep_grade)
     result = describe_imaging(summary)
     assert result.pattern == "deep-predominant"
-    assert "confluent_lesions" not in codes(result)
+    assert not any(code.startswith("confluent") for code in codes(result))
 
 
-def test_deep_predominant_counts_juxtacortical_volume_as_deep() -> None:
-    # 30% PV, 30% deep, 40% juxtacortical: deep + juxtacortical = 70%.
+def test_juxtacortical_volume_is_not_deep() -> None:
+    # 30% PV, 30% deep, 40% juxtacortical: no region b12brain names holds half the volume.
     result = describe_imaging(make_summary({"periventricular": 3.0, "deep": 3.0, "juxtacortical": 4.0},
                                            {"periventricular": 1, "deep": 1, "juxtacortical": 1}))
-    assert result.pattern == "deep-predominant"
+    assert result.pattern == "mixed"
     assert result.consistent_with_b12 is False
     assert codes(result)[0] == "not_b12_pattern"
+
+
+def test_one_juxtacortical_dot_beside_deep_lesions() -> None:
+    """Issue 17: one juxtacortical dot once gave 'deep-predominant' by counting it as deep, and 'soon'."""
+    result = describe_imaging(make_summary({"periventricular": 0.2, "deep": 0.2, "juxtacortical": 0.05},
+                                           {"periventricular": 1, "deep": 1, "juxtacortical": 1}))
+    assert result.pattern == "mixed"  # 44% PV, 44% deep
+    assert "juxtacortical_lesions" in codes(result)
+    lone = describe_imaging(make_summary({"deep": 2.0, "juxtacortical": 0.05}, {"deep": 2, "juxtacortical": 1}))
+    assert lone.pattern == "deep-predominant" and lone.points_to_other_causes is False
 
 
 def test_mixed() -> None:
@@ -148,7 +175,7 @@ def test_mixed() -> None:
     assert result.pattern == "mixed"
     assert result.consistent_with_b12 is False
     assert result.findings[0].code == "not_b12_pattern"
-    assert "mixed (40% periventricular)" in result.findings[0].message
+    assert "mixed (40% periventricular, 30% deep" in result.findings[0].message
 
 
 # --- features that point to other causes ----------------------------------------------------------
@@ -156,7 +183,7 @@ def test_mixed() -> None:
 @pytest.mark.parametrize("region", ["juxtacortical", "infratentorial"])
 def test_one_ms_typical_lesion(region: str) -> None:
     result = describe_imaging(make_summary({"deep": 1.0, region: 0.1}, {"deep": 2, region: 1}, pv_grade=0, deep_grade=1))
-    assert result.points_to_other_causes is True
+    assert result.points_to_other_causes is False  # reported, but alone not a feature that points elsewhere
     assert codes(result) == ["not_b12_pattern", f"{region}_lesions"]  # one region only: no dissemination
     finding = result.findings[1]
     assert finding.source == "MCDONALD_2017" and finding.level == "U"
@@ -167,7 +194,8 @@ def test_dissemination_over_two_regions() -> None:
     result = describe_imaging(make_summary({"periventricular": 8.0, "juxtacortical": 0.2}, {"periventricular": 3, "juxtacortical": 1}))
     assert result.pattern == "periventricular-predominant"
     assert result.consistent_with_b12 is True and result.points_to_other_causes is True
-    assert codes(result) == ["periventricular_predominant", "juxtacortical_lesions", "dissemination_in_space"]
+    assert codes(result) == ["periventricular_predominant", "de_lau_association", "juxtacortical_lesions",
+                             "dissemination_in_space"]
     assert "2 of the regions" in result.findings[-1].message
     assert "periventricular, juxtacortical" in result.findings[-1].message
 
@@ -175,14 +203,14 @@ def test_dissemination_over_two_regions() -> None:
 def test_dissemination_over_three_regions() -> None:
     result = describe_imaging(make_summary({"periventricular": 8.0, "juxtacortical": 0.2, "infratentorial": 0.3},
                                            {"periventricular": 3, "juxtacortical": 1, "infratentorial": 2}))
-    assert codes(result)[1:] == ["juxtacortical_lesions", "infratentorial_lesions", "dissemination_in_space"]
+    assert codes(result)[2:] == ["juxtacortical_lesions", "infratentorial_lesions", "dissemination_in_space"]
     assert "3 of the regions" in result.findings[-1].message
 
 
 def test_periventricular_and_deep_is_not_dissemination() -> None:
     result = describe_imaging(make_summary({"periventricular": 6.0, "deep": 2.0}, {"periventricular": 3, "deep": 5}))
     assert result.points_to_other_causes is False
-    assert codes(result) == ["periventricular_predominant"]
+    assert codes(result) == ["periventricular_predominant", "de_lau_association"]
 
 
 def test_eight_discrete_lesions_are_not_many() -> None:
@@ -196,15 +224,15 @@ def test_nine_discrete_lesions_point_to_other_causes() -> None:
     result = describe_imaging(make_summary({"periventricular": 3.0, "deep": 1.0}, {"periventricular": 4, "deep": 5}))
     assert result.lesion_count == 9
     assert result.points_to_other_causes is True
-    assert codes(result) == ["periventricular_predominant", "many_discrete_lesions"]
+    assert codes(result) == ["periventricular_predominant", "de_lau_association", "many_discrete_lesions"]
     assert result.findings[-1].message.startswith("9 discrete lesions without confluence")
 
 
 def test_nine_confluent_lesions_are_not_discrete() -> None:
     result = describe_imaging(make_summary({"periventricular": 3.0, "deep": 1.0}, {"periventricular": 4, "deep": 5}, pv_grade=3))
-    assert result.pattern == "confluent white-matter lesions"
+    assert result.pattern == "confluent periventricular lesions"
     assert result.points_to_other_causes is False
-    assert codes(result) == ["confluent_lesions"]
+    assert codes(result) == ["confluent_periventricular", "b12_leukoencephalopathy_literature"]
 
 
 def test_figures_are_kept() -> None:
@@ -236,8 +264,8 @@ def test_burden_gives_the_same_result_as_the_dict() -> None:
                                  "run/summary.json")
     assert from_burden == from_dict
     assert from_burden.pattern == "periventricular-predominant"
-    assert codes(from_burden) == ["periventricular_predominant", "caps_lining", "juxtacortical_lesions",
-                                  "dissemination_in_space", "many_discrete_lesions"]
+    assert codes(from_burden) == ["periventricular_predominant", "de_lau_association", "caps_lining",
+                                  "juxtacortical_lesions", "dissemination_in_space", "many_discrete_lesions"]
     # The Burden itself is not changed by reading it.
     assert burden.fazekas == FazekasEstimate(2, 1) and burden.lesion_count == 9
 

@@ -23,7 +23,7 @@ from b12brain.clinical import DISCLAIMER
 
 CLASSES = ("periventricular", "deep", "juxtacortical", "infratentorial")
 LOW_PANEL = {"b12": "120 pmol/L", "holotc": "20 pmol/L", "mma": "0.8 umol/L", "homocysteine": "25 umol/L", "age": 50}
-NORMAL_PANEL = {"b12": "350 pmol/L", "holotc": "70 pmol/L", "mma": "0.2 umol/L", "homocysteine": "10 umol/L", "age": 50}
+NORMAL_PANEL = {"b12": "350 pmol/L", "holotc": "90 pmol/L", "mma": "0.2 umol/L", "homocysteine": "10 umol/L", "age": 50}
 
 
 def answers_document(**answers: str) -> dict[str, Any]:
@@ -69,9 +69,14 @@ def test_text_report(inputs: SimpleNamespace, capsys: pytest.CaptureFixture[str]
     captured = capsys.readouterr()
     assert captured.err == ""
     out = captured.out
-    assert out.splitlines()[0] == "Urgency: URGENT"
+    assert out.splitlines()[0].startswith("Summary: urgency urgent; B12 status deficiency confirmed (NICE NG239); next step: "
+                                          "with neurological involvement, seek specialist (haematology) advice urgently")
+    assert "Urgency: URGENT" in out
     assert "Neurological symptoms with a suspected B12 deficiency" in out
-    assert "B12 status: deficiency likely (cB12 -1.64, possible deficiency)" in out
+    assert "B12 status deficiency confirmed by NICE NG239; cB12 -1.64 (possible deficiency on the cB12 scale)" in out
+    # Issue 17: the assessment text once dropped the next tests and the confounders.
+    assert "Next tests:\n  - Test anti-intrinsic-factor antibodies" in out
+    assert "Confounders and risk factors:" in out and "Suggestions for the clinician:" in out
     assert "Imaging: periventricular-predominant; 4 lesions, 5.00 mL" in out
     assert DISCLAIMER in out
 
@@ -83,7 +88,7 @@ def test_out_writes_json(inputs: SimpleNamespace, tmp_path: Path, capsys: pytest
     assert f"wrote {out}" in captured.err
     assert "Urgency: URGENT" in captured.out  # text is still shown with the default --format text
     written = json.loads(out.read_text(encoding="utf-8"))
-    assert written["schema_version"] == "1.0"
+    assert written["schema_version"] == "1.1"
     assert written["urgency"] == "urgent"
     codes = [(r["urgency"], r["code"]) for r in written["reasons"]]
     assert codes[0] == ("urgent", "neurological_symptoms_with_suspected_deficiency")
@@ -118,7 +123,7 @@ def test_healthy_inputs_are_routine(tmp_path: Path, capsys: pytest.CaptureFixtur
     summary = write_json(tmp_path / "s.json", summary_document({}, {}, pv_grade=0))
     assert main(["assess", "--labs", str(labs), "--symptoms", str(answers), "--summary", str(summary)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "Urgency: ROUTINE"
+    assert out.splitlines()[0].startswith("Summary: urgency routine; B12 status deficiency unlikely (NICE NG239)")
     assert "[urgent]" not in out and "[soon]" not in out
 
 
@@ -204,7 +209,7 @@ def test_run_writes_assessment_beside_summary(tmp_path: Path, capsys: pytest.Cap
     assert rc == 0, captured.err
     assert captured.err == ""
     assert (out / "summary.json").is_file() and (out / "assessment.json").is_file()
-    assert "assessment: urgency urgent; B12 status deficiency likely; neurological involvement yes" in captured.out
+    assert "assessment: urgency urgent; B12 status deficiency confirmed; neurological involvement yes" in captured.out
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assessment = json.loads((out / "assessment.json").read_text(encoding="utf-8"))
@@ -217,7 +222,7 @@ def test_run_writes_assessment_beside_summary(tmp_path: Path, capsys: pytest.Cap
     # Low markers + a neurological symptom: urgent, whatever the imaging shows.
     assert assessment["urgency"] == "urgent"
     assert assessment["reasons"][0]["code"] == "neurological_symptoms_with_suspected_deficiency"
-    assert assessment["b12_status"]["status"] == "deficiency likely"
+    assert assessment["b12_status"]["status"] == "deficiency confirmed"
     assert assessment["labs"]["source"] == str(labs)
 
     # `assess` on the written summary.json agrees with what `run` wrote.

@@ -48,9 +48,12 @@ def test_text_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert captured.err == ""
     out = captured.out
     assert "cB12: 0.37 (adequate)" in out
-    assert "B12 status: deficiency unlikely" in out
-    assert "total B12 350 pmol/L: deficiency unlikely" in out
-    assert str(path) in out.splitlines()[0]
+    # holoTC 70 pmol/L is indeterminate and leads; MMA 0.2 within the limit makes deficiency less likely.
+    assert "B12 status: deficiency less likely" in out
+    assert "total B12 350 pmol/L (474.3 ng/L): deficiency unlikely" in out
+    first, blank, title = out.splitlines()[:3]
+    assert first.startswith("Summary: B12 status deficiency less likely (NICE NG239); urgency routine; next step: ")
+    assert blank == "" and str(path) in title
     assert out.rstrip().endswith(DISCLAIMER)
 
 
@@ -66,23 +69,27 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert markers["b12"]["category"] == "indeterminate"
     assert markers["b12"]["value_seen"] == 200 and markers["b12"]["unit_seen"] == "pg/mL"
     assert markers["mma"]["value"] == 0.5 and markers["mma"]["unit"] == "µmol/L"
-    assert markers["mma"]["category"] == "raised"
+    assert markers["mma"]["category"] == "above the upper reference limit"
     for marker in markers.values():
         assert {"value", "unit", "category"} <= set(marker)
     assert report["urgency"] == "urgent"  # neurological symptoms with a suspected deficiency
-    assert [r["code"] for r in report["urgency_reasons"]] == ["urgent_neurological", "soon_deficiency_likely"]
+    assert report["b12_status"] == "deficiency likely"  # B12 200 ng/L indeterminate, MMA above 0.45
+    assert [r["code"] for r in report["urgency_reasons"]] == ["urgent_neurological", "soon_deficiency"]
     assert "risk_age" in [f["code"] for f in report["flags"]]
     assert "test_cb12_markers" in [f["code"] for f in report["next_tests"]]
+    assert "treat_neurological" in [f["code"] for f in report["advice"]]
+    assert report["summary"].startswith("Summary: B12 status deficiency likely (NICE NG239); urgency urgent; next step: "
+                                        "with neurological involvement, seek specialist (haematology) advice urgently")
     assert isinstance(report["sources"], list) and report["sources"]
     assert report["disclaimer"] == DISCLAIMER
 
 
 def test_sanity_panel_of_clinical_md(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """CLINICAL.md §3: holoTC 70, B12 350, MMA 0.2, Hcy 10, age 50 -> cB12 0.37."""
+    """Fedosov 2015 sanity values: holoTC 70, B12 350, MMA 0.2, Hcy 10, age 50 -> cB12 0.37."""
     report = run_json(write(tmp_path, "sanity.json", SANITY), capsys)
     assert report["cb12"] == 0.37
     assert report["cb12_category"] == "adequate"
-    assert report["b12_status"] == "deficiency unlikely"
+    assert report["b12_status"] == "deficiency less likely"
     assert report["urgency"] == "routine"
 
 
@@ -166,7 +173,7 @@ def test_cohort_keeps_good_rows_and_reports_bad_ones(tmp_path: Path, capsys: pyt
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == ["A", "C"]
     assert [r["row"] for r in rows] == ["1", "3"]
-    assert [r["b12_status"] for r in rows] == ["deficiency unlikely", "deficiency likely"]
+    assert [r["b12_status"] for r in rows] == ["deficiency unlikely", "deficiency confirmed"]
     assert [r["urgency"] for r in rows] == ["routine", "soon"]
     rejected = [line for line in captured.err.splitlines() if line.startswith("b12brain labs: rejected: ")]
     assert len(rejected) == 2

@@ -66,8 +66,8 @@ def test_piped_answers_write_the_expected_file(
     assert "(Also called laughing gas" in shown
     # MNSI: yes on 1-6 -> 5 points (4 unscored), 7 "no" -> 1, 13 "yes" -> 0: 6 of 13.
     assert "MNSI questionnaire score 6 of 13: not abnormal by the original cut-off (>= 7), abnormal by the newer" in shown
-    assert "Red flags:\n  - Neurological symptoms reported (painful tingling and numbness in hands and feet; shooting pains; visual problems (sudden loss of vision or blurred vision))" in shown
-    assert "same-day assessment" in shown  # visual loss
+    assert "Red flags:\n  - Neurological symptoms reported (painful tingling and numbness in hands and feet; shooting pains; visual problems (new loss of vision))" in shown
+    assert "New loss of vision reported: a red flag (urgent; b12brain's red-flag list)" in shown
     assert shown.rstrip().endswith(f"Not a diagnosis: {DISCLAIMER}")
     assert f"wrote 35 answers to {out}" in shown
 
@@ -128,7 +128,7 @@ def test_terminal_asks_again_after_an_invalid_answer(
     assert "an empty answer is not understood" in shown
     assert "answer '9' is not understood" in shown
     assert shown.count("answer [1-5]: ") == 5
-    assert "Symptoms rapidly worsening: a red flag (urgent)" in shown
+    assert "Symptoms rapidly worsening: a red flag (urgent;" in shown
 
 
 def test_existing_out_is_refused_before_asking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

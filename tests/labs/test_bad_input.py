@@ -164,7 +164,7 @@ def test_unknown_unit_message_lists_accepted_units(tmp_path: Path) -> None:
 def test_implausible_message_gives_range_and_units() -> None:
     with pytest.raises(LabValueError) as err:
         parse_panel({"b12": "0.4 pmol/L"}, "p")
-    assert "20-5000 pmol/L (CLINICAL.md §2" in str(err.value) and "accepted units: pmol/L, pg/mL, ng/L" in str(err.value)
+    assert "20-5000 pmol/L (plausible measuring range" in str(err.value) and "accepted units: pmol/L, pg/mL, ng/L" in str(err.value)
     with pytest.raises(LabValueError) as err:
         parse_panel({"folate": "0.1 nmol/L"}, "p")
     assert "engineering plausibility check, not a clinical rule" in str(err.value)

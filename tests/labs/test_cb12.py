@@ -1,4 +1,4 @@
-"""cB12: the sanity values of CLINICAL.md §3, four markers + age or nothing, monotonicity."""
+"""cB12: the sanity values of the clinical reference (Fedosov 2015), four markers + age or nothing, monotonicity."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def test_categories_of_the_sanity_values() -> None:
 
 @pytest.mark.parametrize("left_out", ["b12", "holotc", "mma", "homocysteine", "age"])
 def test_no_cb12_without_all_four_markers_and_age(left_out: str) -> None:
-    fields = {k: v for k, v in FULL.items() if k != left_out}
+    # B12 250 pmol/L (339 ng/L) or holoTC 70 pmol/L: an indeterminate first-line result, where cB12 is suggested.
+    fields = {k: v for k, v in (FULL | {"b12": "250 pmol/L"}).items() if k != left_out}
     result = interpret_panel(parse_panel(fields))
     assert result.cb12 is None and result.cb12_category is None
     name = {"b12": "B12", "holotc": "holoTC", "mma": "MMA", "homocysteine": "homocysteine", "age": "age"}[left_out]

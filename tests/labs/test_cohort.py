@@ -22,7 +22,7 @@ from b12brain.labs import (
     read_panel,
 )
 from b12brain.labs.fields import BOOLEAN_FIELDS, CHOICE_FIELDS, CONDITIONS
-from b12brain.labs.interpret import VALUE_COLUMNS
+from b12brain.labs.interpret import INTERPRETED, VALUE_COLUMNS
 from b12brain.labs.units import MARKER_SPECS, MARKERS
 
 # --- a cohort with bad rows ------------------------------------------------------------------
@@ -60,12 +60,12 @@ def test_bad_rows_are_named_and_good_rows_interpreted(cohort_csv: Path) -> None:
     assert table["b12_pmol_l"].iloc[0] == pytest.approx(110.7) and table["mma_umol_l"].iloc[1] == 0.2
     assert table["b12_category"].tolist()[:2] == ["deficiency confirmed", "deficiency unlikely"]
     assert pd.isna(table["b12_category"].iloc[2])
-    assert table["b12_status"].tolist() == ["indeterminate", "deficiency unlikely", "not assessable"]
+    assert table["b12_status"].tolist() == ["deficiency confirmed", "deficiency unlikely", "not assessable"]
     assert table["cb12_category"].tolist()[:2] == ["low B12", "adequate"] and np.isnan(table["cb12"].iloc[2])
     assert table["flag_hiv_low_b12"].tolist() == [True, False, False]
     assert table["flag_risk_coeliac_disease"].tolist() == [True, False, False]
     assert table["next_test_b12_first"].tolist() == [False, False, True]
-    assert table["urgency"].tolist() == ["routine", "routine", "routine"]
+    assert table["urgency"].tolist() == ["soon", "routine", "routine"]
 
 
 def test_output_columns(cohort_csv: Path) -> None:
@@ -73,7 +73,9 @@ def test_output_columns(cohort_csv: Path) -> None:
     expected = {"row", "id", "b12_pmol_l", "holotc_pmol_l", "mma_umol_l", "homocysteine_umol_l", "folate_nmol_l",
                 "egfr_ml_min_1_73m2", "mcv_fl", "haemoglobin_g_l", "age_years", "cb12", "cb12_category", "b12_status",
                 "suspected_deficiency", "urgency", "flag_markers_disagree", "flag_kidney_function_reduced", "next_test_mma"}
-    expected |= {f"{m}_category" for m in MARKERS}
+    expected |= {f"{m}_category" for m in INTERPRETED} | {"mma_upper_limit_umol_l", "first_line_category", "cb12_disagrees",
+                                                          "advice_no_folic_acid_alone", "advice_treat_neurological"}
+    assert "mma_upper_limit_category" not in columns
     assert expected <= columns
 
 
@@ -95,7 +97,7 @@ def test_dataframe_rows_are_named_by_position_and_index() -> None:
     ]
     assert [e.field for e in result.errors] == ["b12", "b12", "age"]
     assert result.table["row"].tolist() == [1, 2]  # NaN is "not measured" in a DataFrame
-    assert result.table["b12_status"].tolist() == ["deficiency likely", "not assessable"]
+    assert result.table["b12_status"].tolist() == ["deficiency confirmed", "not assessable"]
 
 
 def test_csv_cells_with_units_bom_quotes_and_yes_no(tmp_path: Path) -> None:
@@ -165,6 +167,7 @@ def signature(result: LabResult) -> dict[str, Any]:
         "suspected": result.suspected_deficiency,
         "flags": [f.code for f in result.flags],
         "next_tests": [f.code for f in result.next_tests],
+        "advice": [f.code for f in result.advice],
         "urgency": result.urgency,
         "reasons": [f.code for f in result.urgency_reasons],
     }
@@ -198,9 +201,10 @@ def _frame(panels: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _table_row_signature(row: pd.Series) -> dict[str, Any]:
-    measured = [m for m in MARKERS if not pd.isna(row[f"{m}_category"])]
+    measured = [m for m in INTERPRETED if not pd.isna(row[f"{m}_category"])]
     flags = [c.removeprefix("flag_") for c in row.index if c.startswith("flag_") and row[c]]
     tests = [c.removeprefix("next_") for c in row.index if c.startswith("next_") and row[c]]
+    advice = [c.removeprefix("advice_") for c in row.index if c.startswith("advice_") and row[c]]
     return {
         "values": {m: float(row[VALUE_COLUMNS[m]]) for m in measured},
         "categories": {m: row[f"{m}_category"] for m in measured},
@@ -210,6 +214,7 @@ def _table_row_signature(row: pd.Series) -> dict[str, Any]:
         "suspected": bool(row["suspected_deficiency"]),
         "flags": flags,
         "next_tests": tests,
+        "advice": advice,
         "urgency": row["urgency"],
     }
 

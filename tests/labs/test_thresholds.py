@@ -5,46 +5,46 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from b12brain.errors import LabValueError
 from b12brain.labs import CB12_CATEGORIES, MARKER_TABLES, interpret_panel, parse_panel
 from b12brain.labs.thresholds import (
     B12_BSH_CUTOFF,
     B12_WHO,
     HB_FEMALE,
     HB_MALE,
+    MMA_LABELS,
     classify_haemoglobin,
 )
 
 BOUNDARIES = [
-    # total B12, NICE NG239: < 133 confirmed, 133-258 (both included) indeterminate, > 258 unlikely
-    ("b12", 132.99, "pmol/L", "deficiency confirmed"),
+    # total B12, NICE NG239, applied in ng/L as NICE writes them: < 180 confirmed, 180-350 (both
+    # included) indeterminate, > 350 unlikely; 1 ng/L = 1 pg/mL = 0.738 pmol/L.
+    ("b12", 179.99, "ng/L", "deficiency confirmed"),
+    ("b12", 180, "ng/L", "indeterminate"),
+    ("b12", 350, "ng/L", "indeterminate"),
+    ("b12", 350.01, "ng/L", "deficiency unlikely"),
+    ("b12", 179.99, "pg/mL", "deficiency confirmed"),
+    ("b12", 180, "pg/mL", "indeterminate"),
+    ("b12", 350, "pg/mL", "indeterminate"),
+    ("b12", 350.01, "pg/mL", "deficiency unlikely"),
+    # the same boundaries given in pmol/L: 180 ng/L = 132.84 pmol/L, 350 ng/L = 258.3 pmol/L
+    ("b12", 132.83, "pmol/L", "deficiency confirmed"),
+    ("b12", 132.84, "pmol/L", "indeterminate"),
     ("b12", 133, "pmol/L", "indeterminate"),
-    ("b12", 258, "pmol/L", "indeterminate"),
-    ("b12", 258.01, "pmol/L", "deficiency unlikely"),
-    # the same boundaries in pg/mL and ng/L: 133 pmol/L = 180.22 pg/mL, 258 pmol/L = 349.59 pg/mL
-    ("b12", 180.2, "pg/mL", "deficiency confirmed"),
-    ("b12", 180.3, "pg/mL", "indeterminate"),
-    ("b12", 349.5, "pg/mL", "indeterminate"),
-    ("b12", 349.6, "pg/mL", "deficiency unlikely"),
-    ("b12", 180.2, "ng/L", "deficiency confirmed"),
-    ("b12", 180.3, "ng/L", "indeterminate"),
-    ("b12", 180, "pg/mL", "deficiency confirmed"),  # NICE's "< 180 ng/L" is 132.84 pmol/L: the pmol/L rule applies
-    ("b12", 350, "pg/mL", "deficiency unlikely"),  # 258.3 pmol/L
+    ("b12", 258.3, "pmol/L", "indeterminate"),
+    ("b12", 258.31, "pmol/L", "deficiency unlikely"),
     ("holotc", 24.99, "pmol/L", "deficiency confirmed"),
     ("holotc", 25, "pmol/L", "indeterminate"),
     ("holotc", 70, "pmol/L", "indeterminate"),
     ("holotc", 70.01, "pmol/L", "deficiency unlikely"),
-    ("mma", 0.28, "µmol/L", "normal"),
-    ("mma", 0.2801, "µmol/L", "borderline (laboratory-dependent upper limit)"),
-    ("mma", 0.45, "µmol/L", "borderline (laboratory-dependent upper limit)"),
-    ("mma", 0.4501, "µmol/L", "raised"),
-    ("mma", 0.75, "µmol/L", "raised"),
-    ("mma", 0.7501, "µmol/L", "highly suggestive of B12 deficiency"),
-    ("mma", 280, "nmol/L", "normal"),
-    ("mma", 281, "nmol/L", "borderline (laboratory-dependent upper limit)"),
-    ("mma", 450, "nmol/L", "borderline (laboratory-dependent upper limit)"),
-    ("mma", 451, "nmol/L", "raised"),
-    ("mma", 750, "nmol/L", "raised"),
-    ("mma", 751, "nmol/L", "highly suggestive of B12 deficiency"),
+    # MMA against the default upper reference limit 0.45 µmol/L (no laboratory limit given)
+    ("mma", 0.45, "µmol/L", "within the upper reference limit"),
+    ("mma", 0.4501, "µmol/L", "above the upper reference limit"),
+    ("mma", 0.75, "µmol/L", "above the upper reference limit"),
+    ("mma", 0.7501, "µmol/L", MMA_LABELS[2]),
+    ("mma", 450, "nmol/L", "within the upper reference limit"),
+    ("mma", 451, "nmol/L", "above the upper reference limit"),
+    ("mma", 751, "nmol/L", MMA_LABELS[2]),
     ("homocysteine", 15, "µmol/L", "normal"),
     ("homocysteine", 15.01, "µmol/L", "raised"),
     ("homocysteine", 20, "µmol/L", "raised"),
@@ -125,11 +125,33 @@ def test_haemoglobin_missing_is_not_classified() -> None:
 
 def test_b12_context_lines_are_not_the_rule() -> None:
     result = interpret_panel(parse_panel({"b12": "147 pmol/L"}))
-    assert result.markers["b12"].category == "indeterminate"  # NICE rule
+    assert result.markers["b12"].category == "indeterminate"  # NICE rule (199.2 ng/L)
     context = {f.code: f for f in result.context}
-    assert "below the 148 pmol/L" in context["b12_bsh_cutoff"].message and context["b12_bsh_cutoff"].source == "BSH_2014"
+    assert "'below the 200 ng/L (148 pmol/L)" in context["b12_bsh_cutoff"].message and context["b12_bsh_cutoff"].source == "BSH_2014"
     assert "'deficient'" in context["b12_who_band"].message and context["b12_who_band"].source == "WHO_B12_BANDS"
-    assert all(f.message.startswith("Context, not the rule") for f in result.context if f.code != "b12_status_rule")
+    assert all(f.message.startswith("Context, not the rule") for f in result.context if f.code.startswith(("b12_bsh", "b12_who")))
+
+
+@pytest.mark.parametrize(("value", "below"), [("200 ng/L", False), ("199.9 pg/mL", True), ("148 pmol/L", False),
+                                               ("147.6 pmol/L", False), ("147.5 pmol/L", True)])
+def test_bsh_cutoff_is_applied_in_ng_l(value: str, below: bool) -> None:
+    """BSH 2014 writes 200 ng/L (148 pmol/L): 200 ng/L itself is not below it."""
+    context = {f.code: f for f in interpret_panel(parse_panel({"b12": value})).context}
+    assert ("'below the 200 ng/L" in context["b12_bsh_cutoff"].message) is below
+
+
+@pytest.mark.parametrize(
+    ("mma", "limit", "category"),
+    [("0.30 umol/L", "0.28 umol/L", "above the upper reference limit"),
+     ("0.28 umol/L", "0.28 umol/L", "within the upper reference limit"),
+     ("0.50 umol/L", "550 nmol/L", "within the upper reference limit"),
+     ("0.56 umol/L", "550 nmol/L", "above the upper reference limit")],
+)
+def test_mma_against_the_laboratory_limit(mma: str, limit: str, category: str) -> None:
+    result = interpret_panel(parse_panel({"mma": mma, "mma_upper_limit": limit}))
+    assert result.markers["mma"].category == category
+    assert "laboratory's upper reference limit" in result.markers["mma"].finding.message
+    assert "mma_upper_limit" not in result.markers  # a setting of the MMA rule, not a marker
 
 
 def test_marker_sources_and_levels_follow_clinical_md() -> None:
@@ -143,4 +165,11 @@ def test_marker_sources_and_levels_follow_clinical_md() -> None:
         "homocysteine": ("HCY_REFERENCE", "V"), "folate": ("BSH_2014", "U"), "egfr": ("CONFOUNDERS", "V"),
         "mcv": ("NICE_CKS", "U"),
     }
-    assert "not in CLINICAL.md" in result.markers["folate"].rule  # the unverified cut-off says so
+    assert "Unverified" in result.markers["folate"].rule  # the unverified cut-off says so
+
+
+@pytest.mark.parametrize("limit", ["0.05 umol/L", "45 umol/L"])
+def test_implausible_laboratory_mma_limit_is_refused(limit: str) -> None:
+    with pytest.raises(LabValueError) as err:
+        parse_panel({"mma": "0.3 umol/L", "mma_upper_limit": limit}, "p.json")
+    assert err.value.field == "mma_upper_limit" and "plausible range" in str(err.value)

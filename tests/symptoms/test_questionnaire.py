@@ -63,7 +63,7 @@ def test_course_choices_include_not_sure() -> None:
 
 def test_visual_items_are_worded_apart() -> None:
     assert QUESTIONS_BY_ID["poor_vision"].text != QUESTIONS_BY_ID["visual_problems"].text
-    assert "sudden" in QUESTIONS_BY_ID["visual_problems"].text
+    assert "new loss of vision" in QUESTIONS_BY_ID["visual_problems"].text  # a red flag: new loss, not poor vision
 
 
 def test_nitrous_oxide_question_names_street_names() -> None:

@@ -1,4 +1,4 @@
-"""MNSI scoring on worked examples, neurological involvement and the CLINICAL.md §6 red flags."""
+"""MNSI scoring on worked examples, neurological involvement and the red flags."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 
 from b12brain.clinical import DISCLAIMER
 from b12brain.symptoms import (
+    CORD_RED_FLAGS,
+    OPTIC_NERVE_RED_FLAGS,
     RED_FLAG_CODES,
     SAME_DAY_RED_FLAGS,
     MnsiScore,
@@ -109,15 +111,15 @@ MNSI_ABNORMAL = {f"mnsi_{n}": "yes" for n in (1, 2, 3, 5, 6, 8, 9)}  # score 7
     ("changes", "codes"),
     [
         ({"gait_ataxia": "yes"}, ["neurological_symptoms", "gait_ataxia_or_falls"]),
-        ({"difficulty_walking": "yes"}, ["neurological_symptoms", "gait_ataxia_or_falls"]),
+        ({"difficulty_walking": "yes"}, ["neurological_symptoms"]),  # not gait ataxia unless unsteady or falls
         ({"bladder_control": "yes"}, ["neurological_symptoms", "bladder_symptoms"]),
-        ({"poor_vision": "yes"}, ["neurological_symptoms", "visual_loss"]),
+        ({"poor_vision": "yes"}, ["neurological_symptoms"]),  # poor vision is not visual loss
         ({"visual_problems": "yes"}, ["neurological_symptoms", "visual_loss"]),
         ({"seizures": "yes"}, ["neurological_symptoms", "seizures"]),
         ({"partial_paralysis": "yes"}, ["neurological_symptoms", "partial_paralysis"]),
         ({"progression": "rapidly worsening"}, ["rapid_progression"]),
         ({"nitrous_oxide": "yes"}, ["nitrous_oxide"]),
-        ({"fatigue": "yes"}, ["neurological_symptoms"]),
+        ({"fatigue": "yes"}, []),  # fatigue alone is not a neurological red flag
         ({"tingling_numbness": "yes"}, ["neurological_symptoms"]),
         (MNSI_ABNORMAL, ["neurological_symptoms"]),
         ({"memory_concentration": "yes", "mood_change": "yes"}, []),
@@ -142,13 +144,21 @@ def test_red_flag_sources_and_wording(healthy: dict[str, str]) -> None:
     neuro = flags["neurological_symptoms"]
     assert (neuro.source, neuro.level) == ("NICE_CKS", "S")
     assert "if B12 deficiency is suspected" in neuro.message and "urgent" in neuro.message
-    for code in SAME_DAY_RED_FLAGS:
-        assert (flags[code].source, flags[code].level) == ("NHS_LOTHIAN", "V")
-        assert "same-day assessment" in flags[code].message
-    assert "optic-nerve" in flags["visual_loss"].message
-    assert "spinal cord" in flags["gait_ataxia_or_falls"].message
-    assert (flags["nitrous_oxide"].source, flags["nitrous_oxide"].level) == ("NICE_NG239", "V")
-    assert "homocysteine and MMA" in flags["nitrous_oxide"].message
+    for code in RED_FLAG_CODES[1:]:  # b12brain's red-flag list: the tool's own, no borrowed source
+        assert (flags[code].source, flags[code].level) == ("B12BRAIN", "U")
+        assert "a red flag (urgent" in flags[code].message and "same-day" not in flags[code].message
+    assert "b12brain's own addition" in flags["partial_paralysis"].message
+    assert flags["visual_loss"].message.startswith("New loss of vision reported")
+    assert flags["gait_ataxia_or_falls"].message.startswith("Unsteady walking or falls reported")
+    assert SAME_DAY_RED_FLAGS == CORD_RED_FLAGS | OPTIC_NERVE_RED_FLAGS == {
+        "gait_ataxia_or_falls", "bladder_symptoms", "partial_paralysis", "visual_loss"}
+
+
+def test_fatigue_counts_as_a_symptom_not_as_neurological_involvement(healthy: dict[str, str]) -> None:
+    result = assess_symptoms(parse_answers(healthy | {"fatigue": "yes"}))
+    assert result.present == ("fatigue",) and result.any_symptom
+    assert result.neurological_involvement is False and result.neurological_symptoms == ()
+    assert not assess_symptoms(parse_answers(healthy)).any_symptom
 
 
 def test_present_and_neurological_symptoms(healthy: dict[str, str]) -> None:
@@ -179,7 +189,7 @@ def test_as_dict_is_json_ready_with_disclaimer(healthy: dict[str, str]) -> None:
     assert data["neurological_involvement"] is True
     assert data["mnsi"]["score"] == 0 and data["mnsi"]["maximum"] == 13 and data["mnsi"]["abnormal_from"] == 7
     assert [flag["code"] for flag in data["red_flags"]] == ["neurological_symptoms", "seizures"]
-    assert data["red_flags"][1]["citation"].endswith("[S]")
+    assert data["red_flags"][1]["citation"].endswith("[U]")
     assert data["answers"]["seizures"] == "yes"
 
 

@@ -1,21 +1,25 @@
 """The imaging pattern of a ``summary.json``: the lesion pattern the B12 literature describes,
 and features that point to other causes such as multiple sclerosis.
 
-Rules (each reported as a :class:`~b12brain.clinical.Finding` with its source):
+Rules (each reported as a :class:`~b12brain.clinical.Finding` with its source; the Fazekas
+grades are b12brain's estimate from the mask [U] wherever they act):
 
 - *none*: no lesion kept by the pipeline.
-- *confluent white-matter lesions*: estimated Fazekas periventricular grade 3 or deep grade
-  >= 2 (beginning or large confluence); the cobalamin-deficiency leukoencephalopathy of the
-  case series is confluent periventricular hyperintensity [V].
-- *periventricular-predominant*: at least half the lesion volume is periventricular; poorer B12
-  status went with more severe, mainly periventricular, lesions in the Rotterdam Scan Study
-  (de Lau et al. 2009) [V].
-- *deep-predominant* / *mixed*: the rest; not the pattern the B12 literature describes.
-- Features that point to other causes (MS stays in the differential): juxtacortical or
-  infratentorial lesions; lesions in at least two of the periventricular, juxtacortical and
-  infratentorial regions (the regions of the McDonald 2017 dissemination-in-space criterion)
-  [U]; nine or more discrete lesions without confluence (a count used in MS imaging criteria)
-  [U]. Lesion shape (ovoid or not) is not measured.
+- *confluent periventricular lesions*: estimated Fazekas periventricular grade 3 (irregular,
+  extending into the deep white matter); the cobalamin-deficiency leukoencephalopathy of the
+  case series is confluent periventricular FLAIR hyperintensity [V].
+- *confluent deep lesions*: estimated Fazekas deep grade >= 2 with periventricular grade < 3;
+  deep confluence alone is the common small-vessel-disease pattern and is not labelled as the
+  B12 pattern (b12brain's rule [U]).
+- *periventricular-predominant*: at least half the lesion volume periventricular (a cut-off of
+  b12brain's own [U]); poorer B12 status went with more severe, mainly periventricular, lesions
+  in the Rotterdam Scan Study (de Lau et al. 2009) [V], an association, not a cut-off.
+- *deep-predominant* (at least half the volume deep) / *mixed*: not the B12 pattern.
+- Features that point to other causes (MS stays in the differential) [U]: lesions in at least
+  two of the periventricular, juxtacortical and infratentorial regions (the regions of the
+  McDonald 2017 dissemination-in-space criterion); nine or more discrete lesions without
+  confluence. A juxtacortical or infratentorial lesion on its own is reported, but does not
+  count as such a feature. Lesion shape (ovoid or not) is not measured.
 - Caps or pencil-thin lining of the ventricles (summary schema 1.1, ``caps_lining``) are named
   as their own finding, the Fazekas periventricular grade-1 finding; they are not lesions here.
 """
@@ -35,8 +39,11 @@ from b12brain.quantify.burden import Burden
 from b12brain.quantify.lesions import LESION_CLASSES
 
 SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1", "1.2")
-#: Share of the lesion volume that makes a pattern "periventricular-predominant".
+#: Share of the lesion volume that makes a pattern "periventricular-predominant" or
+#: "deep-predominant" (b12brain's own cut-off [U]).
 PREDOMINANT_FRACTION = 0.5
+#: The patterns the B12 literature describes.
+B12_PATTERNS = ("confluent periventricular lesions", "periventricular-predominant")
 #: Discrete lesions from which "many discrete lesions" is reported [U].
 MANY_LESIONS = 9
 MS_REGIONS = ("periventricular", "juxtacortical", "infratentorial")
@@ -118,34 +125,8 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
     figures = _burden_figures(summary) if isinstance(summary, Burden) else _summary_figures(summary, source)
     count, total_ml, ml_by_class, count_by_class, pv_grade, deep_grade, caps_ml = figures
 
-    findings: list[Finding] = []
-    confluent = pv_grade == 3 or deep_grade >= 2
-    pv_share = ml_by_class["periventricular"] / total_ml if total_ml > 0 else 0.0
-    if count == 0:
-        pattern = "none"
-    elif confluent:
-        pattern = "confluent white-matter lesions"
-        findings.append(Finding(
-            "confluent_lesions",
-            f"Confluent white-matter lesions (estimated Fazekas periventricular {pv_grade}, deep {deep_grade}): "
-            "the pattern of cobalamin-deficiency leukoencephalopathy, which can regress with B12.",
-            "B12_LEUKOENCEPHALOPATHY", "V"))
-    elif pv_share >= PREDOMINANT_FRACTION:
-        pattern = "periventricular-predominant"
-        findings.append(Finding(
-            "periventricular_predominant",
-            f"Lesions are mainly periventricular ({100 * pv_share:.0f}% of {total_ml:.2f} mL): the pattern that went "
-            "with poorer B12 status in the Rotterdam Scan Study.",
-            "DE_LAU_2009", "V"))
-    else:
-        deep_share = (ml_by_class["deep"] + ml_by_class["juxtacortical"]) / total_ml if total_ml > 0 else 0.0
-        pattern = "deep-predominant" if deep_share >= PREDOMINANT_FRACTION else "mixed"
-        findings.append(Finding(
-            "not_b12_pattern",
-            f"Lesions are {pattern} ({100 * pv_share:.0f}% periventricular): not the mainly periventricular "
-            "pattern the B12 literature describes.",
-            "DE_LAU_2009", "V"))
-
+    pattern, findings = _pattern(count, total_ml, ml_by_class, pv_grade, deep_grade)
+    confluent = pattern.startswith("confluent")
     if caps_ml > 0:
         findings.append(Finding(
             "caps_lining",
@@ -155,10 +136,11 @@ def describe_imaging(summary: Mapping[str, Any] | Burden, source: str = "summary
 
     other = _other_cause_features(count, count_by_class, confluent)
     findings.extend(other)
+    points_elsewhere = any(f.code in _OTHER_CAUSE_CODES for f in other)
     return ImagingPattern(
         pattern=pattern,
-        consistent_with_b12=pattern in ("confluent white-matter lesions", "periventricular-predominant"),
-        points_to_other_causes=bool(other),
+        consistent_with_b12=pattern in B12_PATTERNS,
+        points_to_other_causes=points_elsewhere,
         lesion_count=count,
         lesion_ml=total_ml,
         ml_by_class=ml_by_class,
@@ -211,6 +193,49 @@ def _summary_figures(summary: Mapping[str, Any], source: str) -> _Figures:
     return _Figures(count, total_ml, ml_by_class, count_by_class, pv_grade, deep_grade, caps_ml)
 
 
+_ESTIMATE = "b12brain's Fazekas estimate from the lesion mask [U]"
+#: Features that point to other causes (a lone juxtacortical or infratentorial lesion does not).
+_OTHER_CAUSE_CODES = frozenset({"dissemination_in_space", "many_discrete_lesions"})
+
+
+def _pattern(count: int, total_ml: float, ml_by_class: Mapping[str, float], pv_grade: int,
+             deep_grade: int) -> tuple[str, list[Finding]]:
+    """The lesion pattern and the findings that name it (see the module rules)."""
+    if count == 0:
+        return "none", []
+    pv_share = ml_by_class["periventricular"] / total_ml if total_ml > 0 else 0.0
+    deep_share = ml_by_class["deep"] / total_ml if total_ml > 0 else 0.0
+    grades = f"estimated Fazekas periventricular {pv_grade}, deep {deep_grade}; {_ESTIMATE}"
+    if pv_grade == 3:
+        return "confluent periventricular lesions", [
+            Finding("confluent_periventricular", f"Confluent periventricular lesions ({grades}).", "B12BRAIN", "U"),
+            Finding("b12_leukoencephalopathy_literature",
+                    "Confluent periventricular FLAIR hyperintensity is the pattern of cobalamin-deficiency "
+                    "leukoencephalopathy, which can regress with B12.", "B12_LEUKOENCEPHALOPATHY", "V"),
+        ]
+    if deep_grade >= 2:
+        return "confluent deep lesions", [Finding(
+            "confluent_deep_not_b12_pattern",
+            f"Confluent deep lesions without periventricular confluence ({grades}): the common small-vessel-disease "
+            "pattern, not the pattern the B12 literature describes (b12brain's rule).", "B12BRAIN", "U")]
+    if pv_share >= PREDOMINANT_FRACTION:
+        return "periventricular-predominant", [
+            Finding("periventricular_predominant",
+                    f"Lesions are mainly periventricular ({100 * pv_share:.0f}% of {total_ml:.2f} mL; b12brain's own "
+                    f"cut-off: at least {100 * PREDOMINANT_FRACTION:.0f}% of the lesion volume).", "B12BRAIN", "U"),
+            Finding("de_lau_association",
+                    "In the Rotterdam Scan Study poorer B12 status went with more severe, mainly periventricular, "
+                    "white-matter lesions (an association in a population study, not a diagnostic cut-off).",
+                    "DE_LAU_2009", "V"),
+        ]
+    pattern = "deep-predominant" if deep_share >= PREDOMINANT_FRACTION else "mixed"
+    return pattern, [Finding(
+        "not_b12_pattern",
+        f"Lesions are {pattern} ({100 * pv_share:.0f}% periventricular, {100 * deep_share:.0f}% deep; b12brain's "
+        f"{100 * PREDOMINANT_FRACTION:.0f}% cut-off): not the mainly periventricular pattern the B12 literature describes.",
+        "B12BRAIN", "U")]
+
+
 def _other_cause_features(count: int, count_by_class: Mapping[str, int], confluent: bool) -> list[Finding]:
     features = []
     for region in ("juxtacortical", "infratentorial"):
@@ -218,7 +243,7 @@ def _other_cause_features(count: int, count_by_class: Mapping[str, int], conflue
             features.append(Finding(
                 f"{region}_lesions",
                 f"{count_by_class[region]} {region} lesion(s): a location typical of multiple sclerosis rather than "
-                "of B12-related damage; keep MS in the differential.",
+                "of B12-related damage (on its own not a feature that points to other causes).",
                 "MCDONALD_2017", "U"))
     regions = [r for r in MS_REGIONS if count_by_class[r]]
     if len(regions) >= 2:

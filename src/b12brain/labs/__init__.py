@@ -1,6 +1,7 @@
-"""Blood tests for vitamin B12 status: read lab panels, categorise markers, cB12, flags, next tests.
+"""Blood tests for vitamin B12 status: read lab panels, categorise markers, status, cB12, flags,
+next tests and suggestions for the clinician.
 
-Every rule cites its source (CLINICAL.md §2-§5) through :class:`b12brain.clinical.Finding`.
+Every rule cites its source through :class:`b12brain.clinical.Finding`; docs/clinical-reference.md lists them.
 Decision support and research software, not a diagnosis.
 """
 
@@ -8,7 +9,7 @@ from b12brain.labs.cb12 import CB12_CATEGORIES, compute_cb12
 from b12brain.labs.interpret import interpret_cohort, interpret_panel
 from b12brain.labs.panel import Cohort, Panel, parse_panel, read_cohort, read_panel
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
-from b12brain.labs.rules import STATUS_RULE, STATUSES
+from b12brain.labs.rules import STATUS_RULE, STATUSES, SUSPECTED_RULE
 from b12brain.labs.thresholds import MARKER_TABLES
 from b12brain.labs.units import MARKER_SPECS, MARKERS, from_canonical, to_canonical
 
@@ -19,6 +20,7 @@ __all__ = [
     "MARKER_TABLES",
     "STATUSES",
     "STATUS_RULE",
+    "SUSPECTED_RULE",
     "Cohort",
     "CohortResult",
     "LabResult",

@@ -1,7 +1,7 @@
 """The combined B12 indicator cB12 (four markers + age) and its interpretation categories.
 
 4cB12 = log10[(holoTC · B12) / (MMA · Hcy)] − 3.79 / (1 + (age/230)^2.6)
-(Fedosov et al. 2015; CLINICAL.md §3: the log-ratio form is [V], the age-term constants are
+(Fedosov et al. 2015; the log-ratio form is [V], the age-term constants are
 [U]). Only the four-marker form is computed: the 3- and 2-marker versions were not verified, so
 with a marker or age missing there is no cB12 and the result says what is missing.
 """
@@ -23,7 +23,7 @@ CB12_INPUTS: tuple[tuple[str, str], ...] = (
     ("homocysteine", "homocysteine"),
     ("age", "age"),
 )
-#: Age term 3.79 / (1 + (age/230)^2.6): constants [U] (CLINICAL.md §3).
+#: Age term 3.79 / (1 + (age/230)^2.6): constants [U] (not read in the full text).
 AGE_TERM_NUMERATOR = 3.79
 AGE_TERM_SCALE_YEARS = 230.0
 AGE_TERM_EXPONENT = 2.6
@@ -65,7 +65,7 @@ def compute_cb12(
 
     Examples
     --------
-    The two sanity values of CLINICAL.md §3:
+    The two sanity values of docs/clinical-reference.md:
 
     >>> np.round(compute_cb12([350, 120], [70, 20], [0.2, 0.8], [10, 25], [50, 50]), 2).tolist()
     [0.37, -1.64]

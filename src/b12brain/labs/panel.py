@@ -58,6 +58,7 @@ class Panel:
     egfr: float | None = None
     mcv: float | None = None
     haemoglobin: float | None = None
+    mma_upper_limit: float | None = None
     seen: Mapping[str, tuple[float, str]] = field(default_factory=dict)
     age: float | None = None
     sex: Sex | None = None

@@ -8,15 +8,20 @@ for a whole cohort and for a single panel alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from b12brain.clinical import SOURCES, EvidenceLevel
+from b12brain.labs.units import MARKER_SPECS, round_significant
 
 FloatArray = npt.NDArray[np.float64]
 CodeArray = npt.NDArray[np.int8]
+
+#: 1 ng/L of B12 in pmol/L (0.738, from the molar mass 1355.4 g/mol).
+B12_PMOL_L_PER_NG_L = MARKER_SPECS["b12"].units["ng/L"]
 
 # What a band says about B12 status (used by the status rule in rules.py).
 LOW, INDETERMINATE, NORMAL, NO_VERDICT = 0, 1, 2, -1
@@ -50,7 +55,12 @@ class Band:
 
 @dataclass(frozen=True)
 class BandTable:
-    """A marker's categories: ``bands`` in increasing order, the source key and evidence level."""
+    """A marker's categories: ``bands`` in increasing order, the source key and evidence level.
+
+    ``unit`` is the unit the source writes the bands in; ``canonical_per_unit`` converts it to
+    the marker's canonical unit (a canonical value is divided by it, then rounded to 12
+    significant digits, before it is compared).
+    """
 
     name: str
     unit: str
@@ -58,6 +68,12 @@ class BandTable:
     source: str
     level: EvidenceLevel
     note: str = ""
+    canonical_per_unit: float = 1.0
+
+    def in_unit(self, values: npt.ArrayLike) -> FloatArray:
+        """Canonical values expressed in the table's unit (for display)."""
+        v = np.asarray(values, dtype=np.float64)
+        return v if self.canonical_per_unit == 1.0 else round_significant(v / self.canonical_per_unit)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -66,16 +82,32 @@ class BandTable:
     def index(self, label: str) -> int:
         return self.labels.index(label)
 
-    def classify(self, values: npt.ArrayLike) -> CodeArray:
-        """Band index of each value (-1 for NaN = not measured).
+    @cached_property
+    def canonical_bands(self) -> tuple[Band, ...]:
+        """The bands with their edges in the canonical unit, rounded as canonical values are
+        (180 ng/L -> 132.84 pmol/L), so a value converted from the table's unit lands exactly
+        on the edge it was given at."""
+        if self.canonical_per_unit == 1.0:
+            return self.bands
 
-        >>> B12_NICE.classify([132.9, 133.0, 258.0, 258.1, float("nan")]).tolist()
+        def edge(x: float | None) -> float | None:
+            return None if x is None else float(round_significant(x * self.canonical_per_unit))
+
+        return tuple(replace(b, lower=edge(b.lower), upper=edge(b.upper)) for b in self.bands)
+
+    def classify(self, values: npt.ArrayLike) -> CodeArray:
+        """Band index of each canonical value (-1 for NaN = not measured).
+
+        Total B12 in pmol/L against the NICE bands in ng/L (180 ng/L = 132.84 pmol/L,
+        350 ng/L = 258.3 pmol/L):
+
+        >>> B12_NICE.classify([132.83, 132.84, 258.3, 258.31, float("nan")]).tolist()
         [0, 1, 1, 2, -1]
         """
         v = np.asarray(values, dtype=np.float64)
         codes = np.full(v.shape, -1, dtype=np.int8)
         with np.errstate(invalid="ignore"):
-            for i, band in enumerate(self.bands):
+            for i, band in enumerate(self.canonical_bands):
                 codes[band.contains(v)] = i
         return codes
 
@@ -92,18 +124,19 @@ class BandTable:
         return np.array([b.verdict for b in self.bands] + [NO_VERDICT], dtype=np.int8)
 
 
-# NICE NG239 [S for the numbers]: the pmol/L figures are the rule. NICE writes the total-B12
-# bands in ng/L (< 180, 180-350, > 350); converted with 0.738 these are 132.8 and 258.3 pmol/L,
-# so in ng/L the pmol/L rule falls at 180.2 and 349.6 ng/L.
+# NICE NG239 [S for the numbers] writes the total-B12 bands in ng/L (< 180, 180-350, > 350):
+# they are applied in ng/L, a pmol/L value converted with 1 ng/L = 0.738 pmol/L, so that 180
+# and 350 ng/L are themselves indeterminate (the rounded 133/258 pmol/L would put them outside).
 B12_NICE = BandTable(
-    "total B12", "pmol/L",
+    "total B12", "ng/L",
     (
-        Band("deficiency confirmed", None, 133.0, verdict=LOW),
-        Band("indeterminate", 133.0, 258.0, lower_inclusive=True, upper_inclusive=True, verdict=INDETERMINATE),
-        Band("deficiency unlikely", 258.0, None, lower_inclusive=False, verdict=NORMAL),
+        Band("deficiency confirmed", None, 180.0, verdict=LOW),
+        Band("indeterminate", 180.0, 350.0, lower_inclusive=True, upper_inclusive=True, verdict=INDETERMINATE),
+        Band("deficiency unlikely", 350.0, None, lower_inclusive=False, verdict=NORMAL),
     ),
     "NICE_NG239", "S",
-    note="NICE gives < 180 / 180-350 / > 350 ng/L; the pmol/L figures are applied (180.2 and 349.6 ng/L).",
+    note="Applied in ng/L, the unit NICE writes them in (about 133 and 258 pmol/L).",
+    canonical_per_unit=B12_PMOL_L_PER_NG_L,
 )
 HOLOTC_NICE = BandTable(
     "active B12 (holoTC)", "pmol/L",
@@ -114,17 +147,20 @@ HOLOTC_NICE = BandTable(
     ),
     "NICE_NG239", "S",
 )
-MMA_REFERENCE = BandTable(
-    "MMA", "µmol/L",
-    (
-        Band("normal", None, 0.28, upper_inclusive=True, verdict=NORMAL),
-        Band("borderline (laboratory-dependent upper limit)", 0.28, 0.45, False, True, verdict=INDETERMINATE),
-        Band("raised", 0.45, 0.75, False, True, verdict=LOW),
-        Band("highly suggestive of B12 deficiency", 0.75, None, lower_inclusive=False, verdict=LOW),
-    ),
-    "MMA_REFERENCE", "V",
-    note="Upper reference limits differ between laboratories (0.28-0.45 µmol/L).",
+#: MMA upper reference limit used when the panel gives no laboratory limit
+#: (``mma_upper_limit``): the top of the 0.28-0.45 µmol/L range in use [V].
+MMA_DEFAULT_UPPER_LIMIT_UMOL_L = 0.45
+#: MMA above which a result is highly suggestive of B12 deficiency [V].
+MMA_HIGHLY_SUGGESTIVE_UMOL_L = 0.75
+#: MMA categories (index = code of :func:`classify_mma`); MMA is context beside the first-line
+#: markers and acts on the status only when they are indeterminate (see rules.STATUS_RULE).
+MMA_LABELS = (
+    "within the upper reference limit",
+    "above the upper reference limit",
+    "above the upper reference limit; > 0.75 µmol/L is highly suggestive of B12 deficiency",
 )
+MMA_SOURCE = "MMA_REFERENCE"
+MMA_LEVEL: EvidenceLevel = "V"
 HCY_REFERENCE = BandTable(
     "homocysteine", "µmol/L",
     (
@@ -138,7 +174,7 @@ FOLATE_BSH = BandTable(
     "serum folate", "nmol/L",
     (Band("low", None, 7.0), Band("normal", 7.0, None)),
     "BSH_2014", "U",
-    note="Unverified: this folate cut-off is not in CLINICAL.md (BSH 2014 folate cut-off as commonly cited).",
+    note="Unverified: a folate cut-off as commonly cited from BSH 2014, not read in the source.",
 )
 EGFR_KIDNEY = BandTable(
     "eGFR", "mL/min/1.73m²",
@@ -150,9 +186,9 @@ MCV_MACROCYTOSIS = BandTable(
     "MCV", "fL",
     (Band("not macrocytic", None, 100.0, upper_inclusive=True), Band("macrocytosis", 100.0, None, lower_inclusive=False)),
     "NICE_CKS", "U",
-    note="Unverified: the 100 fL macrocytosis limit is not in CLINICAL.md.",
+    note="Unverified: the 100 fL macrocytosis limit is a common convention, not read in a source.",
 )
-_HB_NOTE = "Unverified: WHO anaemia thresholds (130 g/L men, 120 g/L women), not in CLINICAL.md."
+_HB_NOTE = "Unverified: WHO anaemia thresholds (130 g/L men, 120 g/L women), not read in the source."
 HB_MALE = BandTable("haemoglobin (male)", "g/L", (Band("anaemia", None, 130.0), Band("no anaemia", 130.0, None)), "NICE_CKS", "U", _HB_NOTE)
 HB_FEMALE = BandTable("haemoglobin (female)", "g/L", (Band("anaemia", None, 120.0), Band("no anaemia", 120.0, None)), "NICE_CKS", "U", _HB_NOTE)
 #: Haemoglobin categories; with sex unknown, values between the two limits are not classified.
@@ -169,17 +205,18 @@ B12_WHO = BandTable(
     "WHO_B12_BANDS", "S",
 )
 B12_BSH_CUTOFF = BandTable(
-    "total B12 (BSH 2014 cut-off)", "pmol/L",
-    (Band("below the 148 pmol/L (200 ng/L) cut-off (about 97% sensitivity)", None, 148.0),
-     Band("at or above the 148 pmol/L (200 ng/L) cut-off", 148.0, None)),
+    "total B12 (BSH 2014 cut-off)", "ng/L",
+    (Band("below the 200 ng/L (148 pmol/L) cut-off (about 97% sensitivity)", None, 200.0),
+     Band("at or above the 200 ng/L (148 pmol/L) cut-off", 200.0, None)),
     "BSH_2014", "V",
+    canonical_per_unit=B12_PMOL_L_PER_NG_L,
 )
 
-#: The threshold table of each marker (haemoglobin: see :func:`classify_haemoglobin`).
+#: The threshold table of each marker (MMA: :func:`classify_mma`; haemoglobin:
+#: :func:`classify_haemoglobin`).
 MARKER_TABLES: dict[str, BandTable] = {
     "b12": B12_NICE,
     "holotc": HOLOTC_NICE,
-    "mma": MMA_REFERENCE,
     "homocysteine": HCY_REFERENCE,
     "folate": FOLATE_BSH,
     "egfr": EGFR_KIDNEY,
@@ -200,3 +237,35 @@ def classify_haemoglobin(hb_g_l: FloatArray, sex_codes: npt.NDArray[np.int8]) ->
     male = HB_MALE.classify(hb_g_l)
     unknown = np.where(female == male, female, np.int8(2)).astype(np.int8)
     return np.where(sex_codes == 0, female, np.where(sex_codes == 1, male, unknown)).astype(np.int8)
+
+
+def mma_upper_limits(upper_umol_l: FloatArray) -> FloatArray:
+    """The upper reference limit per panel: the laboratory's own, else the default 0.45 µmol/L."""
+    return np.where(np.isnan(upper_umol_l), MMA_DEFAULT_UPPER_LIMIT_UMOL_L, upper_umol_l)
+
+
+def classify_mma(mma_umol_l: FloatArray, upper_umol_l: FloatArray) -> CodeArray:
+    """Index into :data:`MMA_LABELS` per panel (-1 not measured), against each panel's limit.
+
+    ``upper_umol_l`` is the laboratory's upper reference limit (NaN: 0.45 µmol/L is used).
+
+    >>> classify_mma(np.array([0.45, 0.46, 0.76, 0.30, np.nan]), np.array([np.nan, np.nan, np.nan, 0.28, 0.3])).tolist()
+    [0, 1, 2, 1, -1]
+    """
+    upper = mma_upper_limits(upper_umol_l)
+    codes = np.full(mma_umol_l.shape, -1, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        above = mma_umol_l > upper
+        codes[mma_umol_l <= upper] = 0
+        codes[above] = 1
+        codes[above & (mma_umol_l > MMA_HIGHLY_SUGGESTIVE_UMOL_L)] = 2
+    return codes
+
+
+def mma_rule_text(upper_umol_l: float | None) -> str:
+    """The MMA rule as applied to one panel, with its citation."""
+    limit = (f"the laboratory's upper reference limit {upper_umol_l:g} µmol/L" if upper_umol_l is not None
+             else f"the upper reference limit {MMA_DEFAULT_UPPER_LIMIT_UMOL_L:g} µmol/L (default: the panel gives no "
+                  "laboratory limit; limits in use are 0.28-0.45 µmol/L)")
+    return (f"MMA against {limit}: at or below it within, above it raised; > {MMA_HIGHLY_SUGGESTIVE_UMOL_L:g} µmol/L "
+            f"highly suggestive of B12 deficiency ({SOURCES[MMA_SOURCE]} [{MMA_LEVEL}])")

@@ -1,7 +1,7 @@
 """Blood markers: canonical units, accepted unit spellings, conversions and plausible ranges.
 
 Conversions and the plausible measuring ranges of B12, holoTC, MMA, homocysteine and age are
-CLINICAL.md §2. The ranges of folate, eGFR, MCV and haemoglobin are *engineering checks*
+the clinical reference (docs/clinical-reference.md). The ranges of folate, eGFR, MCV and haemoglobin are *engineering checks*
 (generous limits that catch a unit mix-up or a typo), not clinical rules.
 
 A value outside its plausible range is rejected rather than interpreted, because the usual
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-#: Basis of a range taken from CLINICAL.md §2.
-CLINICAL_RANGE = "CLINICAL.md §2 plausible measuring range"
+#: Basis of a range taken from the clinical reference (plausible measuring ranges).
+CLINICAL_RANGE = "plausible measuring range, docs/clinical-reference.md"
 #: Basis of a range that is this tool's own sanity check.
 ENGINEERING_RANGE = "engineering plausibility check, not a clinical rule"
 
@@ -79,6 +79,11 @@ MARKER_SPECS: dict[str, MarkerSpec] = {
     "haemoglobin": MarkerSpec(
         "haemoglobin", "haemoglobin", "g/L", {"g/L": 1.0, "g/dL": 10.0, "mmol/L": _HB_PER_MMOL_L},
         (20.0, 260.0), ENGINEERING_RANGE,
+    ),
+    # Not a marker: the laboratory's own MMA upper reference limit, read like one (value + unit).
+    "mma_upper_limit": MarkerSpec(
+        "mma_upper_limit", "laboratory's MMA upper reference limit", "µmol/L", {"µmol/L": 1.0, "nmol/L": 0.001},
+        (0.1, 2.0), ENGINEERING_RANGE,
     ),
 }
 #: Marker field names, in report order.

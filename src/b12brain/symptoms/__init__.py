@@ -1,4 +1,4 @@
-"""Symptom questionnaire: questions, answers files, MNSI score and red flags (CLINICAL.md §6).
+"""Symptom questionnaire: questions, answers files, MNSI score and red flags.
 
 Typical use::
 
@@ -32,7 +32,9 @@ from b12brain.symptoms.questionnaire import (
     questions_in,
 )
 from b12brain.symptoms.scoring import (
+    CORD_RED_FLAGS,
     NEUROLOGICAL_RULE,
+    OPTIC_NERVE_RED_FLAGS,
     RED_FLAG_CODES,
     SAME_DAY_RED_FLAGS,
     MnsiScore,
@@ -42,6 +44,8 @@ from b12brain.symptoms.scoring import (
 )
 
 __all__ = [
+    "CORD_RED_FLAGS",
+    "OPTIC_NERVE_RED_FLAGS",
     "GROUPS",
     "GROUP_IDS",
     "NEUROLOGICAL_RULE",

@@ -1,6 +1,6 @@
 """The b12brain symptom questionnaire: every question, its group, its choices and its source.
 
-The items come from ``CLINICAL.md`` §6 (the only source of clinical rules here):
+The items and their sources are listed in the project's ``docs/clinical-reference.md``:
 
 * ``demyelination``: the seed article's list of demyelination symptoms;
 * ``case_report``: what the seed article's case report adds;
@@ -112,7 +112,7 @@ def _yes_no(qid: str, text: str, group: str, source: str, label: str = "", help:
 _SEED = "SEED_ARTICLE"
 
 _CHECKLIST: tuple[Question, ...] = (
-    # CLINICAL.md §6: the seed article's list of demyelination symptoms.
+    # The seed article's list of demyelination symptoms.
     _yes_no("tingling_numbness", "Do you have painful tingling or numbness in your hands or feet?",
             "demyelination", _SEED, "painful tingling and numbness in hands and feet"),
     _yes_no("difficulty_walking", "Do you have difficulty walking?", "demyelination", _SEED, "difficulty walking"),
@@ -127,15 +127,15 @@ _CHECKLIST: tuple[Question, ...] = (
             help="Leaking urine, sudden urgency, or difficulty passing urine."),
     _yes_no("poor_vision", "Has your eyesight become poor?", "demyelination", _SEED, "poor vision"),
     _yes_no("fatigue", "Do you have long-lasting tiredness (chronic fatigue)?", "demyelination", _SEED, "chronic fatigue"),
-    # CLINICAL.md §6: the seed article's case report adds these.
+    # The seed article's case report adds these.
     _yes_no("seizures", "Have you had seizures (fits)?", "case_report", _SEED, "seizures"),
     _yes_no("partial_paralysis", "Have you had partial paralysis (been unable to move part of your body)?",
             "case_report", _SEED, "partial paralysis"),
-    _yes_no("visual_problems", "Have you had sudden loss of vision or blurred vision?", "case_report", _SEED,
-            "visual problems (sudden loss of vision or blurred vision)"),
+    _yes_no("visual_problems", "Have you recently lost some of your sight (new loss of vision in one or both eyes)?",
+            "case_report", _SEED, "visual problems (new loss of vision)"),
     _yes_no("gait_ataxia", "Is your walking unsteady, or have you had falls?", "case_report", _SEED,
             "gait ataxia (unsteady walking, falls)"),
-    # CLINICAL.md §6: other recognised features.
+    # Other recognised features.
     _yes_no("memory_concentration", "Do you have problems with memory or concentration?", "cognitive_mood", _SEED,
             "memory or concentration problems"),
     _yes_no("mood_change", "Has your mood changed (low mood, irritability)?", "cognitive_mood", _SEED,
@@ -143,11 +143,11 @@ _CHECKLIST: tuple[Question, ...] = (
     _yes_no("glossitis", "Is your tongue sore and red?", "other", _SEED, "sore red tongue (glossitis)"),
     _yes_no("breathless_pallor", "Do you get breathless easily, or have you been told you look pale?", "other", _SEED,
             "breathlessness or pallor"),
-    # CLINICAL.md §6: rapidly progressing symptoms are a red flag.
+    # Rapidly progressing symptoms are a red flag.
     Question("onset", "How long ago did your symptoms start?", "choice", ONSET_CHOICES, "course", _SEED,
              "Days, weeks, months or years ago."),
     Question("progression", "How have your symptoms changed over time?", "choice", PROGRESSION_CHOICES, "course", _SEED),
-    # CLINICAL.md §5 (risk factor, NICE NG239) and §6 (red flag).
+    # A risk factor (NICE NG239) and a red flag.
     _yes_no("nitrous_oxide", "Have you used nitrous oxide recreationally?", "exposure", "NICE_NG239",
             "recreational nitrous oxide use",
             help="Also called laughing gas, \"whippets\", \"nos\" or \"balloons\"."),

@@ -1,20 +1,23 @@
 """Scoring the questionnaire: the MNSI score, neurological involvement and the red flags.
 
-Rules (``CLINICAL.md`` §6 and §4, the only source of clinical rules here):
+Rules (listed with their sources in the project's ``docs/clinical-reference.md``):
 
 * MNSI questionnaire [V, PhenX protocol 140401]: 1 point for "yes" on items 1-3, 5-6, 8-9,
   11-12, 14-15 and for "no" on items 7 and 13; items 4 and 10 are not scored; maximum 13;
   a score >= 7 is abnormal, >= 4 in newer use (both are reported). The score needs all 13
   scored items; otherwise it is None and the note names the unanswered items.
 * Neurological involvement (:data:`NEUROLOGICAL_RULE`): any "yes" in the ``demyelination``
-  group (the seed article's list, which includes chronic fatigue) or the ``case_report``
-  group, or an abnormal MNSI score (>= 7).
-* Red flags that make the report say "urgent" (§6): any neurological symptom with suspected
-  deficiency (NICE CKS [S]: urgent specialist advice); gait ataxia or falls; bladder
-  symptoms; visual loss; seizures; rapidly progressing symptoms; suspected nitrous oxide use.
-  Suspected spinal cord or optic-nerve involvement needs same-day assessment (NHS Lothian
-  [V]); after nitrous oxide serum B12 is often normal and homocysteine/MMA come first
-  (NICE NG239 [V]). Whether a deficiency is suspected is decided by the assessment step.
+  group (the seed article's list) or the ``case_report`` group, except chronic fatigue
+  (fatigue alone is not a neurological red flag), or an abnormal MNSI score (>= 7).
+* Red flags that make the assessment "urgent" (b12brain's red-flag list [U]): unsteady walking
+  or falls (gait ataxia); bladder symptoms; new loss of vision; seizures; rapidly worsening
+  symptoms; suspected nitrous oxide use; and partial paralysis, b12brain's own addition.
+  Any neurological symptom with a suspected deficiency is urgent too (NICE CKS [S]).
+  The words are kept as answered: "poor vision" is not visual loss and "difficulty walking"
+  is not gait ataxia (both are neurological symptoms, not red flags on their own).
+* With a suspected deficiency, the cord and optic-nerve flags (:data:`SAME_DAY_RED_FLAGS`)
+  make it "same-day" (NHS Lothian [V]); whether a deficiency is suspected is decided by the
+  lab interpretation and the assessment step, not here.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from b12brain.clinical import DISCLAIMER, SOURCES, Finding
+from b12brain.clinical import DISCLAIMER, SOURCES, EvidenceLevel, Finding
 from b12brain.symptoms.answers import Answers
 from b12brain.symptoms.questionnaire import (
     NEUROLOGICAL_GROUPS,
@@ -36,7 +39,7 @@ from b12brain.symptoms.questionnaire import (
     YES,
 )
 
-# MNSI questionnaire scoring, PhenX protocol 140401 [V] (CLINICAL.md §6).
+# MNSI questionnaire scoring, PhenX protocol 140401 [V].
 MNSI_SCORED_IF_YES: tuple[int, ...] = (1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15)
 MNSI_SCORED_IF_NO: tuple[int, ...] = (7, 13)
 MNSI_NOT_SCORED: tuple[int, ...] = (4, 10)
@@ -44,10 +47,12 @@ MNSI_MAXIMUM = 13
 MNSI_ABNORMAL_SCORE = 7
 MNSI_ABNORMAL_SCORE_NEWER = 4
 
+#: Symptoms of the neurological groups that do not count as neurological involvement alone.
+NOT_NEUROLOGICAL: tuple[str, ...] = ("fatigue",)
 NEUROLOGICAL_RULE = (
-    "any 'yes' in the demyelination (seed article list, including chronic fatigue) or case-report "
-    f"groups (CLINICAL.md §6), or an MNSI questionnaire score >= {MNSI_ABNORMAL_SCORE} of {MNSI_MAXIMUM} "
-    "(PhenX protocol 140401)"
+    "any 'yes' in the demyelination or case-report symptoms of the seed article except chronic fatigue "
+    f"(fatigue alone is not a neurological red flag), or an MNSI questionnaire score >= {MNSI_ABNORMAL_SCORE} "
+    f"of {MNSI_MAXIMUM} (PhenX protocol 140401)"
 )
 
 #: Red-flag codes, in the order they are reported.
@@ -61,11 +66,14 @@ RED_FLAG_CODES: tuple[str, ...] = (
     "nitrous_oxide",
     "partial_paralysis",
 )
-#: Red flags whose message says suspected spinal cord or optic-nerve involvement needs
-#: same-day assessment (NHS Lothian [V]).
-SAME_DAY_RED_FLAGS: frozenset[str] = frozenset(
-    {"gait_ataxia_or_falls", "bladder_symptoms", "visual_loss", "partial_paralysis"}
-)
+#: Red flags b12brain reads as possible spinal-cord involvement [U] (sensory ataxia, bladder
+#: dysfunction, paraparesis are cord signs of subacute combined degeneration).
+CORD_RED_FLAGS: frozenset[str] = frozenset({"gait_ataxia_or_falls", "bladder_symptoms", "partial_paralysis"})
+#: Red flags b12brain reads as possible optic-nerve involvement [U].
+OPTIC_NERVE_RED_FLAGS: frozenset[str] = frozenset({"visual_loss"})
+#: Red flags that, with a suspected deficiency, make the assessment "same-day" (NHS Lothian [V]).
+SAME_DAY_RED_FLAGS: frozenset[str] = CORD_RED_FLAGS | OPTIC_NERVE_RED_FLAGS
+_RED_FLAG_LIST = "b12brain's red-flag list"
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ def score_mnsi(answers: Mapping[str, str]) -> MnsiScore | None:
 
     1 point for "yes" on items 1-3, 5-6, 8-9, 11-12, 14-15 and for "no" on items 7 and 13;
     items 4 and 10 are not scored; maximum 13; >= 7 abnormal, >= 4 abnormal in newer use
-    [V, PhenX protocol 140401; CLINICAL.md §6].
+    [V, PhenX protocol 140401].
 
     Parameters
     ----------
@@ -176,9 +184,12 @@ def _mnsi_note(answers: Mapping[str, str], mnsi: MnsiScore | None) -> str:
     )
 
 
+def _red_flag(code: str, what: str, source: str = "B12BRAIN", level: EvidenceLevel = "U") -> Finding:
+    return Finding(code, f"{what}: a red flag (urgent; {_RED_FLAG_LIST})", source, level)
+
+
 def _red_flags(answers: Answers, neurological: tuple[str, ...]) -> tuple[Finding, ...]:
-    """The §6 red flags present, in :data:`RED_FLAG_CODES` order."""
-    same_day_cord = "suspected spinal cord involvement needs same-day assessment"
+    """The red flags present, in :data:`RED_FLAG_CODES` order."""
     flags: list[Finding] = []
     if neurological:
         flags.append(Finding(
@@ -186,51 +197,29 @@ def _red_flags(answers: Answers, neurological: tuple[str, ...]) -> tuple[Finding
             f"Neurological symptoms reported ({'; '.join(neurological)}): if B12 deficiency is suspected, "
             "neurological involvement makes specialist (haematology) advice and prompt treatment urgent",
             "NICE_CKS", "S"))
-    if answers.is_yes("gait_ataxia") or answers.is_yes("difficulty_walking"):
-        flags.append(Finding(
-            "gait_ataxia_or_falls",
-            f"Unsteady walking, falls or difficulty walking reported: a red flag (urgent); {same_day_cord}",
-            "NHS_LOTHIAN", "V"))
+    if answers.is_yes("gait_ataxia"):
+        flags.append(_red_flag("gait_ataxia_or_falls", "Unsteady walking or falls reported (gait ataxia)"))
     if answers.is_yes("bladder_control"):
-        flags.append(Finding(
-            "bladder_symptoms",
-            f"Poor bladder control reported: a red flag (urgent); {same_day_cord}",
-            "NHS_LOTHIAN", "V"))
-    if answers.is_yes("poor_vision") or answers.is_yes("visual_problems"):
-        flags.append(Finding(
-            "visual_loss",
-            "Poor vision, or sudden loss or blurring of vision, reported: a red flag (urgent); "
-            "suspected optic-nerve involvement needs same-day assessment",
-            "NHS_LOTHIAN", "V"))
+        flags.append(_red_flag("bladder_symptoms", "Poor bladder control reported"))
+    if answers.is_yes("visual_problems"):
+        flags.append(_red_flag("visual_loss", "New loss of vision reported"))
     if answers.is_yes("seizures"):
-        flags.append(Finding(
-            "seizures",
-            "Seizures reported: a red flag (urgent); with suspected B12 deficiency, neurological "
-            "involvement needs urgent specialist advice and prompt treatment",
-            "NICE_CKS", "S"))
+        flags.append(_red_flag("seizures", "Seizures reported"))
     if answers.get("progression") == "rapidly worsening":
-        flags.append(Finding(
-            "rapid_progression",
-            "Symptoms rapidly worsening: a red flag (urgent); with suspected B12 deficiency, "
-            "neurological involvement needs urgent specialist advice and prompt treatment",
-            "NICE_CKS", "S"))
+        flags.append(_red_flag("rapid_progression", "Symptoms rapidly worsening"))
     if answers.is_yes("nitrous_oxide"):
-        flags.append(Finding(
-            "nitrous_oxide",
-            "Recreational nitrous oxide use reported: a red flag (urgent); serum B12 is often normal "
-            "after nitrous oxide, so homocysteine and MMA are tested first",
-            "NICE_NG239", "V"))
+        flags.append(_red_flag("nitrous_oxide", "Recreational nitrous oxide use reported"))
     if answers.is_yes("partial_paralysis"):
         flags.append(Finding(
             "partial_paralysis",
-            f"Partial paralysis reported: a red flag (urgent); {same_day_cord}",
-            "NHS_LOTHIAN", "V"))
+            f"Partial paralysis reported: a red flag (urgent; b12brain's own addition to {_RED_FLAG_LIST}, "
+            "from the seed article's case report)", "B12BRAIN", "U"))
     return tuple(flags)
 
 
 @dataclass(frozen=True)
 class SymptomResult:
-    """What the questionnaire answers show (``CLINICAL.md`` §6). Not a diagnosis.
+    """What the questionnaire answers show. Not a diagnosis.
 
     Attributes
     ----------
@@ -239,7 +228,8 @@ class SymptomResult:
     present : tuple of str
         Ids answered "yes" in the groups demyelination, case_report, cognitive_mood, other.
     neurological_involvement : bool
-        :data:`NEUROLOGICAL_RULE`: any "yes" in demyelination or case_report, or MNSI >= 7.
+        :data:`NEUROLOGICAL_RULE`: any "yes" in demyelination or case_report except chronic
+        fatigue, or MNSI >= 7.
     neurological_symptoms : tuple of str
         Short names (:attr:`Question.name`) of the present demyelination/case_report
         symptoms, plus the MNSI score when it is abnormal.
@@ -265,6 +255,11 @@ class SymptomResult:
     onset: str | None
     progression: str | None
     unanswered: tuple[str, ...]
+
+    @property
+    def any_symptom(self) -> bool:
+        """At least one symptom reported (any group) or an abnormal MNSI score."""
+        return bool(self.present) or (self.mnsi is not None and self.mnsi.abnormal)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the rule used and the disclaimer."""
@@ -311,7 +306,7 @@ class SymptomResult:
 
 
 def assess_symptoms(answers: Answers) -> SymptomResult:
-    """Apply the ``CLINICAL.md`` §6 rules to validated answers.
+    """Apply the symptom rules (module docstring) to validated answers.
 
     Parameters
     ----------
@@ -335,7 +330,8 @@ def assess_symptoms(answers: Answers) -> SymptomResult:
     present = tuple(
         q.id for q in QUESTIONS if q.group in SYMPTOM_GROUPS and answers.is_yes(q.id)
     )
-    neurological = [QUESTIONS_BY_ID[qid].name for qid in present if QUESTIONS_BY_ID[qid].group in NEUROLOGICAL_GROUPS]
+    neurological = [QUESTIONS_BY_ID[qid].name for qid in present
+                    if QUESTIONS_BY_ID[qid].group in NEUROLOGICAL_GROUPS and qid not in NOT_NEUROLOGICAL]
     mnsi = score_mnsi(answers)
     if mnsi is not None and mnsi.abnormal:
         neurological.append(f"MNSI questionnaire score {mnsi.score} of {mnsi.maximum}")
