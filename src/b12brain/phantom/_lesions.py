@@ -2,7 +2,7 @@
 
 Both kinds are built as binary truth masks on the geometry box; intensities get their soft
 partial-volume edges later, by blurring these masks. The design keeps the ground-truth class
-in line with the LST-AI rule of CLINICAL.md §7: every periventricular component touches the
+in line with the LST-AI location rule: every periventricular component touches the
 ventricles (26-connectivity); every deep lesion lies >= ``DEEP_VENTRICLE_CLEARANCE_MM`` from
 the ventricles, >= ``DEEP_PV_GAP_MM`` from periventricular lesions, and away from grey matter
 and the infratentorial region.

@@ -265,7 +265,7 @@ def visible_lesion(fraction: npt.NDArray[np.floating], excess: npt.NDArray[np.fl
 def _classes_by_rule(
     lesion: npt.NDArray[np.bool_], ventricles: npt.NDArray[np.bool_], design: npt.NDArray[np.integer]
 ) -> tuple[npt.NDArray[np.uint8], int]:
-    """Classes of resampled lesions by the CLINICAL.md §7 rule: periventricular when the 3x3x3
+    """Classes of resampled lesions by the LST-AI location rule: periventricular when the 3x3x3
     dilation of the 26-connected component touches the ventricles, else deep.
 
     At 1 mm the design already satisfies the rule. On thick slices partial volume can detach a

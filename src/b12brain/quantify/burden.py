@@ -9,8 +9,8 @@ from typing import Any
 from b12brain.quantify.lesions import LESION_CLASSES, Lesion
 
 FAZEKAS_RULE = (
-    "Estimated from the mask, not read by a radiologist [U: thresholds of this tool, CLINICAL.md §7 "
-    "gives the visual scale]. Periventricular: 0 no periventricular lesion; 1 'caps or pencil-thin "
+    "Estimated from the mask, not read by a radiologist [U: thresholds of this tool; the visual "
+    "scale is Fazekas et al. 1987, AJR 149:351]. Periventricular: 0 no periventricular lesion; 1 'caps or pencil-thin "
     "lining' = lesions reach <= 5 mm from the ventricle surface; 2 'smooth halo' = <= 10 mm; "
     "3 'irregular, extending into deep white matter' = > 10 mm. Deep (deep + juxtacortical lesions): "
     "0 none; 1 'punctate foci' = longest lesion < 10 mm; 2 'beginning confluence' = 10-20 mm; "

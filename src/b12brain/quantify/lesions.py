@@ -1,6 +1,6 @@
 """One row per lesion: size, place, distance to the ventricles, and anatomical class.
 
-Class rule (CLINICAL.md §7, the rule LST-AI uses): a lesion whose 3×3×3 dilation touches the
+Class rule (the rule LST-AI uses; docs/clinical-reference.md): a lesion whose 3×3×3 dilation touches the
 ventricles is *periventricular*; else, if most of it lies below the tentorium, *infratentorial*;
 else, if it touches the cortex, *juxtacortical*; else *deep* (subcortical).
 
@@ -26,7 +26,7 @@ from b12brain.types import Affine, BoolArray
 
 LESION_CLASSES = ("periventricular", "deep", "juxtacortical", "infratentorial")
 CLASS_RULE = (
-    "CLINICAL.md §7 (LST-AI rule): 3x3x3 dilation touches the ventricles -> periventricular; "
+    "LST-AI lesion location rule: 3x3x3 dilation touches the ventricles -> periventricular; "
     "else mostly below the tentorium -> infratentorial; else touches the cortex (a neighbour "
     "within 1.75 mm, i.e. 3x3x3 at 1 mm, in-plane only on thick slices) -> juxtacortical; else deep"
 )

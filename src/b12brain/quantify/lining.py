@@ -1,9 +1,9 @@
 """Caps and pencil-thin lining: thin periventricular bands, reported apart from lesions.
 
-The Fazekas scale (CLINICAL.md §7) grades "caps or pencil-thin lining" of the ventricles as
+The Fazekas scale (Fazekas et al. 1987, AJR 149:351) grades "caps or pencil-thin lining" of the ventricles as
 periventricular grade 1, the mildest finding. On pathology such caps and lining are mostly
 non-ischaemic (subependymal gliosis, loosened myelin around the horns; Fazekas et al. 1993,
-Neurology 43:1683 [U: not in CLINICAL.md]), and expert lesion masks of MS studies leave them
+Neurology 43:1683 [U: not verified in the source here]), and expert lesion masks of MS studies leave them
 out. b12brain therefore keeps them out of the lesion mask, table, counts and volumes, and
 reports them as their own finding: their volume, their mask, and the periventricular Fazekas
 grade 1 they give.
@@ -13,7 +13,7 @@ Rule (:data:`CAPS_LINING_RULE`), on the hyperintensity mask. Its part within
 periventricular grade 1, ``burden.FAZEKAS_RULE``) is the *rim*; the rest *reaches further*.
 Rim within the same distance of a part of its own lesion that reaches further is that lesion's
 base and stays lesion (a smooth halo or an irregular lesion keeps its whole extent). Each
-remaining piece of rim is a cap or lining when it touches the ventricles (CLINICAL.md §7 class
+remaining piece of rim is a cap or lining when it touches the ventricles (LST-AI class
 rule) and is band-shaped: at least :data:`BAND_ELONGATION` times as long as it reaches. A round
 or ovoid focus touching a ventricle (the typical small MS lesion) is about as long as it
 reaches and stays a lesion.
@@ -35,7 +35,7 @@ CAPS_LINING_REACH_MM = PV_GRADE1_REACH_MM
 #: A band is at least this many times as long as it reaches from the ventricle.
 BAND_ELONGATION = 2.0
 CAPS_LINING_RULE = (
-    "Caps or pencil-thin lining (Fazekas periventricular grade 1, CLINICAL.md §7), reported apart "
+    "Caps or pencil-thin lining (Fazekas periventricular grade 1; Fazekas et al. 1987, AJR 149:351), reported apart "
     f"from lesions: hyperintensity within {CAPS_LINING_REACH_MM:g} mm of the ventricle surface, "
     f"farther than {CAPS_LINING_REACH_MM:g} mm from any part of its lesion that reaches further, "
     f"in pieces that touch the ventricles and are at least {BAND_ELONGATION:g} times as long as "
