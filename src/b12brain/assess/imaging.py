@@ -34,7 +34,7 @@ from b12brain.errors import FieldError, InputFileError
 from b12brain.quantify.burden import Burden
 from b12brain.quantify.lesions import LESION_CLASSES
 
-SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1", "1.2")
+SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 #: Share of the lesion volume that makes a pattern "periventricular-predominant".
 PREDOMINANT_FRACTION = 0.5
 #: Discrete lesions from which "many discrete lesions" is reported [U].
