@@ -49,6 +49,12 @@ NEIGHBOUR_CORRELATION_REFUSE, NEIGHBOUR_CORRELATION_WARN = 0.25, 0.5
 #: covers part of the brain only (warned); below 0.3 L there is no head-sized object at all
 #: (refused; the atlas could not be placed either).
 HEAD_ML_REFUSE, HEAD_ML_WARN = 300.0, 800.0
+#: An adult head is about 4-5 L; with the neck in the field of view a scan's foreground stays
+#: under ~8 L (warned above: voxel sizes in the header too large?). A brain protocol's field of
+#: view is at most ~25 cm a side, a box of 16 L: a larger object is not a head, and the header's
+#: voxel sizes are wrong (refused; the atlas fit cannot reach such a scale and would place a
+#: normal-sized brain in it).
+HEAD_ML_MAX_WARN, HEAD_ML_MAX_REFUSE = 8000.0, 16000.0
 
 #: A rule of this tool: no tissue on a FLAIR is more than three times as bright as the 99.5th
 #: percentile of the head (lesions reach 1.5-2x white matter, orbital fat about as much; the
@@ -164,6 +170,11 @@ def _refuse_if_not_flair(source: str, f: dict[str, float]) -> None:
             f"no head-sized object (foreground {f['head_ml']:.0f} mL; a head's brain alone is over "
             f"{HEAD_ML_WARN:.0f} mL)"
         )
+    if f["head_ml"] > HEAD_ML_MAX_REFUSE:
+        problems.append(
+            f"no head-sized object (foreground {f['head_ml'] / 1000:.1f} L, larger than any head; check the "
+            "voxel sizes in the header)"
+        )
     if problems:
         raise InputFileError(
             source, "does not look like a brain FLAIR: " + "; ".join(problems) + "; give the FLAIR scan itself"
@@ -195,6 +206,12 @@ def _warnings(source: str, f: dict[str, float], ceiling: float) -> list[QCWarnin
             "scan.small_head", source,
             f"the head seen holds {f['head_ml']:.0f} mL, less than the smallest adult brain "
             f"(~{HEAD_ML_WARN:.0f} mL): partial coverage? Figures cover only the brain scanned",
+        ))
+    if HEAD_ML_MAX_WARN < f["head_ml"] <= HEAD_ML_MAX_REFUSE:
+        out.append(QCWarning(
+            "scan.large_head", source,
+            f"the foreground holds {f['head_ml'] / 1000:.1f} L, more than a head and neck (~"
+            f"{HEAD_ML_MAX_WARN / 1000:.0f} L): check the voxel sizes in the header",
         ))
     if f["clipped_voxels"]:
         out.append(QCWarning(
