@@ -20,7 +20,7 @@ from b12brain.io import load_volume, save_nifti
 from b12brain.phantom import Phantom, PhantomConfig, make_phantom
 from b12brain.preprocess.masks import head_mask
 from b12brain.preprocess.orient import to_canonical
-from b12brain.qc import check_t1
+from b12brain.qc import T1Check, check_t1
 from b12brain.qc.t1 import MIN_FOV_OVERLAP, MIN_HEAD_OVERLAP, NOT_USED_FOR_SEGMENTATION
 from b12brain.types import Volume
 
@@ -41,7 +41,7 @@ def _moved(volume: Volume, shift_mm: tuple[float, float, float], source: str = "
     return Volume(volume.data, affine, source)
 
 
-def _check(flair: Volume, t1: Volume):  # type: ignore[no-untyped-def]
+def _check(flair: Volume, t1: Volume) -> T1Check:
     canonical, _ = to_canonical(flair)
     return check_t1(t1, canonical, head_mask(canonical.data))
 
