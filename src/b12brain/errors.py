@@ -65,5 +65,10 @@ class AnswerError(FieldError):
     """A questionnaire answer is missing, unknown or outside the question's choices."""
 
 
+class ResourceError(B12BrainError, RuntimeError):
+    """A file b12brain reads from its installation (the MNI152 atlas templates) is missing or not
+    as expected; reinstalling fixes it."""
+
+
 class ModelError(B12BrainError, RuntimeError):
     """A segmentation model is missing, corrupt (checksum mismatch) or has unexpected inputs."""

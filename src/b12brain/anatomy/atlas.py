@@ -45,6 +45,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from b12brain.errors import ResourceError
+
 _TEMPLATE = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
 
 #: Expected grid of the nilearn templates; checked when reading them.
@@ -115,6 +117,11 @@ def load_atlas() -> Atlas:
     Atlas
         Maps on the 197 x 233 x 189 grid, 1 mm, affine :data:`ATLAS_AFFINE`.
 
+    Raises
+    ------
+    ResourceError
+        nilearn (which ships the templates) is missing, or a template is not on the expected grid.
+
     Examples
     --------
     >>> atlas = load_atlas()
@@ -150,7 +157,10 @@ def _read_template(kind: str) -> npt.NDArray[np.float32]:
     vox_offset = int(header[108:112].view("<f4")[0])
     shape = tuple(int(d) for d in dims[1:4])
     if int(dims[0]) != 3 or shape != ATLAS_SHAPE or datatype != 2:  # 2 = uint8
-        raise RuntimeError(f"{resource}: unexpected template grid {shape} (type {datatype}); expected {ATLAS_SHAPE} uint8")
+        raise ResourceError(
+            f"{resource}: unexpected template grid {shape} (type {datatype}), expected {ATLAS_SHAPE} uint8; "
+            "reinstall nilearn"
+        )
     data = np.frombuffer(blob, dtype=np.uint8, count=int(np.prod(shape)), offset=vox_offset)
     out = data.reshape(shape, order="F").astype(np.float32)
     out *= np.float32(1.0 / 255.0)
@@ -162,7 +172,7 @@ def _template_folder() -> Path:
     # 2 s); find_spec of the top-level package only locates it on disk.
     spec = importlib.util.find_spec("nilearn")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("nilearn is not installed; b12brain needs its MNI152 templates (pip install nilearn)")
+        raise ResourceError("nilearn is not installed; b12brain needs its MNI152 templates (pip install nilearn)")
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 

@@ -128,7 +128,9 @@ def check_flair(flair: Volume) -> ScanCheck:
     head = head_mask(data)
     values = data[head]
     if values.size == 0:
-        raise InputFileError(source, "does not look like a brain FLAIR: no head-sized object (no foreground found)")
+        raise InputFileError(
+            source, "does not look like a brain FLAIR: no head-sized object (no foreground found); give the FLAIR scan itself"
+        )
     distinct, counts = np.unique(values, return_counts=True)
     commonest_share = float(counts.max()) / values.size
     ceiling = CEILING_TIMES_P995 * float(np.percentile(values, 99.5))
