@@ -41,7 +41,7 @@ class AtlasAlignment:
 
     transform: sitk.Transform
     metric: float
-    brain_in_head: float = 1.0
+    brain_in_head: float
 
     @property
     def scales(self) -> tuple[float, float, float]:
