@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -104,7 +106,7 @@ def test_missing_templates_raise_a_b12brain_error(monkeypatch: pytest.MonkeyPatc
     assert isinstance(info.value, B12BrainError)
 
 
-def test_template_on_another_grid_raises_a_b12brain_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_template_on_another_grid_raises_a_b12brain_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import gzip
 
     import nibabel as nib
