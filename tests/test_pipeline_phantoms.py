@@ -195,3 +195,12 @@ def test_lesion_free_subject(cases: dict) -> None:
     assert case.result.burden.lesion_ml <= 0.5, case.result.burden
     assert not (case.result.hyperintensity_mask & ~(case.phantom.brain.data > 0)).any()
     assert not (case.result.hyperintensity_mask & ~case.result.brain).any()
+
+
+@pytest.mark.parametrize(("load", "slice_mm"), [*CASES, ("none", 6.0)], ids=[*CASE_IDS, "none-6mm"])
+def test_phantoms_pass_every_scan_check_without_warning(cases: dict, load: str, slice_mm: float) -> None:
+    # docs/scan-qc.md: a brain FLAIR of any lesion load and slice thickness runs with no QC
+    # warning (is this a brain FLAIR, robust intensities, atlas fit scale and similarity).
+    result = cases[load, slice_mm].result
+    assert result.warnings == ()
+    assert result.qc_figures["clipped_voxels"] == 0

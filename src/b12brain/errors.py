@@ -65,10 +65,10 @@ class AnswerError(FieldError):
     """A questionnaire answer is missing, unknown or outside the question's choices."""
 
 
+class ResourceError(B12BrainError, RuntimeError):
+    """A file b12brain reads from its installation (the MNI152 atlas templates) is missing or not
+    as expected; reinstalling fixes it."""
+
+
 class ModelError(B12BrainError, RuntimeError):
     """A segmentation model is missing, corrupt (checksum mismatch) or has unexpected inputs."""
-
-
-class ResourceError(B12BrainError, RuntimeError):
-    """A file b12brain needs besides the user's data (the MNI152 atlas templates) is missing or
-    corrupt; reinstalling the package that ships it fixes it."""

@@ -30,6 +30,7 @@ from b12brain.io.manifest import MANIFEST_NAME
 from b12brain.io.manifest import sha256_of_file as _sha256_of_file
 from b12brain.io.outdir import staged_output_dir
 from b12brain.pipeline import PipelineResult
+from b12brain.qc import no_t1_summary
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
 from b12brain.quantify.lining import CAPS_LINING_RULE
 from b12brain.report.qc import write_qc_image
@@ -37,7 +38,9 @@ from b12brain.types import Volume
 
 #: 1.1 (2026-12-02): ``caps_lining`` added; lesion counts and volumes leave caps and lining out.
 #: 1.2 (2026-12-07): ``warnings`` (QC warnings: header oddities, borderline scans) added.
-SUMMARY_SCHEMA_VERSION = "1.2"
+#: 1.3 (2026-12-07): ``t1`` (given, what it is used for, its check figures) and ``scan_checks``
+#: (the figures of the "is this a brain FLAIR?" checks, docs/scan-qc.md) added.
+SUMMARY_SCHEMA_VERSION = "1.3"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -119,6 +122,8 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
         "warnings": [w.as_dict() for w in result.warnings],
         "inputs": [_describe_input("flair", result.flair)]
         + ([_describe_input("t1", result.t1)] if result.t1 is not None else []),
+        "t1": result.t1_check.as_dict() if result.t1_check is not None else no_t1_summary(),
+        "scan_checks": result.qc_figures,
         "settings": {
             "segmenter": result.segmenter,
             "threshold": result.threshold,

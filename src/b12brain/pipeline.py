@@ -19,9 +19,9 @@ from b12brain.anatomy.localise import Anatomy, localise_anatomy
 from b12brain.errors import ConfigError
 from b12brain.io import load_volume
 from b12brain.preprocess.bias import correct_bias
-from b12brain.preprocess.coregister import check_overlap, coregister_to
-from b12brain.preprocess.masks import head_mask
+from b12brain.preprocess.coregister import check_overlap
 from b12brain.preprocess.orient import to_canonical
+from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1
 from b12brain.quantify import (
     LESION_CLASSES,
     Burden,
@@ -85,7 +85,9 @@ class PipelineResult:
 
     ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
     lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
-    ``caps_lining_mask`` instead.
+    ``caps_lining_mask`` instead. ``warnings`` holds every QC warning (reader, scan checks,
+    atlas fit, T1 checks); ``qc_figures`` the figures of the scan and atlas checks and
+    ``t1_check`` those of the T1 (None without a T1); see docs/scan-qc.md.
     """
 
     flair: Volume
@@ -106,6 +108,8 @@ class PipelineResult:
     seconds_by_stage: dict[str, float] = field(default_factory=dict)
     segmenter_provenance: dict[str, str] = field(default_factory=dict)
     warnings: tuple[QCWarning, ...] = ()
+    qc_figures: dict[str, float] = field(default_factory=dict)
+    t1_check: T1Check | None = None
 
     def class_map(self) -> npt.NDArray[np.uint8]:
         """Voxel map of lesion classes: 0 none, 1 periventricular, 2 deep, 3 juxtacortical, 4 infratentorial."""
@@ -164,7 +168,8 @@ def run_pipeline(
         FLAIR scan (NIfTI file or DICOM folder, any orientation, 3D or thick-slice 2D), or the
         scans :func:`read_scans` already read and checked (then ``t1`` must be None).
     t1 : Volume or path, optional
-        T1 scan of the same session, on any grid; registered to the FLAIR.
+        T1 scan of the same session, on any grid. Neither segmenter reads it yet, so it is not
+        registered; it is only checked against the FLAIR (:func:`b12brain.qc.check_t1`).
     config : PipelineConfig, optional
     progress : callable, optional
         Called with one line per stage.
@@ -176,9 +181,10 @@ def run_pipeline(
     Raises
     ------
     InputFileError, HeaderError
-        An input is unreadable or unusable (the message names it).
+        An input is unreadable or unusable, or is not a brain FLAIR (the message names it and
+        says what looked wrong; docs/scan-qc.md).
     RegistrationError
-        The atlas or the T1 could not be aligned.
+        The atlas could not be placed plausibly.
     ConfigError, ModelError
         Unknown segmenter, or the learned segmenter's weights are missing or unusable;
         ``segmenter`` is not the one ``config`` names.
@@ -209,17 +215,18 @@ def run_pipeline(
         scans = flair if isinstance(flair, Scans) else read_scans(flair, t1)
         flair_native, t1_native = scans.flair, scans.t1
         canonical, how = to_canonical(flair_native)
+    with clock("scan checks (is this a brain FLAIR?)"):
+        scan = check_flair(canonical)
+        t1_check = None if t1_native is None else check_t1(t1_native, canonical, scan.head)
     with clock("bias-field correction (N4)"):
-        head = head_mask(canonical.data)
-        corrected, _ = correct_bias(canonical, head)
+        head = scan.head
+        corrected, _ = correct_bias(scan.volume, head)
     with clock("anatomy (atlas registration, ventricles, cortex, infratentorial)"):
         anatomy = localise_anatomy(corrected, head)
-    t1_on_flair = None
-    if t1_native is not None:
-        with clock("T1 registration to FLAIR"):
-            t1_on_flair = coregister_to(t1_native, corrected)
+        atlas_figures, atlas_warnings = check_atlas_fit(anatomy.alignment, flair_native.source)
     with clock(f"lesion segmentation ({segmenter.name})"):
-        probability = segmenter.predict(corrected, anatomy, t1_on_flair)
+        # Neither segmenter reads a T1 yet (the T1 is only checked, see b12brain.qc.t1).
+        probability = segmenter.predict(corrected, anatomy, None)
         mask = lesion_mask_from_probability(
             probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml
         )
@@ -258,7 +265,13 @@ def run_pipeline(
         caps_lining_mask=how.to_native(caps_lining_mask).astype(bool),
         burden=burden,
         seconds_by_stage=clock.seconds,
-        warnings=flair_native.warnings + (t1_native.warnings if t1_native is not None else ()),
+        warnings=flair_native.warnings
+        + (t1_native.warnings if t1_native is not None else ())
+        + scan.warnings
+        + atlas_warnings
+        + (t1_check.warnings if t1_check is not None else ()),
+        qc_figures={**scan.figures, **atlas_figures},
+        t1_check=t1_check,
     )
 
 

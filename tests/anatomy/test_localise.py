@@ -89,3 +89,13 @@ def test_truth_lesions_lie_outside_cortex_and_ventricles(phantom: Phantom, anato
     assert (lesion & anatomy.cortex).sum() < 0.05 * lesion.sum()
     assert (lesion & anatomy.ventricles).sum() < 0.05 * lesion.sum()
     assert (lesion & anatomy.brain).sum() > 0.95 * lesion.sum()
+
+
+def test_alignment_reports_its_fit(anatomy: Anatomy) -> None:
+    # The phantom is the MNI152 brain itself: scale ~1 on every axis, the brain inside the head
+    # and a mutual information well above that of unrelated images (~0).
+    alignment = anatomy.alignment
+    assert alignment.scales == tuple(sorted(alignment.scales))
+    assert all(0.93 < s < 1.07 for s in alignment.scales), alignment.scales
+    assert alignment.brain_in_head > 0.98
+    assert alignment.metric < -0.3

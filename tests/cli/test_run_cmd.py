@@ -101,7 +101,7 @@ def test_progress_lines_on_stderr(first_run: SimpleNamespace) -> None:
     assert len(lines) >= 8, first_run.stderr
     assert all(re.match(r"\[\s*\d+\.\d s\] ", line) for line in lines), lines
     joined = "\n".join(lines)
-    for stage in ("load", "N4", "anatomy", "T1 registration", "lesion segmentation", "quantification"):
+    for stage in ("load", "scan checks", "N4", "anatomy", "lesion segmentation", "quantification"):
         assert stage in joined, stage
     assert "done in" in joined
     assert "Traceback" not in joined

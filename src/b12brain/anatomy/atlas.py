@@ -118,6 +118,11 @@ def load_atlas() -> Atlas:
     Atlas
         Maps on the 197 x 233 x 189 grid, 1 mm, affine :data:`ATLAS_AFFINE`.
 
+    Raises
+    ------
+    ResourceError
+        nilearn (which ships the templates) is missing, or a template is not on the expected grid.
+
     Examples
     --------
     >>> atlas = load_atlas()

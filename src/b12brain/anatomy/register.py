@@ -25,10 +25,31 @@ _SEED = 20240611
 
 @dataclass(frozen=True, eq=False)
 class AtlasAlignment:
-    """Maps subject world points to atlas world points (SimpleITK's fixed→moving convention)."""
+    """Maps subject world points to atlas world points (SimpleITK's fixed→moving convention).
+
+    Parameters
+    ----------
+    transform : sitk.Transform
+        The final affine transform (subject LPS mm -> atlas LPS mm).
+    metric : float
+        Final Mattes mutual information of the fit (negative; 0 means the images share no
+        information, more negative is a closer fit).
+    brain_in_head : float
+        Fraction of the aligned atlas brain (within the scan's field of view) that lies inside
+        the scan's head mask: about 1 when the brain was placed in the head.
+    """
 
     transform: sitk.Transform
     metric: float
+    brain_in_head: float
+
+    @property
+    def scales(self) -> tuple[float, float, float]:
+        """Size of the subject relative to the atlas along the fit's principal axes (the
+        singular values of the subject-from-atlas matrix), smallest first."""
+        matrix = np.asarray(sitk.AffineTransform(self.transform).GetMatrix(), dtype=float).reshape(3, 3)
+        inverse = np.sort(1.0 / np.linalg.svd(matrix, compute_uv=False))
+        return (float(inverse[0]), float(inverse[1]), float(inverse[2]))
 
     def warp(
         self,
@@ -121,7 +142,22 @@ def align_atlas(
     affine_tx.SetMatrix(found.GetMatrix())
     affine_tx.SetTranslation(found.GetTranslation())
     transform, value = _run(fixed, moving, affine_tx, fixed_mask=fixed_mask, moving_mask=None, levels=(2.0, 1.0))
-    return AtlasAlignment(transform, value)
+    return AtlasAlignment(transform, value, _brain_in_head(subject, head, fixed, moving_mask, transform))
+
+
+def _brain_in_head(
+    subject: Volume, head: BoolArray, fixed: sitk.Image, atlas_brain: sitk.Image, transform: sitk.Transform
+) -> float:
+    """Fraction of the aligned atlas brain, on the registration grid, inside the head."""
+    brain = sitk.GetArrayViewFromImage(
+        sitk.Resample(atlas_brain, fixed, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    ).astype(bool)
+    head_img = to_sitk(head.astype(np.uint8), subject.affine)
+    inside = sitk.GetArrayViewFromImage(
+        sitk.Resample(head_img, fixed, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    ).astype(bool)
+    total = int(brain.sum())
+    return float((brain & inside).sum()) / total if total else 0.0
 
 
 def _run(

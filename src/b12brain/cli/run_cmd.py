@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     parser.add_argument("--flair", required=True, metavar="PATH",
                         help="FLAIR scan: NIfTI (.nii, .nii.gz) or a folder holding one DICOM series")
-    parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid; registered to the FLAIR)")
+    parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid); only checked against the FLAIR "
+                        "(field of view, head overlap): neither segmenter reads a T1 yet")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder; must not exist or be empty (see --overwrite); locked while "
                         "the run works, so a second run on it fails at once")

@@ -1,4 +1,9 @@
-"""Rigid registration of a T1 onto the FLAIR grid (SimpleITK, Mattes mutual information)."""
+"""Rigid registration of a T1 onto the FLAIR grid (SimpleITK, Mattes mutual information).
+
+The pipeline does not call :func:`coregister_to`: neither segmenter reads a T1 yet, so the T1 is
+only checked against the FLAIR (:func:`check_overlap` here, :mod:`b12brain.qc.t1`). It stays for
+a segmenter that will read one.
+"""
 
 from __future__ import annotations
 
