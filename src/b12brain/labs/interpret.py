@@ -15,6 +15,7 @@ import pandas as pd
 from b12brain.clinical import SOURCES, URGENCY_ORDER, Finding
 from b12brain.errors import LabValueError
 from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
+from b12brain.labs.censored import CENSOR_SIGNS, CENSORED_LABEL, SIGN_CODES, censored_sentence, straddled_bands
 from b12brain.labs.columns import PanelColumns
 from b12brain.labs.panel import Panel, columns_from_panels, read_cohort
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
@@ -32,6 +33,7 @@ from b12brain.labs.rules import (
 from b12brain.labs.thresholds import (
     B12_BSH_CUTOFF,
     B12_WHO,
+    CENSORED,
     HB_FEMALE,
     HB_LABELS,
     HB_MALE,
@@ -83,15 +85,20 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False) -> LabResult:
     """
     values = {f: getattr(panel, f) for f, _ in CB12_INPUTS}
     missing = cb12_missing(values)
+    censored = [name for f, name in CB12_INPUTS if f in panel.censored]
     if require_cb12 and missing:
         field = next(f for f, name in CB12_INPUTS if name == missing[0])
         raise LabValueError(panel.source, field, f"missing {field} when cB12 is asked (missing: {', '.join(missing)})",
                             "B12, holoTC, MMA, homocysteine and age, all present")
+    if require_cb12 and censored:
+        field = next(f for f, name in CB12_INPUTS if name == censored[0])
+        raise LabValueError(panel.source, field, f"{field} is a bound ({panel.censored[field]}), not a measured value, "
+                            "when cB12 is asked", "measured values of B12, holoTC, MMA, homocysteine and age")
     evaluation = evaluate(columns_from_panels([panel]))
     basis = evaluation.basis
-    markers = {m: _marker_result(panel, basis, m) for m in MARKERS if basis.categories[m][0] >= 0}
-    cb12 = None if missing else float(basis.cb12[0])
-    cb12_category = None if missing else CB12_CATEGORIES.labels[basis.cb12_category[0]]
+    markers = {m: _marker_result(panel, basis, m) for m in MARKERS if basis.categories[m][0] != -1}
+    cb12 = None if missing or censored else float(basis.cb12[0])
+    cb12_category = None if cb12 is None else CB12_CATEGORIES.labels[basis.cb12_category[0]]
     flags = _findings(FLAG_RULES, evaluation.flags, panel, basis)
     next_tests = _findings(NEXT_TEST_RULES, evaluation.next_tests, panel, basis)
     reasons = _findings(URGENCY_RULES, evaluation.urgency_reasons, panel, basis)
@@ -105,7 +112,7 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False) -> LabResult:
         markers=markers,
         cb12=cb12,
         cb12_category=cb12_category,
-        cb12_note=cb12_note(missing),
+        cb12_note=cb12_note(missing, censored),
         b12_status=STATUSES[basis.status[0]],
         suspected_deficiency=bool(basis.suspected[0]),
         flags=flags,
@@ -142,8 +149,10 @@ def cohort_table(cols: PanelColumns, evaluation: Evaluation) -> pd.DataFrame:
     out.update({VALUE_COLUMNS[m]: cols.markers[m] for m in MARKERS})
     out["age_years"] = cols.numbers["age"]
     for m in MARKERS:
-        labels = HB_LABELS if m == "haemoglobin" else MARKER_TABLES[m].labels
-        out[f"{m}_category"] = pd.Categorical.from_codes(basis.categories[m], categories=list(labels))
+        labels = [*(HB_LABELS if m == "haemoglobin" else MARKER_TABLES[m].labels), CENSORED_LABEL]
+        codes = np.where(basis.categories[m] == CENSORED, len(labels) - 1, basis.categories[m])
+        out[f"{m}_category"] = pd.Categorical.from_codes(codes, categories=labels)
+        out[f"{m}_censored"] = pd.Categorical.from_codes(cols.censors[m] - 1, categories=list(CENSOR_SIGNS[1:]))
     out["cb12"] = basis.cb12
     out["cb12_category"] = pd.Categorical.from_codes(basis.cb12_category, categories=list(CB12_CATEGORIES.labels))
     out["b12_status"] = pd.Categorical.from_codes(basis.status, categories=list(STATUSES))
@@ -171,23 +180,34 @@ def _marker_result(panel: Panel, basis: Basis, marker: str) -> MarkerResult:
     assert value is not None  # only measured markers have a category
     seen = panel.as_seen(marker) or (value, spec.unit)
     table = _marker_table(panel, marker)
+    censor = panel.censored.get(marker, "")
+    shown = f"{spec.label} {censor}{value:.4g} {spec.unit}"
+    if code == CENSORED:
+        bands = straddled_bands(table or HB_MALE, value, SIGN_CODES[censor])
+        rule = censored_sentence(spec.label, seen[0], seen[1], SIGN_CODES[censor], bands)
+        source, level = (table or HB_MALE).source, (table or HB_MALE).level
+        return MarkerResult(marker, value, spec.unit, seen[0], seen[1], CENSORED_LABEL, rule,
+                            Finding(f"{marker}_category", f"{shown}: {CENSORED_LABEL} (straddles " + " / ".join(bands) + ")",
+                                    source, level), censor)
     if table is None:  # haemoglobin, sex unknown
         category, rule, band = HB_LABELS[code], f"{_HB_UNKNOWN_SEX_RULE} ({HB_MALE.source} [{HB_MALE.level}])", "sex unknown"
         source, level = HB_MALE.source, HB_MALE.level
     else:
         category, rule = table.labels[code], table.rule_text(code)
         band, source, level = table.bands[code].describe(table.unit), table.source, table.level
-    message = f"{spec.label} {value:.4g} {spec.unit}: {category} ({band})"
+    message = f"{shown}: {category} ({band})"
     return MarkerResult(marker, value, spec.unit, seen[0], seen[1], category, rule,
-                        Finding(f"{marker}_category", message, source, level))
+                        Finding(f"{marker}_category", message, source, level), censor)
 
 
 def _context(panel: Panel, basis: Basis) -> tuple[Finding, ...]:
     found = [Finding("b12_status_rule", status_reason(basis), "NICE_NG239", "U")]
     if panel.b12 is not None:
         for code, key, table in (("b12_bsh_cutoff", "b12_bsh", B12_BSH_CUTOFF), ("b12_who_band", "b12_who", B12_WHO)):
-            label = table.labels[basis.context[key][0]]
+            band = basis.context[key][0]
+            label = CENSORED_LABEL if band == CENSORED else table.labels[band]
             bands = "; ".join(f"{b.describe(table.unit)} {b.label}" for b in table.bands)
-            found.append(Finding(code, f"Context, not the rule: total B12 {panel.b12:.4g} pmol/L is '{label}' on the "
+            b12 = f"{panel.censored.get('b12', '')}{panel.b12:.4g}"
+            found.append(Finding(code, f"Context, not the rule: total B12 {b12} pmol/L is '{label}' on the "
                                        f"{table.name} [{bands}].", table.source, table.level))
     return tuple(found)

@@ -128,15 +128,17 @@ def _status(categories: dict[str, CodeArray], cb12_category: CodeArray) -> tuple
 
 def assess(cols: PanelColumns) -> Basis:
     """Categories of every marker, cB12 and its category, status and suspicion, column-wise."""
-    categories = {m: table.classify(cols.markers[m]) for m, table in MARKER_TABLES.items()}
-    categories["haemoglobin"] = classify_haemoglobin(cols.markers["haemoglobin"], cols.choices["sex"])
-    inputs = [cols.numbers[f] if f == "age" else cols.markers[f] for f, _ in CB12_INPUTS]
+    categories = {m: table.classify(cols.markers[m], cols.censors[m]) for m, table in MARKER_TABLES.items()}
+    categories["haemoglobin"] = classify_haemoglobin(cols.markers["haemoglobin"], cols.choices["sex"], cols.censors["haemoglobin"])
+    # cB12 needs measured numbers: a censored marker (a bound) leaves it not computed.
+    inputs = [cols.numbers[f] if f == "age" else np.where(cols.censors[f] == 0, cols.markers[f], np.nan) for f, _ in CB12_INPUTS]
     cb12 = compute_cb12(*inputs)
     cb12_category = CB12_CATEGORIES.classify(cb12)
     status, disagree = _status(categories, cb12_category)
     mma_points_low = MARKER_TABLES["mma"].verdicts[categories["mma"]] == LOW
     suspected = (status == _LIKELY) | (status == _INDETERMINATE) | mma_points_low
-    context = {"b12_who": B12_WHO.classify(cols.markers["b12"]), "b12_bsh": B12_BSH_CUTOFF.classify(cols.markers["b12"])}
+    b12, b12_censors = cols.markers["b12"], cols.censors["b12"]
+    context = {"b12_who": B12_WHO.classify(b12, b12_censors), "b12_bsh": B12_BSH_CUTOFF.classify(b12, b12_censors)}
     return Basis(cols, categories, cb12, cb12_category, status, suspected, disagree, context)
 
 
@@ -208,7 +210,8 @@ def _category_words(b: Basis) -> str:
 
 
 def _missing_for_cb12(p: Panel) -> str:
-    return ", ".join(name for field, name in CB12_INPUTS if getattr(p, field) is None)
+    return ", ".join(name if getattr(p, field) is None else f"{name} as a measured value (the laboratory gave a bound)"
+                     for field, name in CB12_INPUTS if getattr(p, field) is None or field in p.censored)
 
 
 _CONDITION_NAMES = {"sjogren": "Sjögren's syndrome"}
