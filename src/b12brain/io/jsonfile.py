@@ -148,11 +148,11 @@ def _float(text: str) -> float | _Unusable:
     if len(text) > MAX_NUMBER_CHARS:
         return _unusable(text, f"a number of {len(text)} characters ({shorten(text)}); at most {MAX_NUMBER_CHARS}")
     value = float(text)
-    return value if math.isfinite(value) else _unusable(text, f"{text} is beyond the range of a number; give a finite number")
+    return value if math.isfinite(value) else _unusable(text, f"{shorten(text)} is beyond the range of a double")
 
 
 def _constant(name: str) -> _Unusable:
-    return _unusable(name, f"{name} is not a JSON number; give a finite number")
+    return _unusable(name, f"{name} is not a JSON number")
 
 
 def _check(where: str, value: Any) -> None:

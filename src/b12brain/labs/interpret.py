@@ -17,7 +17,7 @@ from b12brain.errors import LabValueError
 from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
 from b12brain.labs.censored import CENSOR_SIGNS, CENSORED_LABEL, SIGN_CODES, censored_sentence, straddled_bands
 from b12brain.labs.columns import PanelColumns
-from b12brain.labs.panel import Panel, columns_from_panels, read_cohort
+from b12brain.labs.panel import Cohort, Panel, columns_from_panels, read_cohort
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
 from b12brain.labs.rules import (
     FLAG_RULES,
@@ -124,8 +124,8 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False) -> LabResult:
     )
 
 
-def interpret_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
-    """Interpret every panel of a table (CSV path or DataFrame), column-wise.
+def interpret_cohort(table: Cohort | pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
+    """Interpret every panel of a table (CSV path, DataFrame or a :class:`Cohort` already read), column-wise.
 
     Bad rows are left out and reported in ``errors`` (one LabValueError per bad cell, naming
     "row N" with data rows counted from 1 below the header). The output table has one row per
@@ -138,7 +138,7 @@ def interpret_cohort(table: pd.DataFrame | Path | str, *, source: str | None = N
     LabValueError
         The table as a whole cannot be read (see :func:`~b12brain.labs.read_cohort`).
     """
-    cohort = read_cohort(table, source=source)
+    cohort = table if isinstance(table, Cohort) else read_cohort(table, source=source)
     return CohortResult(cohort_table(cohort.columns, evaluate(cohort.columns)), cohort.errors)
 
 

@@ -109,13 +109,15 @@ class Cohort:
     column_map: ColumnMap
     format: TableFormat | None = None
 
-    def describe_reading(self) -> str:
-        """One line: how the table was read and which columns were renamed."""
-        parts = [self.format.describe()] if self.format else []
-        renamed = self.column_map.describe()
-        if renamed:
+    def describe_reading(self) -> str | None:
+        """How the table was read and which columns were renamed, when that is not plain
+        (UTF-8, comma-separated, decimal point, columns named as the fields); else None."""
+        parts = []
+        if self.format is not None and self.format != TableFormat("UTF-8", ",", False):
+            parts.append(self.format.describe())
+        if renamed := self.column_map.describe():
             parts.append("columns " + renamed)
-        return f"{self.source}: read as " + "; ".join(parts) if parts else f"{self.source}: read as given"
+        return f"{self.source}: read as " + "; ".join(parts) if parts else None
 
 
 def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
