@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from b12brain.errors import LabValueError
-from b12brain.io.jsonfile import shorten
+from b12brain.io.jsonfile import MAX_NUMBER_CHARS, shorten
 from b12brain.labs.censored import SIGN_CODES
 from b12brain.labs.fields import KNOWN_FIELDS
 
@@ -40,8 +40,8 @@ _NUMBER_UNIT = re.compile(
 # number with a thousands separator as well as a decimal: refused, never guessed.
 _THOUSANDS = {False: r"^[-+]?[1-9]\d{0,2},\d{3}$", True: r"^[-+]?[1-9]\d{0,2}\.\d{3}$"}
 #: Bad-cell kinds beyond the cell kinds: an ambiguous decimal mark, a censored bound where
-#: none is allowed.
-AMBIGUOUS, CENSORED_BOUND = 6, 7
+#: none is allowed, a number longer than :data:`~b12brain.io.jsonfile.MAX_NUMBER_CHARS`.
+AMBIGUOUS, CENSORED_BOUND, TOO_LONG = 6, 7, 8
 
 
 def kind_of(x: object) -> int:
@@ -165,6 +165,7 @@ def kind_problem(kind: int, shown: str, wanted: str) -> str:
         NUM: f"{shown} is a number, not {wanted}",
         AMBIGUOUS: f"{shown} reads both as a whole number with a thousands separator and as a decimal, not {wanted}",
         CENSORED_BOUND: f"{shown} is a censored bound, not {wanted}",
+        TOO_LONG: f"{shown} is longer than the {MAX_NUMBER_CHARS} characters a number may have",
     }.get(kind, f"{shown} is not {wanted}")
 
 
@@ -172,7 +173,7 @@ def kind_problem(kind: int, shown: str, wanted: str) -> str:
 class Numbers:
     """A parsed number column. ``bad`` is -1 for a good or missing cell, else the kind that
     made it bad (``STR`` text that is not a number, ``OTHER`` a unit where none is allowed,
-    ``AMBIGUOUS``, ``CENSORED_BOUND``). Units written in text cells ("150 pg/mL") are
+    ``AMBIGUOUS``, ``CENSORED_BOUND``, ``TOO_LONG``). Units written in text cells ("150 pg/mL") are
     ``unit_codes`` into ``unit_texts``; ``censors`` holds the censor code of each cell
     (:data:`~b12brain.labs.censored.CENSOR_SIGNS`)."""
 
@@ -219,6 +220,7 @@ def parse_numbers(cells: Cells, *, strict_text: bool, units_allowed: bool, decim
             two_marks = (digits.str.contains(",", regex=False) & digits.str.contains(".", regex=False)).to_numpy(dtype=bool)
             number[unparsed] = pd.to_numeric(digits.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=np.float64)
             number[unparsed[two_marks]] = np.nan
+            text_bad[unparsed[(digits.str.len() > MAX_NUMBER_CHARS).to_numpy(dtype=bool)]] = TOO_LONG
             text_bad[unparsed[ambiguous]] = AMBIGUOUS
             text_censor[unparsed] = groups[0].map(SIGN_CODES).fillna(0).to_numpy(dtype=np.int8)
             has_unit = (groups[2].notna() & groups[1].notna()).to_numpy()

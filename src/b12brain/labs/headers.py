@@ -47,6 +47,9 @@ def header_key(text: str) -> str:
 
 _LOOKUP: dict[str, str] = {header_key(f): f for f in KNOWN_FIELDS}
 _LOOKUP.update({header_key(a): f for f, aliases in HEADER_ALIASES.items() for a in aliases})
+# "Vitamin B12 unit" is the unit column of "Vitamin B12".
+_LOOKUP.update({header_key(f"{a} {word}"): f + UNIT_SUFFIX for f, aliases in HEADER_ALIASES.items() if f in MARKERS
+                for a in aliases for word in ("unit", "units")})
 
 
 @dataclass(frozen=True)
