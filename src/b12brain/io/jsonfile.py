@@ -84,8 +84,8 @@ def parse_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     ------
     JSONProblem
         Not UTF-8, not JSON (line and column named), nested deeper than ``max_depth``, a
-        number longer than :data:`MAX_NUMBER_CHARS`, ``NaN``/``Infinity``, or a duplicate key
-        (:class:`DuplicateKeyError`).
+        number longer than :data:`MAX_NUMBER_CHARS`, ``NaN``/``Infinity``, text with an
+        unpaired surrogate escape, or a duplicate key (:class:`DuplicateKeyError`).
 
     Examples
     --------
@@ -156,15 +156,28 @@ def _constant(name: str) -> _Unusable:
 
 
 def _check(where: str, value: Any) -> None:
-    """Raise for the first unusable number in ``value``, naming its dotted path."""
+    """Raise for the first unusable number or text in ``value``, naming its dotted path."""
     if isinstance(value, _Unusable):
         raise JSONProblem(where or "(top level)", value.problem)
-    if isinstance(value, list):
+    if isinstance(value, str):
+        _check_text(where, value)
+    elif isinstance(value, list):
         for i, item in enumerate(value):
             _check(f"{where}[{i}]", item)
     elif isinstance(value, dict):
         for key, item in value.items():
+            _check_text(where, key)
             _check(f"{where}.{shorten(key)}" if where else shorten(key), item)
+
+
+def _check_text(where: str, text: str) -> None:
+    """Refuse a lone surrogate (``"\\ud800"`` is valid JSON but no character): it cannot be
+    written to any UTF-8 output or message."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise JSONProblem(where or "(top level)", f"text with an unpaired surrogate escape at character {err.start}; "
+                          "give real characters") from None
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

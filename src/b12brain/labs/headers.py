@@ -33,6 +33,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "age": ("age years",),
     "sex": ("gender",),
 }
+#: Headers longer than this get no "did you mean" (difflib's time grows with the square of the length).
+_SUGGEST_CHARS = 80
 _BRACKETED = re.compile(r"^(.*?)\s*[(\[]\s*([^()\[\]]*?)\s*[)\]]\s*$")
 
 
@@ -119,7 +121,8 @@ def _field_of(header: str, source: str) -> tuple[str, str | None]:
         name, unit_text = m.group(1), m.group(2)
     field = _LOOKUP.get(header_key(name))
     if field is None:
-        close = difflib.get_close_matches(header_key(name), list(_LOOKUP), n=1)
+        key = header_key(name)
+        close = difflib.get_close_matches(key, list(_LOOKUP), n=1) if len(key) <= _SUGGEST_CHARS else []
         hint = f" (did you mean {_LOOKUP[close[0]]!r}?)" if close else ""
         raise LabValueError(source, shorten(header), f"unknown field {shorten(header)!r}{hint}",
                             "one of the known fields: " + ", ".join(KNOWN_FIELDS)
