@@ -100,11 +100,11 @@ CASES = [
     _json("empty-file", "", "(file)", "empty"),
     _json("orphan-unit", '{"b12_unit": "pmol/L"}', "b12_unit", "without a 'b12' column"),
     # --- CSV read as one panel ---
-    _csv("csv-bare-number", "b12,age\n150,70\n", "b12", "'150'"),
+    _csv("csv-bare-number", "b12,age\n150,70\n", "b12", "150 has no unit"),
     _csv("csv-unknown-unit", "b12,b12_unit\n150,mg/dL\n", "b12", "mg/dL"),
     _csv("csv-bad-boolean", "b12,pregnant\n150 pmol/L,perhaps\n", "pregnant", "'perhaps'"),
     _csv("csv-nan-text", "b12\nNaN pmol/L\n", "b12", "'NaN pmol/L'"),
-    _csv("csv-inf-text", "homocysteine,homocysteine_unit\ninf,umol/L\n", "homocysteine", "'inf'"),
+    _csv("csv-inf-text", "homocysteine,homocysteine_unit\ninf,umol/L\n", "homocysteine", "inf is not a finite number"),
     _csv("csv-age-with-unit", "age\n50 years\n", "age", "'50 years'"),
     _csv("csv-unknown-condition", "conditions\nhiv;gout\n", "conditions", "'gout'"),
     _csv("csv-two-rows", "b12\n150 pmol/L\n160 pmol/L\n", "(rows)", "2 data rows", row=None),

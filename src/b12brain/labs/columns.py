@@ -113,7 +113,9 @@ def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: 
     if marker not in frame:
         return np.full(n, np.nan), np.full(n, np.nan), np.full(n, None, dtype=object), np.zeros(n, dtype=np.int8)
     raw = frame[marker]
-    parsed = parse_numbers(read_cells(raw, strict), strict_text=strict, units_allowed=True, decimal_comma=decimal_comma)
+    # A decimal-comma file reads every text through parse_numbers, which catches "1.476".
+    cells = read_cells(raw, strict, numbers_first=not decimal_comma)
+    parsed = parse_numbers(cells, strict_text=strict, units_allowed=True, decimal_comma=decimal_comma)
     seen, present, bad = parsed.values, parsed.present, parsed.bad
     problems.add(marker, bad >= 0, lambda i: (
         kind_problem(int(bad[i]), show(raw.iloc[i]), "a number"), f"a number with its unit ({spec.accepted_units})"))
@@ -187,7 +189,8 @@ def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, str
         return np.full(n, np.nan)
     raw = frame[field]
     lo, hi, unit, basis = NUMBER_FIELDS[field]
-    parsed = parse_numbers(read_cells(raw, strict), strict_text=strict, units_allowed=False, decimal_comma=decimal_comma)
+    cells = read_cells(raw, strict, numbers_first=not decimal_comma)
+    parsed = parse_numbers(cells, strict_text=strict, units_allowed=False, decimal_comma=decimal_comma)
     values, bad = parsed.values, parsed.bad
     wanted = f"a number of {unit}"
     expected = f"{wanted}, {lo:g}-{hi:g} ({basis})"

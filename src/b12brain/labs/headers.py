@@ -114,6 +114,20 @@ def map_headers(headers: list[object], source: str) -> ColumnMap:
     return ColumnMap(tuple(columns))
 
 
+def takes_numbers(header: str) -> bool:
+    """Whether a column may hold plain numbers (a marker or a number field), so that a table
+    reader may parse them as numbers.
+
+    >>> takes_numbers("Vitamin B12 (ng/L)"), takes_numbers("Sex"), takes_numbers("colour")
+    (True, False, False)
+    """
+    try:
+        field, _ = _field_of(header, "")
+    except LabValueError:
+        return False
+    return field in MARKERS or field in NUMBER_FIELDS
+
+
 def _field_of(header: str, source: str) -> tuple[str, str | None]:
     """The field a header names and the unit in its brackets (canonical spelling)."""
     name, unit_text = header, None

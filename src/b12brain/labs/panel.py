@@ -26,7 +26,7 @@ from b12brain.labs.fields import (
     NUMBER_FIELDS,
     UNIT_SUFFIX,
 )
-from b12brain.labs.headers import ColumnMap, map_headers
+from b12brain.labs.headers import ColumnMap, map_headers, takes_numbers
 from b12brain.labs.tablefile import TableFormat, read_table, row_text
 from b12brain.labs.units import MARKER_SPECS, MARKERS
 
@@ -229,7 +229,7 @@ def read_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) 
         return Cohort(name, columns, errors, len(frame), column_map)
     path = Path(table)
     name = source or str(path)
-    raw = read_table(path, name)
+    raw = read_table(path, name, takes_numbers=takes_numbers)
     column_map = map_headers(list(raw.header), name)
     frame = raw.frame
     frame.columns = pd.Index(column_map.fields)

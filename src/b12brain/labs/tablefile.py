@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +137,12 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def read_table(path: Path, source: str) -> RawTable:
-    """Read a lab table file (CSV as labs and spreadsheets export it) into text cells.
+def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] = lambda header: False) -> RawTable:
+    """Read a lab table file (CSV as labs and spreadsheets export it) into cells.
+
+    Cells are text, except that a column whose header ``takes_numbers`` and whose cells are
+    all plain numbers (decimal mark of the file) is parsed by pandas into numbers; a column
+    with any other text stays text (its numbers are parsed by the field checks).
 
     Raises
     ------
@@ -149,33 +154,39 @@ def read_table(path: Path, source: str) -> RawTable:
     text = text.removeprefix("\ufeff")
     delimiter = sniff_delimiter(text)
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
-    if '"' in text or _is_ragged(text, delimiter):
+    if '"' in text:
         return _read_rows(text, source, fmt)
-    try:
-        cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, na_filter=False,
-                            skip_blank_lines=False, engine="c", quoting=csv.QUOTE_NONE)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError):  # not expected once the rows are checked
+    lines = text.split("\n")
+    if lines[-1] == "":  # the end of the last line, not a line
+        lines.pop()
+    counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
+    blank = _blank_lines(lines, counts, delimiter)
+    if (counts[~blank] != counts[0]).any():
         return _read_rows(text, source, fmt)
-    header = [h.strip() for h in cells.iloc[0].tolist()]
-    body = cells.iloc[1:]
-    filled = (body != "").to_numpy()
-    keep = _kept_columns(header, filled.any(axis=0))
-    header = [header[j] for j in keep]
-    body = body.iloc[:, keep]
-    rows = np.flatnonzero(filled[:, keep].any(axis=1))
+    header = [h.strip() for h in lines[0].split(delimiter)]
+    text_columns = {j: object for j, h in enumerate(header) if not takes_numbers(h)}
+    cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
+                        dtype=text_columns, keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                        decimal="," if fmt.decimal_comma else ".", engine="c", quoting=csv.QUOTE_NONE)
+    if len(cells) != len(lines) - 1:  # one row per line is what the checks above rely on
+        return _read_rows(text, source, fmt)
+    has_value = [bool(h) or bool(cells[j].dropna().astype(str).str.strip().ne("").any()) for j, h in enumerate(header)]
+    keep = _kept_columns(header, np.array(has_value))
+    rows = np.flatnonzero(~blank[1:])  # row positions; data row numbers are one more (line 0 is the header)
     if len(rows) == 0:
         raise LabValueError(source, "(rows)", "the table has a header but no data row", "one data row per panel")
-    frame = body.iloc[rows]
-    frame.columns = pd.RangeIndex(len(header))
-    return RawTable(header, frame.reset_index(drop=True), (rows + 1).astype(np.int64), [], fmt)
+    frame = cells.iloc[:, keep] if len(rows) == len(cells) else cells.iloc[rows, keep]
+    frame.columns = pd.RangeIndex(len(keep))
+    return RawTable([header[j] for j in keep], frame.reset_index(drop=True), (rows + 1).astype(np.int64), [], fmt)
 
 
-def _is_ragged(text: str, delimiter: str) -> bool:
-    """Whether a text without quotes has a non-blank line with another number of cells than
-    its first line."""
-    lines = text.split("\n")
-    counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
-    return any(lines[i].strip() for i in np.flatnonzero(counts != counts[0]))
+def _blank_lines(lines: list[str], counts: npt.NDArray[np.int64], delimiter: str) -> npt.NDArray[np.bool_]:
+    """Lines with no value: empty, spaces, or delimiters only (a spreadsheet's empty row)."""
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    blank = np.zeros(len(lines), dtype=bool)
+    short = np.flatnonzero(lengths <= 2 * counts + 2)  # a line that has a value is longer
+    blank[short] = [not lines[i].strip(" \t\r" + delimiter) for i in short]
+    return blank
 
 
 def _kept_columns(header: list[str], has_value: npt.NDArray[np.bool_]) -> list[int]:
