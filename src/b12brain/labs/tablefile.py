@@ -14,8 +14,9 @@
   row with more or fewer cells than the header is refused (a missing cell would shift the
   values after it), naming the row.
 
-Files without quotes whose lines all have the header's number of cells are parsed by pandas'
-C reader; the others are read row by row with :mod:`csv`, to name each bad row.
+Files whose lines all have the header's number of cells (and no line break inside a quoted
+cell) are parsed by pandas' C reader; the others are read row by row with :mod:`csv`, to name
+each bad row.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ MAX_TABLE_BYTES = 1 << 30
 #: Characters read to find the delimiter.
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = ",;\t|"
+_QUOTED = re.compile(r'"[^"]*"')
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _FILE = "(file)"
 IntArray = npt.NDArray[np.int64]
@@ -154,20 +157,23 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     text = text.removeprefix("\ufeff")
     delimiter = sniff_delimiter(text)
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
-    if '"' in text:
+    # With quoted cells emptied, a line is a row when no quoted cell holds a line break; then
+    # the cells of each row can be counted and blank rows found from the text alone.
+    unquoted = _QUOTED.sub('""', text) if '"' in text else text
+    if '"' in unquoted.replace('""', "") or unquoted.count("\n") != text.count("\n"):
         return _read_rows(text, source, fmt)
-    lines = text.split("\n")
+    lines = unquoted.split("\n")
     if lines[-1] == "":  # the end of the last line, not a line
         lines.pop()
     counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
     blank = _blank_lines(lines, counts, delimiter)
     if (counts[~blank] != counts[0]).any():
         return _read_rows(text, source, fmt)
-    header = [h.strip() for h in lines[0].split(delimiter)]
+    header = [h.strip() for h in next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))]
     text_columns = {j: object for j, h in enumerate(header) if not takes_numbers(h)}
     cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
                         dtype=text_columns, keep_default_na=False, na_values=[""], skip_blank_lines=False,
-                        decimal="," if fmt.decimal_comma else ".", engine="c", quoting=csv.QUOTE_NONE)
+                        decimal="," if fmt.decimal_comma else ".", engine="c")
     if len(cells) != len(lines) - 1:  # one row per line is what the checks above rely on
         return _read_rows(text, source, fmt)
     has_value = [bool(h) or bool(cells[j].dropna().astype(str).str.strip().ne("").any()) for j, h in enumerate(header)]
