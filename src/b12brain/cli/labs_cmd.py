@@ -48,7 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def handle(args: argparse.Namespace) -> int:
     from b12brain.io.outdir import check_output_file
     from b12brain.labs import interpret_panel, read_cohort, read_panel
-    from b12brain.labs.panel import panel_from_columns
 
     if args.out is not None:
         check_output_file(args.out, overwrite=args.overwrite)
@@ -58,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
             return _cohort(args, cohort)
         if cohort.errors:
             raise cohort.errors[0]
-        panel = panel_from_columns(cohort.columns, 0, str(args.panel))
+        panel = cohort.panel(0)
     else:
         cohort, panel = None, read_panel(args.panel)
     result = interpret_panel(panel, require_cb12=args.require_cb12)

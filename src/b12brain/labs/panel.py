@@ -10,7 +10,7 @@ import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -25,15 +25,15 @@ from b12brain.labs.fields import (
     CONDITIONS,
     NUMBER_FIELDS,
     UNIT_SUFFIX,
+    AntiIF,
+    Diet,
+    GastricSurgery,
+    Sex,
 )
 from b12brain.labs.headers import ColumnMap, map_headers, takes_numbers
 from b12brain.labs.tablefile import TableFormat, read_table, row_text
 from b12brain.labs.units import MARKER_SPECS, MARKERS
 
-Sex = Literal["female", "male"]
-AntiIF = Literal["positive", "negative", "not tested"]
-Diet = Literal["omnivore", "vegetarian", "vegan", "low animal food"]
-GastricSurgery = Literal["none", "gastrectomy", "bariatric", "ileal resection"]
 _FILE = "(file)"
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
@@ -109,6 +109,10 @@ class Cohort:
     column_map: ColumnMap
     format: TableFormat | None = None
 
+    def panel(self, i: int) -> Panel:
+        """Good panel ``i`` (0-based, in ``columns`` order) as a :class:`Panel`."""
+        return _panel_from_columns(self.columns, i, self.source)
+
     def describe_reading(self) -> str | None:
         """How the table was read and which columns were renamed, when that is not plain
         (UTF-8, comma-separated, decimal point, columns named as the fields); else None."""
@@ -162,7 +166,7 @@ def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
     columns, errors = validate_frame(frame, lambda i: source, strict=True, header_units=column_map.header_units)
     if errors:
         raise errors[0]
-    return panel_from_columns(columns, 0, source)
+    return _panel_from_columns(columns, 0, source)
 
 
 def read_panel(path: Path | str) -> Panel:
@@ -190,7 +194,7 @@ def read_panel(path: Path | str) -> Panel:
                                 "a header and exactly one data row (use read_cohort for several panels)")
         if cohort.errors:
             raise cohort.errors[0]
-        return panel_from_columns(cohort.columns, 0, source)
+        return cohort.panel(0)
     raise LabValueError(source, _FILE, f"unsupported file type {shorten(path.suffix)!r}", "a .json, .csv or .tsv lab panel")
 
 
@@ -268,7 +272,7 @@ def _load_json(path: Path, source: str) -> Any:
     return document
 
 
-def panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
+def _panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
     """Row ``i`` of validated columns as a :class:`Panel`."""
 
     def number(x: float) -> float | None:
