@@ -114,7 +114,7 @@ def read_cells(col: pd.Series, strict: bool, *, numbers_first: bool = False) -> 
             codes[text_rows], uniques = pd.factorize(objects[text_rows])  # -1 for a missing cell
             kinds[codes >= 0] = STR
         return _blank_is_missing(Cells(kinds, numbers, codes, [str(u).strip() for u in uniques]))
-    elif inferred == "empty" and not strict:
+    if inferred == "empty" and not strict:
         kinds = np.full(n, NONE, dtype=np.int8)
     elif inferred in _NUMERIC_INFERRED and not strict:
         kinds = np.where(pd.isna(objects), NONE, NUM).astype(np.int8)

@@ -34,7 +34,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from b12brain.errors import LabValueError
-from b12brain.io.jsonfile import shorten
 
 #: Largest lab table read (bytes): a million panels take about 200 MB.
 MAX_TABLE_BYTES = 1 << 30
