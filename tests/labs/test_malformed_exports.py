@@ -127,3 +127,13 @@ def test_malformed_table_exits_2_naming_file_and_field(
     assert err.startswith(f"b12brain labs: error: {path}: {field}"), err
     assert shows in err, err
     assert len(err) < 1200, len(err)
+
+
+def test_a_table_over_the_size_limit_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from b12brain.labs import tablefile
+
+    monkeypatch.setattr(tablefile, "MAX_TABLE_BYTES", 100)
+    path = tmp_path / "cohort.csv"
+    path.write_text("b12\n" + "150 pmol/L\n" * 20, encoding="utf-8")
+    assert main(["labs", str(path)]) == 2
+    assert f"{path}: (file): the file holds 224 bytes; expected at most 100 bytes" in capsys.readouterr().err

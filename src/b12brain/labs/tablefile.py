@@ -35,8 +35,10 @@ import pandas as pd
 
 from b12brain.errors import LabValueError
 
-#: Largest lab table read (bytes): a million panels take about 200 MB.
-MAX_TABLE_BYTES = 1 << 30
+#: Largest lab table read (bytes): a million panels take about 170 MB of file and 2 GB of
+#: memory while read, so this bounds memory to about 3 GB (give larger cohorts in parts, or as
+#: a DataFrame to :func:`~b12brain.labs.read_cohort`).
+MAX_TABLE_BYTES = 256 << 20
 #: Characters read to find the delimiter.
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -76,13 +78,13 @@ def row_text(name: str, row: int) -> str:
     return f"{name}, row {row} (data rows counted from 1 below the header; spreadsheet row {row + 1})"
 
 
-def read_table_text(path: Path, source: str, max_bytes: int = MAX_TABLE_BYTES) -> tuple[str, str]:
+def read_table_text(path: Path, source: str) -> tuple[str, str]:
     """The text of a lab file and the name of its encoding.
 
     Raises
     ------
     LabValueError
-        The file is missing, not a file, unreadable, larger than ``max_bytes``, empty, or not
+        The file is missing, not a file, unreadable, larger than :data:`MAX_TABLE_BYTES`, empty, or not
         text in UTF-8, UTF-16 (with a byte-order mark) or Windows-1252.
     """
     if not path.is_file():
@@ -90,8 +92,9 @@ def read_table_text(path: Path, source: str, max_bytes: int = MAX_TABLE_BYTES) -
                             "an existing .json or .csv lab panel file")
     try:
         size = path.stat().st_size
-        if size > max_bytes:
-            raise LabValueError(source, _FILE, f"the file holds {size:,} bytes", f"at most {max_bytes:,} bytes")
+        if size > MAX_TABLE_BYTES:
+            raise LabValueError(source, _FILE, f"the file holds {size:,} bytes",
+                                f"at most {MAX_TABLE_BYTES:,} bytes (give a larger cohort in parts)")
         data = path.read_bytes()
     except OSError as err:
         raise LabValueError(source, _FILE, f"cannot be read ({err.strerror})", "a readable file") from err
