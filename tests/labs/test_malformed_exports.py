@@ -114,6 +114,8 @@ def test_malformed_export_exits_2_naming_file_row_and_field(case: Malformed, tmp
         ("not-text", b"b12\n\x81\x8d\n", "(file)", "neither UTF-8 nor Windows-1252"),
         ("header-only", "Vitamin B12 (pg/mL);;\n;;\n", "(rows)", "no data row"),
         ("huge-header", "x" * 100_000 + "\n1\n", "x" * 60, "(100000 characters)"),
+        ("blank-first-line", "\n\n\n>5", "(header)", "the first line is empty"),
+        ("header-of-delimiters-only", ";;\n1;2;3\n", "", "unknown field ''"),
     ],
 )
 def test_malformed_table_exits_2_naming_file_and_field(

@@ -157,6 +157,8 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     """
     text, encoding = read_table_text(path, source)
     text = text.removeprefix("\ufeff")
+    if not text.split("\n", 1)[0].strip():
+        raise LabValueError(source, "(header)", "the first line is empty", "the header row (the field names) on the first line")
     delimiter = sniff_delimiter(text)
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
     # With quoted cells emptied, a line is a row when no quoted cell holds a line break; then
@@ -173,9 +175,12 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
         return _read_rows(text, source, fmt)
     header = [h.strip() for h in next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))]
     text_columns = {j: object for j, h in enumerate(header) if not takes_numbers(h)}
-    cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
-                        dtype=text_columns, keep_default_na=False, na_values=[""], skip_blank_lines=False,
-                        decimal="," if fmt.decimal_comma else ".", engine="c")
+    try:
+        cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, skiprows=1, names=range(len(header)),
+                            dtype=text_columns, keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                            decimal="," if fmt.decimal_comma else ".", engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):  # the row-by-row reader names the problem
+        return _read_rows(text, source, fmt)
     if len(cells) != len(lines) - 1:  # one row per line is what the checks above rely on
         return _read_rows(text, source, fmt)
     has_value = [bool(h) or bool(cells[j].dropna().astype(str).str.strip().ne("").any()) for j, h in enumerate(header)]
