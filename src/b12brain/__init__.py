@@ -45,6 +45,7 @@ _LAZY = {
     "score_masks": "b12brain.evaluate",
     "evaluate_pair": "b12brain.evaluate",
     "evaluate_dataset": "b12brain.evaluate",
+    "assess_run": "b12brain.assess",
 }
 
 

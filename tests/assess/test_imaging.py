@@ -373,3 +373,41 @@ def test_nan_in_a_summary_file_is_refused(tmp_path: Path) -> None:
         describe_imaging(read_summary(path), str(path))
     assert err.value.field == "lesions.ml_by_class.deep"
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shows"),
+    [
+        ("fazekas_estimate.periventricular", 7, "is 7; expected a Fazekas grade 0-3"),
+        ("fazekas_estimate.deep", 1.5, "is 1.5; expected a whole number >= 0"),
+        ("lesions.count_by_class.deep", 2.5, "is 2.5; expected a whole number >= 0"),
+        ("lesions.lesion_count", 1e20, "is 1e+20; expected a whole number >= 0"),
+        ("lesions.ml_by_class.deep", 50.0, "the classes add up to 52 mL, more than lesions.lesion_ml (3 mL)"),
+        ("lesions.count_by_class.juxtacortical", 4, "the classes add up to 7 lesions, not lesions.lesion_count (3)"),
+    ],
+)
+def test_inconsistent_summary_is_refused(field: str, value: Any, shows: str) -> None:
+    """A summary.json that `b12brain run` cannot have written is refused, not used."""
+    summary = _set(make_summary({"periventricular": 2.0, "deep": 1.0}, {"periventricular": 1, "deep": 2}), field, value)
+    with pytest.raises(FieldError) as err:
+        describe_imaging(summary, "s.json")
+    assert shows in str(err.value), str(err.value)
+
+
+def test_class_volumes_within_rounding_of_the_total_are_accepted() -> None:
+    summary = make_summary({"periventricular": 2.0, "deep": 1.0}, {"periventricular": 1, "deep": 2}, lesion_ml=2.9995)
+    assert describe_imaging(summary).lesion_ml == 2.9995
+
+
+def test_volume_without_lesions_is_refused() -> None:
+    summary = make_summary(lesion_count=0, lesion_ml=1.0)
+    with pytest.raises(FieldError, match="lesions.lesion_ml: 1 mL with 0 lesions"):
+        describe_imaging(summary)
+
+
+def test_a_huge_value_is_quoted_short(tmp_path: Path) -> None:
+    summary = make_summary({"deep": 1.0}, {"deep": 1})
+    summary["lesions"]["ml_by_class"]["deep"] = "x" * 200_000
+    with pytest.raises(FieldError) as err:
+        describe_imaging(summary, "s.json")
+    assert len(str(err.value)) < 300

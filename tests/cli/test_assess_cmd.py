@@ -158,7 +158,7 @@ BAD_FILES = [
     ("summary", "missing.json", None, ": no such file"),
     ("summary", "summary.json",
      json.dumps(summary_document({"deep": 1.0}, {"deep": 1})).replace('"deep": 1.0', '"deep": NaN'),
-     ": lesions.ml_by_class.deep: is nan"),
+     ": lesions.ml_by_class.deep: NaN is not a JSON number"),
 ]
 
 

@@ -16,7 +16,7 @@ import pytest
 from b12brain.cli.main import build_parser, main
 from b12brain.clinical import DISCLAIMER
 from b12brain.errors import AnswerError, ConfigError, OutputError
-from b12brain.symptoms import QUESTIONS, questions_in
+from b12brain.symptoms import QUESTIONS, QUESTIONS_BY_ID, questions_in
 
 
 class _Terminal(io.StringIO):
@@ -178,3 +178,18 @@ def test_through_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert json.loads(out.read_text())["answers"] == {"onset": "days", "progression": "stable", "nitrous_oxide": "no"}
     assert main(["questionnaire", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("typed", ["²", "٣", "1" * 5000, "⑤"])
+def test_digit_like_text_is_not_a_choice_number(typed: str) -> None:
+    """str.isdigit() accepts "²" and "⑤" (int() refuses them) and 5,000 digits: not answers."""
+    assert questionnaire_cmd.interpret_answer(QUESTIONS_BY_ID["onset"], typed) is None
+
+
+def test_piped_superscript_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from b12brain.cli.main import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("²\n" * 40))
+    assert main(["questionnaire", "--out", str(tmp_path / "a.json"), "--groups", "course"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

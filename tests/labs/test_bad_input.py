@@ -58,10 +58,15 @@ CASES = [
     _json("hcy-too-high", '{"homocysteine": "900 umol/L"}', "homocysteine", "900"),
     _json("holotc-negative", '{"holotc": "-3 pmol/L"}', "holotc", "-3"),
     _json("mma-zero", '{"mma": {"value": 0, "unit": "umol/L"}}', "mma", "0 umol/L"),
-    _json("nan", '{"b12": {"value": NaN, "unit": "pmol/L"}}', "b12", "nan"),
-    _json("infinity", '{"homocysteine": {"value": Infinity, "unit": "umol/L"}}', "homocysteine", "inf"),
+    _json("nan", '{"b12": {"value": NaN, "unit": "pmol/L"}}', "b12.value", "NaN is not a JSON number"),
+    _json("infinity", '{"homocysteine": {"value": Infinity, "unit": "umol/L"}}', "homocysteine.value", "Infinity"),
+    _json("huge-number", '{"b12": {"value": ' + "9" * 5000 + ', "unit": "pmol/L"}}', "b12.value", "5000 digits"),
+    _json("beyond-double", '{"b12": {"value": 1e400, "unit": "pmol/L"}}', "b12.value", "beyond the range"),
+    _json("deep-nesting", "[" * 100_000 + "]" * 100_000, "(file)", "nested 100000 deep"),
     _json("text-not-number", '{"b12": "low pmol/L"}', "b12", "'low pmol/L'"),
-    _json("decimal-comma", '{"b12": "1,5 pmol/L"}', "b12", "'1,5 pmol/L'"),
+    _json("thousands-or-decimal", '{"b12": "1,476 pg/mL"}', "b12", "'1,476 pg/mL' reads both as a whole number"),
+    _json("two-decimal-marks", '{"b12": "1.476,5 pg/mL"}', "b12", "'1.476,5 pg/mL' is text"),
+    _json("censored-age", '{"age": ">90"}', "age", "'>90'"),
     _json("boolean-as-marker", '{"folate": true}', "folate", "True"),
     _json("folate-implausible", '{"folate": "0.01 nmol/L"}', "folate", "0.01"),
     _json("egfr-implausible", '{"egfr": "500 mL/min/1.73m2"}', "egfr", "500"),
@@ -86,19 +91,20 @@ CASES = [
     _json("unknown-condition", '{"conditions": ["flu"]}', "conditions", "'flu'"),
     _json("conditions-not-a-list", '{"conditions": 5}', "conditions", "5"),
     _json("id-boolean", '{"id": true}', "id", "True"),
+    _json("id-beyond-exact-integers", '{"id": 1e20}', "id", "1e+20"),
     # --- structure of the JSON file ---
     _json("unknown-field", '{"b21": "150 pmol/L"}', "b21", "did you mean 'b12'"),
     _json("duplicate-key", '{"b12": "150 pmol/L", "b12": "160 pmol/L"}', "b12", "given twice"),
-    _json("malformed", '{"b12": ', "(file)", "malformed JSON"),
+    _json("malformed", '{"b12": ', "line 1 column 9", "not valid JSON"),
     _json("top-level-array", '[{"b12": "150 pmol/L"}]', "(top level)", "array"),
     _json("empty-file", "", "(file)", "empty"),
     _json("orphan-unit", '{"b12_unit": "pmol/L"}', "b12_unit", "without a 'b12' column"),
     # --- CSV read as one panel ---
-    _csv("csv-bare-number", "b12,age\n150,70\n", "b12", "'150'"),
+    _csv("csv-bare-number", "b12,age\n150,70\n", "b12", "150 has no unit"),
     _csv("csv-unknown-unit", "b12,b12_unit\n150,mg/dL\n", "b12", "mg/dL"),
     _csv("csv-bad-boolean", "b12,pregnant\n150 pmol/L,perhaps\n", "pregnant", "'perhaps'"),
     _csv("csv-nan-text", "b12\nNaN pmol/L\n", "b12", "'NaN pmol/L'"),
-    _csv("csv-inf-text", "homocysteine,homocysteine_unit\ninf,umol/L\n", "homocysteine", "'inf'"),
+    _csv("csv-inf-text", "homocysteine,homocysteine_unit\ninf,umol/L\n", "homocysteine", "inf is not a finite number"),
     _csv("csv-age-with-unit", "age\n50 years\n", "age", "'50 years'"),
     _csv("csv-unknown-condition", "conditions\nhiv;gout\n", "conditions", "'gout'"),
     _csv("csv-two-rows", "b12\n150 pmol/L\n160 pmol/L\n", "(rows)", "2 data rows", row=None),
@@ -107,7 +113,14 @@ CASES = [
     _csv("csv-duplicate-column", "b12,b12\n150 pmol/L,160 pmol/L\n", "b12", "given twice", row=None),
     _csv("csv-ragged-row", "b12,age\n150 pmol/L,70,extra\n", "(row)", "3 cells where the header has 2"),
     _csv("csv-unterminated-quote", 'b12,age\n"150 pmol/L,70\n', "(file)", "malformed CSV", row=None),
-    _csv("csv-unknown-column", "vitamin_b12\n150 pmol/L\n", "vitamin_b12", "unknown field", row=None),
+    _csv("csv-unknown-column", "vitamin_b21\n150 pmol/L\n", "vitamin_b21", "unknown field", row=None),
+    _csv("csv-censored-age", "age;b12\n>90;150 pmol/L\n", "age", "'>90' is a censored bound"),
+    _csv("csv-thousands-in-decimal-comma-file", "b12;age\n1.476 pg/mL;70\n", "b12", "reads both as a whole number"),
+    _csv("csv-header-unit-unknown", "Vitamin B12 (mg/dL)\n150\n", "Vitamin B12 (mg/dL)", "unknown unit 'mg/dL'", row=None),
+    _csv("csv-header-unit-and-unit-column", "B12 (pg/mL),b12_unit\n150,pg/mL\n", "b12_unit", "given in its header", row=None),
+    _csv("csv-two-b12-columns", "Vitamin B12,Cobalamin\n150 pmol/L,160 pmol/L\n", "Cobalamin", "given twice", row=None),
+    _csv("csv-header-unit-clash", "B12 (pg/mL)\n150 pmol/L\n", "b12", "but the header 'B12 (pg/mL)' says 'pg/mL'"),
+    _csv("csv-short-row", "b12;age;sex\n150 pmol/L;70\n", "(row)", "2 cells where the header has 3"),
     # --- cohort files and tables (file-level problems raise) ---
     Bad("cohort-unknown-column", "cohort", "id,b12,colour\n1,150 pmol/L,red\n", "colour", "unknown field"),
     Bad("cohort-duplicate-column", "cohort", "age,age\n50,60\n", "age", "given twice"),
@@ -180,10 +193,11 @@ def test_unsupported_and_missing_files(tmp_path: Path) -> None:
     assert str(tmp_path / "nothing.json") in str(err.value)
 
 
-def test_not_utf8(tmp_path: Path) -> None:
+def test_not_text(tmp_path: Path) -> None:
+    """Bytes undefined in UTF-8 and in Windows-1252 (0x81) are not read as text."""
     path = tmp_path / "p.csv"
-    path.write_bytes(b"b12\n\xff\xfe150 pmol/L\n")
-    with pytest.raises(LabValueError, match="not UTF-8"):
+    path.write_bytes(b"b12\n\x81\xfe150 pmol/L\n")
+    with pytest.raises(LabValueError, match="neither UTF-8 nor Windows-1252"):
         read_panel(path)
 
 

@@ -201,3 +201,26 @@ def test_schema_and_parser_agree(answers: dict[str, object]) -> None:
     assert _validator().is_valid(document) is (parsed is not None)
     if parsed is not None:
         assert set(parsed) == set(answers)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"onset": "x" * 200_000}, {"x" * 200_000: "yes"}, {"onset": ["x" * 1000] * 200}],
+    ids=["long-answer", "long-id", "long-list"],
+)
+def test_long_values_are_quoted_short(tmp_path: Path, answers: dict) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"questionnaire": "b12brain-symptoms", "version": "1.0", "answers": answers}), encoding="utf-8")
+    with pytest.raises(AnswerError) as err:
+        read_answers(path)
+    assert len(str(err.value)) < 1500, len(str(err.value))
+
+
+def test_bom_and_bounds(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    document = {"questionnaire": "b12brain-symptoms", "version": "1.0", "answers": {"onset": "months"}}
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode("utf-8"))
+    assert dict(read_answers(path)) == {"onset": "months"}
+    path.write_text('{"answers": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(InputFileError, match="nested 100001 deep"):
+        read_answers(path)

@@ -26,7 +26,6 @@ grades are b12brain's estimate from the mask [U] wherever they act):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any, NamedTuple
 
 from b12brain.clinical import Finding
 from b12brain.errors import FieldError, InputFileError
+from b12brain.io.jsonfile import JSONProblem, parse_json, read_json_bytes, shorten
 from b12brain.quantify.burden import Burden
 from b12brain.quantify.lesions import LESION_CLASSES
 
@@ -82,25 +82,35 @@ class ImagingPattern:
 
 
 def read_summary(path: Path | str) -> dict[str, Any]:
-    """Read a ``summary.json`` written by ``b12brain run``.
+    """Read a ``summary.json`` written by ``b12brain run`` (at most 1 MiB, nested 32 deep).
+
+    Its figures are checked by :func:`describe_imaging`.
 
     Raises
     ------
     InputFileError
-        The file is missing, not JSON, not a b12brain summary, or of an unsupported version.
+        The file is missing, too large, not JSON, not a b12brain summary, or of an unsupported
+        version.
+    FieldError
+        A number is NaN, infinite or longer than 40 characters (the dotted field is named).
     """
     path = Path(path)
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        content = parse_json(read_json_bytes(path))
     except FileNotFoundError as err:
         raise InputFileError(path, "no such file; give the summary.json that `b12brain run` wrote") from err
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputFileError(path, f"not a readable JSON file ({err}); give the summary.json that `b12brain run` wrote") from err
+    except OSError as err:
+        raise InputFileError(path, f"not a readable JSON file ({err.strerror}); give the summary.json that `b12brain run` wrote") from err
+    except JSONProblem as problem:
+        if problem.where in ("(file)", "(top level)") or problem.where.startswith("line "):
+            raise InputFileError(path, f"not a readable JSON file ({problem}); give the summary.json that `b12brain run` wrote") from None
+        raise FieldError(str(path), problem.where, problem.problem, "a number as `b12brain run` writes it") from None
     if not isinstance(content, dict) or "lesions" not in content:
         raise InputFileError(path, "not a b12brain summary (no 'lesions' object); give the summary.json that `b12brain run` wrote")
     version = content.get("schema_version")
     if version not in SUPPORTED_SUMMARY_VERSIONS:
-        raise InputFileError(path, f"summary schema_version {version!r} is not supported; expected one of {SUPPORTED_SUMMARY_VERSIONS}")
+        raise InputFileError(path, f"summary schema_version {shorten(repr(version))} is not supported; "
+                             f"expected one of {SUPPORTED_SUMMARY_VERSIONS}")
     return content
 
 
@@ -177,19 +187,34 @@ def _burden_figures(burden: Burden) -> _Figures:
 
 
 def _summary_figures(summary: Mapping[str, Any], source: str) -> _Figures:
+    """The figures of a summary.json, checked for type, range and consistency (the classes add up
+    to the totals, within rounding)."""
     lesions = _field(summary, "lesions", dict, source)
-    count = int(_number(lesions, "lesion_count", source, "lesions."))
+    count = _count(lesions, "lesion_count", source, "lesions.")
     total_ml = _number(lesions, "lesion_ml", source, "lesions.")
     ml_given = _field(lesions, "ml_by_class", dict, source, "lesions.")
     count_given = _field(lesions, "count_by_class", dict, source, "lesions.")
     ml_by_class = {c: _number(ml_given, c, source, "lesions.ml_by_class.") for c in LESION_CLASSES}
-    count_by_class = {c: int(_number(count_given, c, source, "lesions.count_by_class.")) for c in LESION_CLASSES}
+    count_by_class = {c: _count(count_given, c, source, "lesions.count_by_class.") for c in LESION_CLASSES}
     fazekas = _field(summary, "fazekas_estimate", dict, source)
-    pv_grade = int(_number(fazekas, "periventricular", source, "fazekas_estimate."))
-    deep_grade = int(_number(fazekas, "deep", source, "fazekas_estimate."))
+    pv_grade = _grade(fazekas, "periventricular", source)
+    deep_grade = _grade(fazekas, "deep", source)
+    class_ml = sum(ml_by_class.values())
+    if class_ml > total_ml * (1 + 1e-6) + _ML_ROUNDING:
+        raise FieldError(source, "lesions.ml_by_class", f"the classes add up to {class_ml:g} mL, more than lesions.lesion_ml "
+                         f"({total_ml:g} mL)", "class volumes that add up to lesion_ml, as `b12brain run` writes them")
+    if sum(count_by_class.values()) != count:
+        raise FieldError(source, "lesions.count_by_class", f"the classes add up to {sum(count_by_class.values())} lesions, "
+                         f"not lesions.lesion_count ({count})", "class counts that add up to lesion_count, as `b12brain run` writes them")
+    if (count == 0) != (total_ml == 0):
+        raise FieldError(source, "lesions.lesion_ml", f"{total_ml:g} mL with {count} lesions",
+                         "a volume of 0 exactly when there is no lesion, as `b12brain run` writes it")
     caps_ml = 0.0  # caps_lining is absent from schema 1.0
     if "caps_lining" in summary:
-        caps_ml = _number(_field(summary, "caps_lining", dict, source), "ml", source, "caps_lining.")
+        caps = _field(summary, "caps_lining", dict, source)
+        caps_ml = _number(caps, "ml", source, "caps_lining.")
+        if "count" in caps:
+            _count(caps, "count", source, "caps_lining.")
     return _Figures(count, total_ml, ml_by_class, count_by_class, pv_grade, deep_grade, caps_ml)
 
 
@@ -261,15 +286,33 @@ def _other_cause_features(count: int, count_by_class: Mapping[str, int], conflue
     return features
 
 
+#: Rounding allowed between the per-class volumes and the total (mL).
+_ML_ROUNDING = 1e-3
+
+
 def _field(mapping: Mapping[str, Any], key: str, kind: type, source: str, prefix: str = "") -> Any:
     value = mapping.get(key)
     if not isinstance(value, kind):
-        raise FieldError(source, prefix + key, f"is {value!r}", f"a {kind.__name__} as `b12brain run` writes it")
+        raise FieldError(source, prefix + key, f"is {shorten(repr(value))}", f"a {kind.__name__} as `b12brain run` writes it")
     return value
 
 
 def _number(mapping: Mapping[str, Any], key: str, source: str, prefix: str = "") -> float:
     value = mapping.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise FieldError(source, prefix + key, f"is {value!r}", "a number >= 0 as `b12brain run` writes it")
+        raise FieldError(source, prefix + key, f"is {shorten(repr(value))}", "a number >= 0 as `b12brain run` writes it")
     return float(value)
+
+
+def _count(mapping: Mapping[str, Any], key: str, source: str, prefix: str = "") -> int:
+    value = _number(mapping, key, source, prefix)
+    if not value.is_integer() or value > 1e9:
+        raise FieldError(source, prefix + key, f"is {shorten(repr(mapping[key]))}", "a whole number >= 0 as `b12brain run` writes it")
+    return int(value)
+
+
+def _grade(fazekas: Mapping[str, Any], key: str, source: str) -> int:
+    grade = _count(fazekas, key, source, "fazekas_estimate.")
+    if grade > 3:
+        raise FieldError(source, "fazekas_estimate." + key, f"is {grade}", "a Fazekas grade 0-3 as `b12brain run` writes it")
+    return grade

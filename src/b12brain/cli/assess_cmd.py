@@ -54,23 +54,14 @@ def read_evidence(args: argparse.Namespace) -> tuple[LabResult | None, SymptomRe
 
     Raises the b12brain error of the first bad file, before any other work is done.
     """
-    from b12brain.labs import interpret_panel, read_panel
-    from b12brain.symptoms import assess_symptoms, read_answers
+    from b12brain.assess.run import read_evidence as read_files
 
-    labs = interpret_panel(read_panel(args.labs)) if args.labs is not None else None
-    symptoms = assess_symptoms(read_answers(args.symptoms)) if args.symptoms is not None else None
-    return labs, symptoms
+    return read_files(args.labs, args.symptoms)
 
 
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
-    from b12brain.assess import (
-        assess,
-        assessment_json,
-        describe_imaging,
-        read_summary,
-        write_assessment,
-    )
+    from b12brain.assess import assess_run, assessment_json, write_assessment
     from b12brain.io.outdir import reserve_output_file
 
     if args.labs is None and args.symptoms is None and args.summary is None:
@@ -79,8 +70,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.exit_stack.enter_context(reserve_output_file(args.out, overwrite=args.overwrite, inputs=inputs))
     labs, symptoms = read_evidence(args)
-    imaging = describe_imaging(read_summary(args.summary), str(args.summary)) if args.summary is not None else None
-    assessment = assess(labs, symptoms, imaging)
+    assessment = assess_run(args.summary, labs=labs, symptoms=symptoms)
     if args.out is not None:
         write_assessment(assessment, args.out, overwrite=args.overwrite)  # inputs checked above
         print(f"wrote {args.out}", file=sys.stderr)

@@ -13,10 +13,13 @@ reported on stderr (file, row, field, value, what is expected) and left out. The
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from b12brain.labs import Cohort
 
 from b12brain.cli.lifetime import with_exit_stack
 
@@ -31,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "source. PANEL is a JSON object or a CSV with one row per panel (a CSV of several rows is "
         "interpreted as a cohort table). Decision support, not a diagnosis.",
     )
-    parser.add_argument("panel", type=Path, metavar="PANEL", help="panel file: .json, or .csv (one or more rows)")
+    parser.add_argument("panel", type=Path, metavar="PANEL",
+                        help="panel file: .json, or .csv/.tsv (one or more rows; comma, semicolon or tab separated, "
+                        "UTF-8 or Windows-1252, decimal commas, lab header spellings such as 'Vitamin B12 (ng/L)')")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="report format for one panel (default: %(default)s); a cohort is always CSV")
     parser.add_argument("--out", type=Path, metavar="FILE",
@@ -45,28 +50,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     from b12brain.io.outdir import reserve_output_file
-    from b12brain.labs import interpret_panel, read_panel
+    from b12brain.labs import interpret_panel, read_cohort, read_panel
 
     if args.out is not None:
         args.exit_stack.enter_context(reserve_output_file(args.out, overwrite=args.overwrite, inputs=[args.panel]))
-    if args.panel.suffix.lower() == ".csv" and _data_rows(args.panel) > 1:
-        return _cohort(args)
-    result = interpret_panel(read_panel(args.panel), require_cb12=args.require_cb12)
+    if args.panel.suffix.lower() in (".csv", ".tsv"):
+        cohort = read_cohort(args.panel)
+        if cohort.n_rows > 1:
+            return _cohort(args, cohort)
+        if cohort.errors:
+            raise cohort.errors[0]
+        panel = cohort.panel(0)
+    else:
+        cohort, panel = None, read_panel(args.panel)
+    result = interpret_panel(panel, require_cb12=args.require_cb12)
+    _say_how_read(cohort)
     text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result.format_text() + "\n"
     _emit(text, args)
     return 0
 
 
-def _cohort(args: argparse.Namespace) -> int:
+def _cohort(args: argparse.Namespace, cohort: Cohort) -> int:
     from b12brain.errors import LabValueError
     from b12brain.labs import interpret_cohort
 
-    result = interpret_cohort(args.panel)
+    result = interpret_cohort(cohort)
+    _say_how_read(cohort)
     rejected = [str(error) for error in result.errors]
     table = result.table
     if args.require_cb12:
         without = table["cb12"].isna()
-        rejected += [f"{args.panel}, row {row}: cb12: cannot be computed; expected B12, holoTC, MMA, homocysteine "
+        rejected += [f"{args.panel}, row {row}: cb12: cannot be computed; expected measured B12, holoTC, MMA, homocysteine "
                      "and age (--require-cb12)" for row in table.loc[without, "row"]]
         table = table[~without]
     for line in rejected:
@@ -79,6 +93,13 @@ def _cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_how_read(cohort: Cohort | None) -> None:
+    """The encoding, delimiter, decimal mark and renamed columns of a table that is not plain CSV."""
+    note = None if cohort is None else cohort.describe_reading()
+    if note:
+        print(f"b12brain labs: {note}", file=sys.stderr)
+
+
 def _emit(text: str, args: argparse.Namespace) -> None:
     from b12brain.io.outdir import write_text_file
 
@@ -87,17 +108,3 @@ def _emit(text: str, args: argparse.Namespace) -> None:
     else:
         write_text_file(text, args.out, overwrite=args.overwrite, inputs=[args.panel])
         print(f"wrote {args.out}", file=sys.stderr)
-
-
-def _data_rows(path: Path) -> int:
-    """Count data rows of a CSV, stopping at two (enough to tell a panel from a cohort)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = 0
-            for row in csv.reader(handle):
-                rows += any(cell.strip() for cell in row)
-                if rows > 2:
-                    break
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return 0  # let the reader report the problem with its own message
-    return max(rows - 1, 0)

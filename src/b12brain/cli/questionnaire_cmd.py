@@ -114,7 +114,8 @@ def interpret_answer(question: Question, typed: str) -> str | None:
     text = " ".join(typed.lower().split())
     if question.kind == "yes_no":
         return {"y": YES_NO[0], "yes": YES_NO[0], "n": YES_NO[1], "no": YES_NO[1]}.get(text)
-    if text.isdigit() and 1 <= int(text) <= len(question.choices):
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+    if text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= len(question.choices):
         return question.choices[int(text) - 1]
     return text if text in question.choices else None
 

@@ -8,6 +8,8 @@ with a marker or age missing there is no cB12 and the result says what is missin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -83,10 +85,13 @@ def cb12_missing(values: dict[str, float | None]) -> list[str]:
     return [name for field, name in CB12_INPUTS if values.get(field) is None]
 
 
-def cb12_note(missing: list[str]) -> str:
-    """The sentence a result carries about cB12."""
+def cb12_note(missing: Sequence[str], censored: Sequence[str] = ()) -> str:
+    """The sentence a result carries about cB12 (``censored``: inputs given as a bound)."""
     needs = "cB12 needs B12, holoTC, MMA, homocysteine and age"
     if missing:
         return f"{needs}; missing: {', '.join(missing)}. Not computed (no 3- or 2-marker version is used)."
+    if censored:
+        return (f"{needs} as measured values; {', '.join(censored)} given as a bound by the laboratory (e.g. '<150'). "
+                "Not computed: the formula needs the number itself.")
     return (f"{needs}; all present. 4cB12 = log10[(holoTC x B12)/(MMA x Hcy)] - 3.79/(1+(age/230)^2.6) "
             "(Fedosov 2015: log-ratio form [V], age-term constants [U]).")

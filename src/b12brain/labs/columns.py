@@ -10,7 +10,6 @@ parsed, an empty cell or NaN is "missing").
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from b12brain.labs.cells import (
     FloatArray,
     Problems,
     RowSource,
+    kind_of,
     kind_problem,
     parse_numbers,
     read_cells,
@@ -41,7 +41,6 @@ from b12brain.labs.fields import (
     CHOICE_FIELDS,
     CONDITIONS,
     FALSE_WORDS,
-    KNOWN_FIELDS,
     NUMBER_FIELDS,
     TRUE_WORDS,
     UNIT_SUFFIX,
@@ -58,7 +57,8 @@ class PanelColumns:
     """Validated panels as aligned arrays, one element per panel.
 
     Markers are canonical (units of :data:`~b12brain.labs.units.MARKER_SPECS`), NaN = not
-    measured. Booleans are int8 codes 1 yes, 0 no, -1 missing; choices are the index into
+    measured; ``censors`` holds each marker's censor code (0 a measured value, else the sign of
+    a bound, :data:`~b12brain.labs.censored.CENSOR_SIGNS`). Booleans are int8 codes 1 yes, 0 no, -1 missing; choices are the index into
     :data:`~b12brain.labs.fields.CHOICE_FIELDS` (-1 missing).
     """
 
@@ -67,6 +67,7 @@ class PanelColumns:
     markers: dict[str, FloatArray]
     seen_values: dict[str, FloatArray]
     seen_units: dict[str, ObjectArray]
+    censors: dict[str, CodeArray]
     numbers: dict[str, FloatArray]
     booleans: dict[str, CodeArray]
     choices: dict[str, CodeArray]
@@ -83,7 +84,7 @@ class PanelColumns:
 
         return PanelColumns(
             self.rows[index], self.ids[index], pick(self.markers), pick(self.seen_values), pick(self.seen_units),
-            pick(self.numbers), pick(self.booleans), pick(self.choices), pick(self.conditions),
+            pick(self.censors), pick(self.numbers), pick(self.booleans), pick(self.choices), pick(self.conditions),
         )
 
     def is_yes(self, field: str) -> BoolArray:
@@ -94,30 +95,6 @@ class PanelColumns:
         return np.isin(self.choices[field], codes)
 
 
-def check_columns(columns: list[str], source: str) -> None:
-    """Raise LabValueError for an unknown, duplicated or orphaned column name.
-
-    Raises
-    ------
-    LabValueError
-        A name is not a known field (the message suggests the closest one and lists them all),
-        appears twice, or is a ``<marker>_unit`` column without its marker column.
-    """
-    seen: set[str] = set()
-    for name in columns:
-        if name in seen:
-            raise LabValueError(source, name, f"field {name!r} is given twice", "each field once")
-        seen.add(name)
-    for name in columns:
-        if name not in KNOWN_FIELDS:
-            close = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise LabValueError(source, name, f"unknown field {name!r}{hint}", "one of the known fields: " + ", ".join(KNOWN_FIELDS))
-        if name.endswith(UNIT_SUFFIX) and name[: -len(UNIT_SUFFIX)] not in seen:
-            marker = name[: -len(UNIT_SUFFIX)]
-            raise LabValueError(source, name, f"unit column {name!r} without a {marker!r} column", f"a {marker!r} column beside it")
-
-
 # --- field parsers ---------------------------------------------------------------------
 def _unit_ids(marker: str, texts: list[str]) -> npt.NDArray[np.intp]:
     """Index of each unit text in the marker's accepted units; -2 for an unknown unit."""
@@ -125,24 +102,34 @@ def _unit_ids(marker: str, texts: list[str]) -> npt.NDArray[np.intp]:
     return np.array([names.index(u) if (u := find_unit(marker, t)) else -2 for t in texts], dtype=np.intp)
 
 
-def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: bool) -> tuple[FloatArray, FloatArray, ObjectArray]:
-    """Canonical values, values as seen, units as seen (text) of one marker column."""
+def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: bool, decimal_comma: bool,
+                  header_unit: tuple[str, str] | None) -> tuple[FloatArray, FloatArray, ObjectArray, CodeArray]:
+    """Canonical values, values as seen, units as seen (text) and censor codes of one marker.
+
+    ``header_unit`` is (unit, header) when the column header gives the unit ("B12 (ng/L)").
+    """
     spec = MARKER_SPECS[marker]
     n = len(frame)
     if marker not in frame:
-        return np.full(n, np.nan), np.full(n, np.nan), np.full(n, None, dtype=object)
+        return np.full(n, np.nan), np.full(n, np.nan), np.full(n, None, dtype=object), np.zeros(n, dtype=np.int8)
     raw = frame[marker]
-    parsed = parse_numbers(read_cells(raw, strict), strict_text=strict, units_allowed=True)
+    # A decimal-comma file reads every text through parse_numbers, which catches "1.476".
+    cells = read_cells(raw, strict, numbers_first=not decimal_comma)
+    parsed = parse_numbers(cells, strict_text=strict, units_allowed=True, decimal_comma=decimal_comma)
     seen, present, bad = parsed.values, parsed.present, parsed.bad
     problems.add(marker, bad >= 0, lambda i: (
         kind_problem(int(bad[i]), show(raw.iloc[i]), "a number"), f"a number with its unit ({spec.accepted_units})"))
 
     # The unit of each row: written in the cell ("150 pg/mL") or in the <marker>_unit column.
     # Units are resolved once per distinct text, then gathered (-1 none, -2 unknown, else index).
-    unit_col = marker + UNIT_SUFFIX
+    unit_col = unit_origin = marker + UNIT_SUFFIX
     cell_codes, cell_texts = parsed.unit_codes, parsed.unit_texts
     cell_unit = np.append(_unit_ids(marker, cell_texts), -1)[cell_codes]
-    if unit_col in frame:
+    if header_unit is not None:  # one unit for the whole column, from its header
+        col_codes, col_texts = np.zeros(n, dtype=np.intp), [header_unit[0]]
+        col_unit = np.append(_unit_ids(marker, col_texts), -1)[col_codes]
+        unit_origin = f"the header {header_unit[1]!r}"
+    elif unit_col in frame:
         ucol = frame[unit_col]
         ucells = read_cells(ucol, strict)
         col_codes, col_texts = ucells.codes, ucells.texts
@@ -159,7 +146,7 @@ def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: 
 
     clash = present & has_cell & (col_codes >= 0) & (cell_unit != col_unit)
     problems.add(marker, clash, lambda i: (
-        f"{show(raw.iloc[i])} carries unit {cell_texts[cell_codes[i]]!r} but {unit_col} says {col_texts[col_codes[i]]!r}",
+        f"{show(raw.iloc[i])} carries unit {cell_texts[cell_codes[i]]!r} but {unit_origin} says {col_texts[col_codes[i]]!r}",
         "one unit per value"))
     present &= ~clash
     unit = np.where(has_cell, cell_unit, col_unit)
@@ -193,16 +180,17 @@ def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: 
     from_col = present & ~has_cell
     units_seen[from_col] = np.array(col_texts, dtype=object)[col_codes[from_col]]
     units_seen[present & has_cell] = np.array(cell_texts, dtype=object)[cell_codes[present & has_cell]]
-    return np.where(present, canonical, np.nan), np.where(present, seen, np.nan), units_seen
+    return np.where(present, canonical, np.nan), np.where(present, seen, np.nan), units_seen, np.where(present, parsed.censors, 0).astype(np.int8)
 
 
-def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, strict: bool) -> FloatArray:
+def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, strict: bool, decimal_comma: bool) -> FloatArray:
     n = len(frame)
     if field not in frame:
         return np.full(n, np.nan)
     raw = frame[field]
     lo, hi, unit, basis = NUMBER_FIELDS[field]
-    parsed = parse_numbers(read_cells(raw, strict), strict_text=strict, units_allowed=False)
+    cells = read_cells(raw, strict, numbers_first=not decimal_comma)
+    parsed = parse_numbers(cells, strict_text=strict, units_allowed=False, decimal_comma=decimal_comma)
     values, bad = parsed.values, parsed.bad
     wanted = f"a number of {unit}"
     expected = f"{wanted}, {lo:g}-{hi:g} ({basis})"
@@ -310,37 +298,72 @@ def _parse_conditions(frame: pd.DataFrame, problems: Problems, strict: bool) -> 
     return out
 
 
+#: Whole numbers up to 2**53 are exact as doubles; a larger number id is refused, not rounded.
+_EXACT_INTEGER = 2.0**53
+
+
+def _id_text(x: object) -> str | None:
+    """A subject id as text, kept as given; None for a missing one; raises ValueError otherwise."""
+    if isinstance(x, str):
+        return x.strip() or None
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)) and float(x).is_integer() and abs(float(x)) <= _EXACT_INTEGER:
+        return str(int(x))
+    raise ValueError
+
+
 def _parse_ids(frame: pd.DataFrame, problems: Problems, strict: bool) -> ObjectArray:
+    """Ids as text, as given ("007" stays "007"); a number id only when it is a whole number
+    that a double holds exactly (1e20 is refused rather than read as another number)."""
     n = len(frame)
     if "id" not in frame:
         return np.full(n, None, dtype=object)
     raw = frame["id"]
-    cells = read_cells(raw, strict)
-    ids = cells.gather(np.array(cells.texts, dtype=object), None).astype(object)
-    is_num = cells.kinds == NUM
-    with np.errstate(invalid="ignore"):
-        integral = is_num & (np.mod(cells.numbers, 1.0) == 0)
-    if integral.any():
-        ids[integral] = cells.numbers[integral].astype(np.int64).astype(str).astype(object)
-    bad = (cells.kinds != NONE) & (cells.kinds != STR) & ~integral
-    problems.add("id", bad, lambda i: (f"{show(raw.iloc[i])} is not a subject id", "text or a whole number"))
+    if pd.api.types.is_integer_dtype(raw.dtype):  # read as given, without a detour through float
+        return raw.astype(str).to_numpy(dtype=object)
+    objects = raw.to_numpy(dtype=object)
+    ids = np.full(n, None, dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    if not strict and pd.api.types.infer_dtype(objects, skipna=True) in ("string", "empty"):
+        present = ~pd.isna(objects)
+        stripped = raw[present].str.strip()
+        ids[present] = stripped.where(stripped != "", None).to_numpy(dtype=object)
+    else:
+        for i, x in enumerate(objects):
+            kind = kind_of(x)
+            if kind == NONE or (kind == NAN and not strict):
+                continue
+            try:
+                ids[i] = _id_text(x)
+            except ValueError:
+                bad[i] = True
+    problems.add("id", bad, lambda i: (f"{show(raw.iloc[i])} is not a subject id",
+                                       "text, or a whole number up to 9007199254740992 (give longer ids as text)"))
     ids[bad] = None
     return ids
 
 
-def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool = False) -> tuple[PanelColumns, tuple[LabValueError, ...]]:
+def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool = False, decimal_comma: bool = False,
+                   header_units: dict[str, tuple[str, str]] | None = None) -> tuple[PanelColumns, tuple[LabValueError, ...]]:
     """Check every field of every row; return the good rows as :class:`PanelColumns` and one
     LabValueError per bad cell (a row with a bad cell is left out of the columns).
 
-    ``frame`` must already have passed :func:`check_columns`. ``row_source(i)`` names row
-    position ``i`` in messages. ``strict`` reads cells as typed JSON values.
+    ``frame`` holds field names as columns (see :mod:`b12brain.labs.headers`). ``row_source(i)``
+    names row position ``i`` in messages. ``strict`` reads cells as typed JSON values;
+    ``decimal_comma`` says the file writes decimals with a comma; ``header_units`` gives, per
+    marker, the unit its column header names and that header.
     """
     n = len(frame)
     problems = Problems(n)
-    markers, seen_values, seen_units = {}, {}, {}
+    header_units = header_units or {}
+    markers, seen_values, seen_units, censors = {}, {}, {}, {}
     for m in MARKERS:
-        markers[m], seen_values[m], seen_units[m] = _parse_marker(frame, m, problems, strict)
-    numbers = {f: _parse_number_field(frame, f, problems, strict) for f in NUMBER_FIELDS}
+        markers[m], seen_values[m], seen_units[m], censors[m] = _parse_marker(
+            frame, m, problems, strict, decimal_comma, header_units.get(m))
+    numbers = {f: _parse_number_field(frame, f, problems, strict, decimal_comma) for f in NUMBER_FIELDS}
     choices = {f: _parse_choice(frame, f, problems, strict) for f in CHOICE_FIELDS}
     booleans = {f: _parse_boolean(frame, f, problems, strict) for f in BOOLEAN_FIELDS}
     male_pregnant = (booleans["pregnant"] == 1) & (choices["sex"] == CHOICE_FIELDS["sex"].index("male"))
@@ -351,6 +374,7 @@ def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool =
         markers=markers,
         seen_values=seen_values,
         seen_units=seen_units,
+        censors=censors,
         numbers=numbers,
         booleans=booleans,
         choices=choices,
@@ -360,4 +384,3 @@ def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool =
         return columns, ()
     good = ~problems.bad_rows()
     return columns.take(good), problems.errors(row_source)
-

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from b12brain.labs.units import (
     AGE_RANGE_YEARS,
     CLINICAL_RANGE,
@@ -33,12 +35,18 @@ BOOLEAN_FIELDS: tuple[str, ...] = (
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
 
+# The choices of each choice field, declared once: as the types of the Panel fields, and (read
+# back with get_args) as the lists the validation accepts.
+Sex = Literal["female", "male"]
+AntiIF = Literal["positive", "negative", "not tested"]
+Diet = Literal["omnivore", "vegetarian", "vegan", "low animal food"]
+GastricSurgery = Literal["none", "gastrectomy", "bariatric", "ileal resection"]
 #: Fields with a fixed list of choices (matched ignoring case, "_" and "-" read as spaces).
 CHOICE_FIELDS: dict[str, tuple[str, ...]] = {
-    "sex": ("female", "male"),
-    "anti_if_antibody": ("positive", "negative", "not tested"),
-    "diet": ("omnivore", "vegetarian", "vegan", "low animal food"),
-    "gastric_surgery": ("none", "gastrectomy", "bariatric", "ileal resection"),
+    "sex": get_args(Sex),
+    "anti_if_antibody": get_args(AntiIF),
+    "diet": get_args(Diet),
+    "gastric_surgery": get_args(GastricSurgery),
 }
 
 #: ``conditions``: a list (JSON) or a ";"-separated cell (CSV) of these.

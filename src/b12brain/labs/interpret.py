@@ -16,8 +16,9 @@ from b12brain.clinical import SOURCES, URGENCY_ORDER, Finding
 from b12brain.errors import LabValueError
 from b12brain.labs.advice import ADVICE_RULES, advise
 from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
+from b12brain.labs.censored import CENSOR_SIGNS, CENSORED_LABEL, SIGN_CODES, censored_sentence, straddled_bands
 from b12brain.labs.columns import PanelColumns
-from b12brain.labs.panel import Panel, columns_from_panels, read_cohort
+from b12brain.labs.panel import Cohort, Panel, columns_from_panels, read_cohort
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
 from b12brain.labs.rules import (
     FLAG_RULES,
@@ -36,6 +37,7 @@ from b12brain.labs.thresholds import (
     B12_BSH_CUTOFF,
     B12_NICE,
     B12_WHO,
+    CENSORED,
     HB_FEMALE,
     HB_LABELS,
     HB_MALE,
@@ -44,6 +46,8 @@ from b12brain.labs.thresholds import (
     MMA_LEVEL,
     MMA_SOURCE,
     BandTable,
+    censored_range,
+    classify_mma,
     mma_rule_text,
 )
 from b12brain.labs.units import MARKER_SPECS, MARKERS
@@ -100,16 +104,21 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
     """
     values = {f: getattr(panel, f) for f, _ in CB12_INPUTS}
     missing = cb12_missing(values)
+    censored = [name for f, name in CB12_INPUTS if f in panel.censored]
     if require_cb12 and missing:
         field = next(f for f, name in CB12_INPUTS if name == missing[0])
         raise LabValueError(panel.source, field, f"missing {field} when cB12 is asked (missing: {', '.join(missing)})",
                             "B12, holoTC, MMA, homocysteine and age, all present")
+    if require_cb12 and censored:
+        field = next(f for f, name in CB12_INPUTS if name == censored[0])
+        raise LabValueError(panel.source, field, f"{field} is a bound ({panel.censored[field]}), not a measured value, "
+                            "when cB12 is asked", "measured values of B12, holoTC, MMA, homocysteine and age")
     evaluation = evaluate(columns_from_panels([panel]), symptoms=np.array([symptoms]),
                           neurological=np.array([neurological]), nitrous=np.array([nitrous_oxide]))
     basis = evaluation.basis
-    markers = {m: _marker_result(panel, basis, m) for m in INTERPRETED if basis.categories[m][0] >= 0}
-    cb12 = None if missing else float(basis.cb12[0])
-    cb12_category = None if missing else CB12_CATEGORIES.labels[basis.cb12_category[0]]
+    markers = {m: _marker_result(panel, basis, m) for m in INTERPRETED if basis.categories[m][0] != -1}
+    cb12 = None if missing or censored else float(basis.cb12[0])
+    cb12_category = None if cb12 is None else CB12_CATEGORIES.labels[basis.cb12_category[0]]
     flags = _findings(FLAG_RULES, evaluation.flags, panel, basis)
     next_tests = _findings(NEXT_TEST_RULES, evaluation.next_tests, panel, basis)
     reasons = _findings(URGENCY_RULES, evaluation.urgency_reasons, panel, basis)
@@ -124,7 +133,7 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         markers=markers,
         cb12=cb12,
         cb12_category=cb12_category,
-        cb12_note=cb12_note(missing),
+        cb12_note=cb12_note(missing, censored),
         b12_status=STATUSES[basis.status[0]],
         suspected_deficiency=bool(basis.suspected[0]),
         flags=flags,
@@ -140,8 +149,8 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
     )
 
 
-def interpret_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
-    """Interpret every panel of a table (CSV path or DataFrame), column-wise.
+def interpret_cohort(table: Cohort | pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
+    """Interpret every panel of a table (CSV path, DataFrame or a :class:`Cohort` already read), column-wise.
 
     Bad rows are left out and reported in ``errors`` (one LabValueError per bad cell, naming
     "row N" with data rows counted from 1 below the header). The output table has one row per
@@ -155,7 +164,7 @@ def interpret_cohort(table: pd.DataFrame | Path | str, *, source: str | None = N
     LabValueError
         The table as a whole cannot be read (see :func:`~b12brain.labs.read_cohort`).
     """
-    cohort = read_cohort(table, source=source)
+    cohort = table if isinstance(table, Cohort) else read_cohort(table, source=source)
     return CohortResult(cohort_table(cohort.columns, evaluate(cohort.columns)), cohort.errors)
 
 
@@ -166,8 +175,10 @@ def cohort_table(cols: PanelColumns, evaluation: Evaluation) -> pd.DataFrame:
     out.update({VALUE_COLUMNS[m]: cols.markers[m] for m in MARKERS})
     out["age_years"] = cols.numbers["age"]
     for m in INTERPRETED:
-        labels = {"haemoglobin": HB_LABELS, "mma": MMA_LABELS}.get(m) or MARKER_TABLES[m].labels
-        out[f"{m}_category"] = pd.Categorical.from_codes(basis.categories[m], categories=list(labels))
+        labels = [*({"haemoglobin": HB_LABELS, "mma": MMA_LABELS}.get(m) or MARKER_TABLES[m].labels), CENSORED_LABEL]
+        codes = np.where(basis.categories[m] == CENSORED, len(labels) - 1, basis.categories[m])
+        out[f"{m}_category"] = pd.Categorical.from_codes(codes, categories=labels)
+        out[f"{m}_censored"] = pd.Categorical.from_codes(cols.censors[m] - 1, categories=list(CENSOR_SIGNS[1:]))
     out["first_line_category"] = pd.Categorical.from_codes(basis.first_line, categories=list(B12_NICE.labels))
     out["b12_status"] = pd.Categorical.from_codes(basis.status, categories=list(STATUSES))
     out["suspected_deficiency"] = basis.suspected
@@ -200,6 +211,9 @@ def _marker_result(panel: Panel, basis: Basis, marker: str) -> MarkerResult:
     assert value is not None  # only measured markers have a category
     seen = panel.as_seen(marker) or (value, spec.unit)
     table = _marker_table(panel, marker)
+    censor = panel.censored.get(marker, "")
+    if code == CENSORED:
+        return _censored_result(panel, basis, marker, table, seen, censor)
     if marker == "mma":
         which = "laboratory's" if panel.mma_upper_limit is not None else "default"
         category, rule, source, level = MMA_LABELS[code], mma_rule_text(panel.mma_upper_limit), MMA_SOURCE, MMA_LEVEL
@@ -210,12 +224,30 @@ def _marker_result(panel: Panel, basis: Basis, marker: str) -> MarkerResult:
     else:
         category, rule = table.labels[code], table.rule_text(code)
         band, source, level = table.bands[code].describe(table.unit), table.source, table.level
-    shown = f"{value:.4g} {spec.unit}"
+    shown = f"{censor}{value:.4g} {spec.unit}"
     if table is not None and table.canonical_per_unit != 1.0:
-        shown += f" ({float(table.in_unit([value])[0]):.4g} {table.unit})"
+        shown += f" ({censor}{float(table.in_unit([value])[0]):.4g} {table.unit})"
     message = f"{spec.label} {shown}: {category}" + (f" ({band})" if band else "")
     return MarkerResult(marker, value, spec.unit, seen[0], seen[1], category, rule,
-                        Finding(f"{marker}_category", message, source, level))
+                        Finding(f"{marker}_category", message, source, level), censor)
+
+
+def _censored_result(panel: Panel, basis: Basis, marker: str, table: BandTable | None,
+                     seen: tuple[float, str], censor: str) -> MarkerResult:
+    """A censored value whose bound allows values in several categories."""
+    spec, value, sign = MARKER_SPECS[marker], basis.cols.markers[marker][0], SIGN_CODES[censor]
+    if marker == "mma":
+        inner, outer = censored_range(np.array([value]), sign)
+        upper = basis.mma_upper[:1]
+        a, b = sorted((int(classify_mma(inner, upper)[0]), int(classify_mma(outer, upper)[0])))
+        bands, source, level = tuple(MMA_LABELS[a : b + 1]), MMA_SOURCE, MMA_LEVEL
+    else:
+        table = table or HB_MALE
+        bands, source, level = straddled_bands(table, value, sign), table.source, table.level
+    rule = censored_sentence(spec.label, seen[0], seen[1], sign, bands)
+    message = f"{spec.label} {censor}{value:.4g} {spec.unit}: {CENSORED_LABEL} (straddles {' / '.join(bands)})"
+    return MarkerResult(marker, value, spec.unit, seen[0], seen[1], CENSORED_LABEL, rule,
+                        Finding(f"{marker}_category", message, source, level), censor)
 
 
 def _context(panel: Panel, basis: Basis) -> tuple[Finding, ...]:
@@ -228,9 +260,10 @@ def _context(panel: Panel, basis: Basis) -> tuple[Finding, ...]:
         found.append(Finding("cb12_beside_status", cb12_beside_status(basis), CB12_CATEGORIES.source, CB12_CATEGORIES.level))
     if panel.b12 is not None:
         for code, key, table in (("b12_bsh_cutoff", "b12_bsh", B12_BSH_CUTOFF), ("b12_who_band", "b12_who", B12_WHO)):
-            label = table.labels[basis.context[key][0]]
+            band = basis.context[key][0]
+            label = CENSORED_LABEL if band == CENSORED else table.labels[band]
             bands = "; ".join(f"{b.describe(table.unit)} {b.label}" for b in table.bands)
-            value = f"{float(table.in_unit([panel.b12])[0]):.4g} {table.unit}"
+            value = f"{panel.censored.get('b12', '')}{float(table.in_unit([panel.b12])[0]):.4g} {table.unit}"
             found.append(Finding(code, f"Context, not the rule: total B12 {value} is '{label}' on the "
                                        f"{table.name} [{bands}].", table.source, table.level))
     return tuple(found)

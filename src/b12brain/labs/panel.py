@@ -6,33 +6,34 @@ the same way whether it comes from JSON, a CSV cell or a DataFrame.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import codecs
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from b12brain.errors import LabValueError
-from b12brain.io.jsonfile import DuplicateKeyError, loads_unique_keys
-from b12brain.labs.columns import PanelColumns, check_columns, validate_frame
+from b12brain.io.jsonfile import DuplicateKeyError, JSONProblem, parse_json, read_json_bytes, shorten
+from b12brain.labs.censored import CENSOR_SIGNS, SIGN_CODES
+from b12brain.labs.columns import PanelColumns, validate_frame
 from b12brain.labs.fields import (
     BOOLEAN_FIELDS,
     CHOICE_FIELDS,
     CONDITIONS,
     NUMBER_FIELDS,
     UNIT_SUFFIX,
+    AntiIF,
+    Diet,
+    GastricSurgery,
+    Sex,
 )
+from b12brain.labs.headers import ColumnMap, map_headers, takes_numbers
+from b12brain.labs.tablefile import TableFormat, read_table, row_text
 from b12brain.labs.units import MARKER_SPECS, MARKERS
 
-Sex = Literal["female", "male"]
-AntiIF = Literal["positive", "negative", "not tested"]
-Diet = Literal["omnivore", "vegetarian", "vegan", "low animal food"]
-GastricSurgery = Literal["none", "gastrectomy", "bariatric", "ileal resection"]
 _FILE = "(file)"
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
@@ -43,7 +44,9 @@ class Panel:
 
     Canonical units: ``b12`` and ``holotc`` pmol/L; ``mma`` and ``homocysteine`` µmol/L;
     ``folate`` nmol/L; ``egfr`` mL/min/1.73m²; ``mcv`` fL; ``haemoglobin`` g/L. ``seen`` keeps
-    each measured marker as given: ``{"b12": (150.0, "pg/mL")}``. Build panels with
+    each measured marker as given: ``{"b12": (150.0, "pg/mL")}``. ``censored`` holds the sign of
+    each marker the laboratory reported as a bound (``{"b12": "<"}`` for ``<150 pg/mL``; the
+    marker's value is then the bound). Build panels with
     :func:`parse_panel` or :func:`read_panel`, which check every value; a Panel built directly
     is trusted as is.
     """
@@ -60,6 +63,7 @@ class Panel:
     haemoglobin: float | None = None
     mma_upper_limit: float | None = None
     seen: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    censored: Mapping[str, str] = field(default_factory=dict)
     age: float | None = None
     sex: Sex | None = None
     pregnant: bool | None = None
@@ -93,19 +97,41 @@ class Panel:
 
 @dataclass(frozen=True)
 class Cohort:
-    """Panels of a table, validated: the good rows as columns, one error per bad cell."""
+    """Panels of a table, validated: the good rows as columns, one error per bad cell.
+
+    ``column_map`` says which column was taken for which field; ``format`` how a file was
+    read (None for a DataFrame).
+    """
 
     source: str
     columns: PanelColumns
     errors: tuple[LabValueError, ...]
     n_rows: int
+    column_map: ColumnMap
+    format: TableFormat | None = None
+
+    def panel(self, i: int) -> Panel:
+        """Good panel ``i`` (0-based, in ``columns`` order) as a :class:`Panel`."""
+        return _panel_from_columns(self.columns, i, self.source)
+
+    def describe_reading(self) -> str | None:
+        """How the table was read and which columns were renamed, when that is not plain
+        (UTF-8, comma-separated, decimal point, columns named as the fields); else None."""
+        parts = []
+        if self.format is not None and self.format != TableFormat("UTF-8", ",", False):
+            parts.append(self.format.describe())
+        if renamed := self.column_map.describe():
+            parts.append("columns " + renamed)
+        return f"{self.source}: read as " + "; ".join(parts) if parts else None
 
 
 def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
     """Validate one panel given as a JSON-like mapping.
 
-    A marker is ``{"value": 150, "unit": "pg/mL"}``, the text ``"150 pg/mL"``, or a number
-    with a ``<marker>_unit`` field; a number without a unit is refused.
+    A marker is ``{"value": 150, "unit": "pg/mL"}``, the text ``"150 pg/mL"`` (``"0,3 µmol/L"``
+    and the bounds ``"<150 pg/mL"``, ``">1476 pg/mL"`` too), or a number with a
+    ``<marker>_unit`` field; a number without a unit is refused. Keys may be spelled as lab
+    exports spell them (``"Vitamin B12 (ng/L)"``, see :mod:`b12brain.labs.headers`).
 
     Raises
     ------
@@ -117,61 +143,71 @@ def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
     >>> p = parse_panel({"b12": "200 pg/mL", "mma": {"value": 280, "unit": "nmol/L"}, "age": 70})
     >>> p.b12, p.seen["b12"], p.mma, p.age
     (147.6, (200.0, 'pg/mL'), 0.28, 70.0)
+    >>> parse_panel({"Active B12": "<20 pmol/L"}).censored
+    {'holotc': '<'}
     """
     if not isinstance(mapping, Mapping):
         kind = _JSON_TYPES.get(type(mapping), type(mapping).__name__)
         raise LabValueError(source, "(top level)", f"a JSON {kind} where an object is expected",
                             "a JSON object of lab fields, e.g. {\"b12\": \"150 pg/mL\", \"age\": 70}")
-    for key in mapping:
-        if not isinstance(key, str):
-            raise LabValueError(source, repr(key), "field names must be text", "text field names")
-    check_columns(list(mapping), source)
-    flat = dict(mapping)
+    column_map = map_headers(list(mapping), source)
+    flat = {f: mapping[h] for h, f, _ in column_map.columns}
     for marker in MARKERS:
         value = flat.get(marker)
         if isinstance(value, Mapping):
-            extra = sorted(set(value) - {"value", "unit"})
+            extra = sorted(map(str, set(value) - {"value", "unit"}))
             if extra:
-                raise LabValueError(source, marker, f"unexpected key(s) {extra} in {dict(value)!r}", "{\"value\": number, \"unit\": text}")
-            if "unit" in value and marker + UNIT_SUFFIX in flat:
-                raise LabValueError(source, marker, f"unit given twice ({value['unit']!r} and {marker}{UNIT_SUFFIX})", "one unit per value")
+                raise LabValueError(source, marker, f"unexpected key(s) {shorten(str(extra))}", "{\"value\": number, \"unit\": text}")
+            if "unit" in value and (marker + UNIT_SUFFIX in flat or marker in column_map.header_units):
+                raise LabValueError(source, marker, "unit given twice (in the value and beside it)", "one unit per value")
             flat[marker] = value.get("value")
             if "unit" in value:
                 flat[marker + UNIT_SUFFIX] = value["unit"]
     frame = pd.DataFrame({key: pd.Series([value], dtype=object) for key, value in flat.items()}, index=pd.RangeIndex(1))
-    columns, errors = validate_frame(frame, lambda i: source, strict=True)
+    columns, errors = validate_frame(frame, lambda i: source, strict=True, header_units=column_map.header_units)
     if errors:
         raise errors[0]
-    return panel_from_columns(columns, 0, source)
+    return _panel_from_columns(columns, 0, source)
 
 
 def read_panel(path: Path | str) -> Panel:
     """Read one panel from a ``.json`` object or a one-row ``.csv`` (header + one data row).
 
+    The CSV may be exported as laboratories and spreadsheets write it (see
+    :func:`read_cohort`).
+
     Raises
     ------
     LabValueError
-        The file is missing, empty, malformed, has duplicate fields or more than one row, or a
-        value is unusable; the message names the file (and the row for CSV) and the field.
+        The file is missing, empty, malformed, too large, nested too deep, has duplicate
+        fields or more than one row, or a value is unusable; the message names the file (and
+        the row for CSV) and the field.
     """
     path = Path(path)
     source = str(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return parse_panel(_load_json(path), source)
-    if suffix == ".csv":
+        return parse_panel(_load_json(path, source), source)
+    if suffix in (".csv", ".tsv"):
         cohort = read_cohort(path)
         if cohort.n_rows != 1:
             raise LabValueError(source, "(rows)", f"{cohort.n_rows} data rows where one panel is expected",
                                 "a header and exactly one data row (use read_cohort for several panels)")
         if cohort.errors:
             raise cohort.errors[0]
-        return panel_from_columns(cohort.columns, 0, source)
-    raise LabValueError(source, _FILE, f"unsupported file type {path.suffix!r}", "a .json or .csv lab panel")
+        return cohort.panel(0)
+    raise LabValueError(source, _FILE, f"unsupported file type {shorten(path.suffix)!r}", "a .json, .csv or .tsv lab panel")
 
 
 def read_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) -> Cohort:
     """Validate a table of panels (CSV file or DataFrame, one row per panel), column-wise.
+
+    A file may be comma-, semicolon-, tab- or pipe-separated, in UTF-8 (with or without BOM),
+    UTF-16 with BOM or Windows-1252, with decimal commas (in files not separated by commas),
+    censored values (``<150 pmol/L``), units in the cells, in ``<marker>_unit`` columns or in
+    the headers (``Vitamin B12 (ng/L)``), and spreadsheet artefacts (trailing empty columns
+    and cells, blank lines); see :mod:`b12brain.labs.tablefile` and
+    :mod:`b12brain.labs.headers`.
 
     File-level problems (missing/empty/malformed file, unknown or duplicate column) raise; a bad
     cell rejects its row only and becomes one LabValueError in ``errors``, naming "row N":
@@ -184,107 +220,60 @@ def read_cohort(table: pd.DataFrame | Path | str, *, source: str | None = None) 
     """
     if isinstance(table, pd.DataFrame):
         name = source or "DataFrame"
-        names = list(table.columns)
-        for c in names:
-            if not isinstance(c, str):
-                raise LabValueError(name, repr(c), "column names must be text", "the lab field names")
-        check_columns(names, name)
+        column_map = map_headers(list(table.columns), name)
         if len(table) == 0:
             raise LabValueError(name, "(rows)", "the table has no rows", "one row per panel")
         labels = table.index
         frame = table.reset_index(drop=True)
+        frame.columns = pd.Index(column_map.fields)
 
         def row_source(i: int) -> str:
-            return f"{name}, row {i + 1} (rows counted from 1; DataFrame index {labels[i]!r})"
+            return f"{name}, row {i + 1} (rows counted from 1; DataFrame index {shorten(repr(labels[i]))})"
 
-        columns, errors = validate_frame(frame, row_source)
-        return Cohort(name, columns, errors, len(frame))
+        columns, errors = validate_frame(frame, row_source, header_units=column_map.header_units)
+        return Cohort(name, columns, errors, len(frame), column_map)
     path = Path(table)
     name = source or str(path)
-    frame, row_numbers, shape_errors = _read_csv(path, name)
+    raw = read_table(path, name, takes_numbers=takes_numbers)
+    column_map = map_headers(list(raw.header), name)
+    frame = raw.frame
+    frame.columns = pd.Index(column_map.fields)
+    row_numbers = raw.row_numbers
 
     def csv_row_source(i: int) -> str:
-        return _row_text(name, int(row_numbers[i]))
+        return row_text(name, int(row_numbers[i]))
 
-    columns, errors = validate_frame(frame, csv_row_source)
-    columns = _renumber(columns, row_numbers)
-    all_errors = tuple(sorted((*shape_errors, *errors), key=_row_of))
-    return Cohort(name, columns, all_errors, len(frame) + len(shape_errors))
-
-
-def _row_text(name: str, row: int) -> str:
-    return f"{name}, row {row} (data rows counted from 1 below the header; spreadsheet row {row + 1})"
+    columns, errors = validate_frame(frame, csv_row_source, decimal_comma=raw.format.decimal_comma,
+                                     header_units=column_map.header_units)
+    columns = replace(columns, rows=row_numbers[columns.rows - 1])
+    all_errors = tuple(sorted((*raw.shape_errors, *errors), key=_row_of))
+    return Cohort(name, columns, all_errors, len(frame) + len(raw.shape_errors), column_map, raw.format)
 
 
 def _row_of(error: LabValueError) -> int:
     text = error.source.rsplit(", row ", 1)[-1].split(" ", 1)[0]
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
-def _renumber(columns: PanelColumns, row_numbers: np.ndarray) -> PanelColumns:  # type: ignore[type-arg]
-    """Replace positional row numbers (1..n) by the data-row numbers of the file."""
-    from dataclasses import replace
-
-    return replace(columns, rows=row_numbers[columns.rows - 1])
-
-
-def _read_text(path: Path, source: str) -> str:
+def _load_json(path: Path, source: str) -> Any:
     if not path.is_file():
-        raise LabValueError(source, _FILE, "file not found" if not path.exists() else "not a file", "an existing .json or .csv lab panel file")
+        raise LabValueError(source, _FILE, "file not found" if not path.exists() else "not a file",
+                            "an existing .json or .csv lab panel file")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise LabValueError(source, _FILE, f"not UTF-8 text ({err.reason} at byte {err.start})", "a UTF-8 text file") from err
+        data = read_json_bytes(path)
+        if not data.strip() or data.strip() == codecs.BOM_UTF8:
+            raise LabValueError(source, _FILE, "the file is empty", "a JSON object of lab fields")
+        document = parse_json(data)
+    except DuplicateKeyError as dup:
+        raise LabValueError(source, dup.where, f"field {dup.where!r} is given twice", "each field once") from None
+    except JSONProblem as problem:
+        raise LabValueError(source, problem.where, problem.problem, "a JSON object of lab fields") from None
     except OSError as err:
         raise LabValueError(source, _FILE, f"cannot be read ({err.strerror})", "a readable file") from err
-    if not text.strip():
-        raise LabValueError(source, _FILE, "the file is empty", "a lab panel (JSON object or CSV with a header row)")
-    return text
+    return document
 
 
-def _load_json(path: Path) -> Any:
-    source = str(path)
-    text = _read_text(path, source)
-    try:
-        return loads_unique_keys(text)
-    except DuplicateKeyError as dup:
-        raise LabValueError(source, dup.key, f"field {dup.key!r} is given twice", "each field once") from None
-    except json.JSONDecodeError as err:
-        raise LabValueError(source, _FILE, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}",
-                            "a JSON object of lab fields") from err
-
-
-def _read_csv(path: Path, source: str) -> tuple[pd.DataFrame, np.ndarray, list[LabValueError]]:  # type: ignore[type-arg]
-    """The data rows as a DataFrame of text cells, their 1-based data-row numbers, and one error
-    per row whose number of cells differs from the header's. Blank lines and rows of empty cells
-    are skipped (but counted, so row numbers match the file)."""
-    text = _read_text(path, source)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader)]
-        records: list[list[str]] = []
-        numbers: list[int] = []
-        shape_errors: list[LabValueError] = []
-        width = len(header)
-        for number, record in enumerate(reader, start=1):
-            if not any(record):  # a blank line, or a row of empty cells (spreadsheet exports)
-                continue
-            if len(record) != width:
-                shape_errors.append(LabValueError(_row_text(source, number), "(row)",
-                                                  f"{len(record)} cells where the header has {len(header)}", "one cell per header field"))
-                continue
-            records.append(record)
-            numbers.append(number)
-    except csv.Error as err:
-        raise LabValueError(source, _FILE, f"malformed CSV at line {reader.line_num}: {err}", "comma-separated values with a header row") from err
-    check_columns(header, source)
-    if not records and not shape_errors:
-        raise LabValueError(source, "(rows)", "the CSV has a header but no data row", "one data row per panel")
-    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
-    return frame, np.asarray(numbers, dtype=np.int64), shape_errors
-
-
-def panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
+def _panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
     """Row ``i`` of validated columns as a :class:`Panel`."""
 
     def number(x: float) -> float | None:
@@ -307,6 +296,7 @@ def panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
         source=source,
         id=None if ident is None else str(ident),
         seen={m: (float(columns.seen_values[m][i]), str(columns.seen_units[m][i])) for m in MARKERS if markers[m] is not None},
+        censored={m: CENSOR_SIGNS[code] for m in MARKERS if (code := int(columns.censors[m][i]))},
         conditions=tuple(c for c in CONDITIONS if columns.conditions[c][i]),
         **fields,
     )
@@ -327,6 +317,7 @@ def columns_from_panels(panels: list[Panel]) -> PanelColumns:
         markers={m: values(m) for m in MARKERS},
         seen_values={m: np.array(seen(m, 0), dtype=np.float64) for m in MARKERS},
         seen_units={m: np.array(seen(m, 1), dtype=object) for m in MARKERS},
+        censors={m: np.array([SIGN_CODES.get(p.censored.get(m, ""), 0) for p in panels], dtype=np.int8) for m in MARKERS},
         numbers={f: values(f) for f in NUMBER_FIELDS},
         booleans={f: np.array([-1 if (v := getattr(p, f)) is None else int(v) for p in panels], dtype=np.int8) for f in BOOLEAN_FIELDS},
         choices={f: np.array([-1 if (v := getattr(p, f)) is None else CHOICE_FIELDS[f].index(v) for p in panels], dtype=np.int8)

@@ -28,6 +28,7 @@ class MarkerResult:
     category: str
     rule: str
     finding: Finding
+    censor: str = ""  # "<", "<=", ">" or ">=" when the laboratory gave a bound
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class MarkerResult:
             "unit": self.unit,
             "value_seen": self.value_seen,
             "unit_seen": self.unit_seen,
+            "censored": self.censor or None,
             "category": self.category,
             "rule": self.rule,
             "source": self.finding.source,
@@ -126,7 +128,7 @@ class LabResult:
             lines.append("  (no marker measured)")
         for m in self.markers.values():
             same = m.value_seen == m.value and find_unit(m.name, m.unit_seen) == m.unit
-            given = "" if same else f" (given as {m.value_seen:g} {m.unit_seen})"
+            given = "" if same else f" (given as {m.censor}{m.value_seen:g} {m.unit_seen})"
             lines.append(f"  {m.finding.message}{given}  [{m.finding.citation}]")
         if self.cb12 is None:
             lines.append(f"cB12: not computed. {self.cb12_note}")

@@ -26,6 +26,7 @@ from b12brain.labs.thresholds import (
     B12_BSH_CUTOFF,
     B12_NICE,
     B12_WHO,
+    CENSORED,
     HB_LABELS,
     LOW,
     MARKER_TABLES,
@@ -146,7 +147,8 @@ class Evaluation:
 
 def _first_line(categories: dict[str, CodeArray]) -> tuple[CodeArray, BoolArray]:
     """The leading first-line category (the lower of the two measured) and whether they disagree."""
-    b12, holotc = categories["b12"], categories["holotc"]
+    # A bound that straddles two bands (code -2, e.g. "<150 pmol/L") is read as indeterminate.
+    b12, holotc = (np.where(categories[m] == CENSORED, np.int8(_FL_INDETERMINATE), categories[m]) for m in ("b12", "holotc"))
     none = np.int8(99)
     lowest = np.minimum(np.where(b12 < 0, none, b12), np.where(holotc < 0, none, holotc))
     first = np.where(lowest == none, np.int8(-1), lowest).astype(np.int8)
@@ -179,18 +181,20 @@ def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: 
     """
     n = len(cols)
     none = np.zeros(n, dtype=bool)
-    categories = {m: table.classify(cols.markers[m]) for m, table in MARKER_TABLES.items()}
-    mma, upper = cols.markers["mma"], mma_upper_limits(cols.markers["mma_upper_limit"])
-    categories["mma"] = classify_mma(mma, upper)
-    categories["haemoglobin"] = classify_haemoglobin(cols.markers["haemoglobin"], cols.choices["sex"])
+    categories = {m: table.classify(cols.markers[m], cols.censors[m]) for m, table in MARKER_TABLES.items()}
+    upper = mma_upper_limits(cols.markers["mma_upper_limit"])
+    categories["mma"] = classify_mma(cols.markers["mma"], upper, cols.censors["mma"])
+    categories["haemoglobin"] = classify_haemoglobin(cols.markers["haemoglobin"], cols.choices["sex"], cols.censors["haemoglobin"])
     first, disagree = _first_line(categories)
     hcy_raised = categories["homocysteine"] >= MARKER_TABLES["homocysteine"].index("raised")
     hcy_normal = categories["homocysteine"] == MARKER_TABLES["homocysteine"].index("normal")
-    with np.errstate(invalid="ignore"):
-        mma_above, mma_within = mma > upper, mma <= upper
+    # A censored MMA that straddles the limit (code -2) is neither above nor within it.
+    mma_above, mma_within = categories["mma"] >= 1, categories["mma"] == 0
     nitrous = cols.is_yes("nitrous_oxide") | (none if nitrous is None else nitrous)
     status = _status(first, mma_above, mma_within, hcy_raised, hcy_normal, nitrous)
-    inputs = [cols.numbers[f] if f == "age" else cols.markers[f] for f, _ in CB12_INPUTS]
+    # cB12 needs measured numbers: a censored marker (a bound) leaves it not computed.
+    inputs = [cols.numbers[f] if f == "age" else np.where(cols.censors[f] == 0, cols.markers[f], np.nan)
+              for f, _ in CB12_INPUTS]
     cb12 = compute_cb12(*inputs)
     cb12_category = CB12_CATEGORIES.classify(cb12)
     cb12_verdict = CB12_CATEGORIES.verdicts[cb12_category]
@@ -199,7 +203,8 @@ def assess(cols: PanelColumns, symptoms: BoolArray | None = None, neurological: 
     neuro = cols.is_yes("neurological_symptoms") | (none if neurological is None else neurological)
     signs = (categories["haemoglobin"] == HB_LABELS.index("anaemia")) | (categories["mcv"] == MARKER_TABLES["mcv"].index("macrocytosis"))
     reported = neuro | signs | (none if symptoms is None else symptoms)
-    context = {"b12_who": B12_WHO.classify(cols.markers["b12"]), "b12_bsh": B12_BSH_CUTOFF.classify(cols.markers["b12"])}
+    b12, b12_censors = cols.markers["b12"], cols.censors["b12"]
+    context = {"b12_who": B12_WHO.classify(b12, b12_censors), "b12_bsh": B12_BSH_CUTOFF.classify(b12, b12_censors)}
     return Basis(cols, categories, first, disagree, upper, mma_above, hcy_raised, status, cb12, cb12_category,
                  cb12_disagrees, reported, neuro, nitrous, context, none, none)
 
@@ -320,7 +325,8 @@ def fixed(text: str) -> Callable[[Panel, Basis], str]:
 
 
 def _missing_for_cb12(p: Panel) -> str:
-    return ", ".join(name for field, name in CB12_INPUTS if getattr(p, field) is None)
+    return ", ".join(name if getattr(p, field) is None else f"{name} as a measured value (the laboratory gave a bound)"
+                     for field, name in CB12_INPUTS if getattr(p, field) is None or field in p.censored)
 
 
 _CONDITION_NAMES = {"sjogren": "Sjögren's syndrome"}

@@ -25,6 +25,18 @@ B12_PMOL_L_PER_NG_L = MARKER_SPECS["b12"].units["ng/L"]
 
 # What a band says about B12 status (used by the status rule in rules.py).
 LOW, INDETERMINATE, NORMAL, NO_VERDICT = 0, 1, 2, -1
+#: Category code of a censored value whose possible values straddle a band boundary.
+CENSORED = -2
+#: Censor codes (index into ``CENSOR_SIGNS`` of :mod:`b12brain.labs.censored`).
+_BELOW, _AT_MOST, _ABOVE, _AT_LEAST = 1, 2, 3, 4
+
+
+def censored_range(bounds: FloatArray, censor: int) -> tuple[FloatArray, FloatArray]:
+    """The two ends of the values a censored bound allows: the bound itself (just inside it
+    when the sign is strict) and -inf or +inf."""
+    outward = -np.inf if censor in (_BELOW, _AT_MOST) else np.inf
+    inner = np.nextafter(bounds, outward) if censor in (_BELOW, _ABOVE) else bounds
+    return inner, np.full(np.shape(bounds), outward)
 
 
 @dataclass(frozen=True)
@@ -95,16 +107,34 @@ class BandTable:
 
         return tuple(replace(b, lower=edge(b.lower), upper=edge(b.upper)) for b in self.bands)
 
-    def classify(self, values: npt.ArrayLike) -> CodeArray:
+    def classify(self, values: npt.ArrayLike, censors: npt.ArrayLike | None = None) -> CodeArray:
         """Band index of each canonical value (-1 for NaN = not measured).
+
+        With ``censors`` (codes of :data:`b12brain.labs.censored.CENSOR_SIGNS`), a censored
+        value is a bound: its band is the one that holds every value the bound allows (``<150``
+        allows all values below 150), or :data:`CENSORED` (-2) when they fall in several bands.
 
         Total B12 in pmol/L against the NICE bands in ng/L (180 ng/L = 132.84 pmol/L,
         350 ng/L = 258.3 pmol/L):
 
         >>> B12_NICE.classify([132.83, 132.84, 258.3, 258.31, float("nan")]).tolist()
         [0, 1, 1, 2, -1]
+        >>> HOLOTC_NICE.classify([20.0, 20.0, 30.0, 70.0], censors=[0, 1, 1, 3]).tolist()
+        [0, 0, -2, 2]
         """
         v = np.asarray(values, dtype=np.float64)
+        codes = self._bands_of(v)
+        if censors is None:
+            return codes
+        c = np.asarray(censors, dtype=np.int8)
+        for sign in np.unique(c[c > 0]):
+            rows = c == sign
+            inner, outer = censored_range(v[rows], int(sign))
+            near, far = self._bands_of(inner), self._bands_of(outer)
+            codes[rows] = np.where(near == far, near, CENSORED)
+        return codes
+
+    def _bands_of(self, v: FloatArray) -> CodeArray:
         codes = np.full(v.shape, -1, dtype=np.int8)
         with np.errstate(invalid="ignore"):
             for i, band in enumerate(self.canonical_bands):
@@ -120,8 +150,9 @@ class BandTable:
 
     @property
     def verdicts(self) -> npt.NDArray[np.int8]:
-        """Verdict per band index, with a trailing NO_VERDICT for code -1."""
-        return np.array([b.verdict for b in self.bands] + [NO_VERDICT], dtype=np.int8)
+        """Verdict per band index, with two trailing NO_VERDICT: for code -1 (not measured) and
+        code -2 (a censored value that straddles bands, :mod:`b12brain.labs.censored`)."""
+        return np.array([b.verdict for b in self.bands] + [NO_VERDICT, NO_VERDICT], dtype=np.int8)
 
 
 # NICE NG239 [S for the numbers] writes the total-B12 bands in ng/L (< 180, 180-350, > 350):
@@ -224,7 +255,7 @@ MARKER_TABLES: dict[str, BandTable] = {
 }
 
 
-def classify_haemoglobin(hb_g_l: FloatArray, sex_codes: npt.NDArray[np.int8]) -> CodeArray:
+def classify_haemoglobin(hb_g_l: FloatArray, sex_codes: npt.NDArray[np.int8], censors: npt.ArrayLike | None = None) -> CodeArray:
     """Index into :data:`HB_LABELS` per panel; ``sex_codes`` 0 female, 1 male, -1 unknown.
 
     With sex unknown a value below both limits is anaemia, one at or above both is not, and
@@ -233,8 +264,8 @@ def classify_haemoglobin(hb_g_l: FloatArray, sex_codes: npt.NDArray[np.int8]) ->
     >>> classify_haemoglobin(np.array([125.0, 125.0, 125.0, 110.0, 140.0]), np.array([0, 1, -1, -1, -1], dtype=np.int8)).tolist()
     [1, 0, 2, 0, 1]
     """
-    female = HB_FEMALE.classify(hb_g_l)
-    male = HB_MALE.classify(hb_g_l)
+    female = HB_FEMALE.classify(hb_g_l, censors)
+    male = HB_MALE.classify(hb_g_l, censors)
     unknown = np.where(female == male, female, np.int8(2)).astype(np.int8)
     return np.where(sex_codes == 0, female, np.where(sex_codes == 1, male, unknown)).astype(np.int8)
 
@@ -244,15 +275,32 @@ def mma_upper_limits(upper_umol_l: FloatArray) -> FloatArray:
     return np.where(np.isnan(upper_umol_l), MMA_DEFAULT_UPPER_LIMIT_UMOL_L, upper_umol_l)
 
 
-def classify_mma(mma_umol_l: FloatArray, upper_umol_l: FloatArray) -> CodeArray:
+def classify_mma(mma_umol_l: FloatArray, upper_umol_l: FloatArray, censors: npt.ArrayLike | None = None) -> CodeArray:
     """Index into :data:`MMA_LABELS` per panel (-1 not measured), against each panel's limit.
 
-    ``upper_umol_l`` is the laboratory's upper reference limit (NaN: 0.45 µmol/L is used).
+    ``upper_umol_l`` is the laboratory's upper reference limit (NaN: 0.45 µmol/L is used). A
+    censored value (``censors``, as :meth:`BandTable.classify`) takes the category of every value
+    it allows, or :data:`CENSORED` when they fall in several.
 
     >>> classify_mma(np.array([0.45, 0.46, 0.76, 0.30, np.nan]), np.array([np.nan, np.nan, np.nan, 0.28, 0.3])).tolist()
     [0, 1, 2, 1, -1]
+    >>> classify_mma(np.array([0.2, 0.3, 1.0]), np.full(3, np.nan), censors=[1, 3, 3]).tolist()
+    [0, -2, 2]
     """
     upper = mma_upper_limits(upper_umol_l)
+    codes = _mma_codes(mma_umol_l, upper)
+    if censors is None:
+        return codes
+    c = np.asarray(censors, dtype=np.int8)
+    for sign in np.unique(c[c > 0]):
+        rows = c == sign
+        inner, outer = censored_range(mma_umol_l[rows], int(sign))
+        near, far = _mma_codes(inner, upper[rows]), _mma_codes(outer, upper[rows])
+        codes[rows] = np.where(near == far, near, CENSORED)
+    return codes
+
+
+def _mma_codes(mma_umol_l: FloatArray, upper: FloatArray) -> CodeArray:
     codes = np.full(mma_umol_l.shape, -1, dtype=np.int8)
     with np.errstate(invalid="ignore"):
         above = mma_umol_l > upper

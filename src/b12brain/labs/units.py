@@ -121,12 +121,13 @@ def round_significant(values: npt.ArrayLike, digits: int = SIGNIFICANT_DIGITS) -
 
 
 def normalise_unit(text: str) -> str:
-    """A unit spelling reduced to a lookup key: lower case, µ/μ -> u, no spaces, ² -> 2.
+    """A unit spelling reduced to a lookup key: lower case, µ/μ -> u, no spaces, ² -> 2, decimal
+    comma -> point.
 
-    >>> normalise_unit(" μmol/l "), normalise_unit("mL/min/1.73 m²")
+    >>> normalise_unit(" μmol/l "), normalise_unit("mL/min/1,73 m²")
     ('umol/l', 'ml/min/1.73m2')
     """
-    key = text.strip().lower().replace("µ", "u").replace("μ", "u").replace("²", "2").replace("^", "")
+    key = text.strip().lower().replace("µ", "u").replace("μ", "u").replace("²", "2").replace("^", "").replace(",", ".")
     return "".join(key.split())
 
 

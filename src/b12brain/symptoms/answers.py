@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from b12brain.errors import AnswerError, InputFileError
-from b12brain.io.jsonfile import DuplicateKeyError, loads_unique_keys
+from b12brain.io.jsonfile import DuplicateKeyError, JSONProblem, parse_json, read_json_bytes, shorten
 from b12brain.io.outdir import write_text_file
 from b12brain.symptoms.questionnaire import (
     NO,
@@ -103,10 +103,11 @@ def _describe(value: object) -> str:
     kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
              list: "a list", dict: "an object", type(None): "null"}
     kind = kinds.get(type(value), type(value).__name__)
-    shown = json.dumps(value) if isinstance(value, (bool, int, float, str, list, dict, type(None))) else repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{shown} ({kind})"
+    try:
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (bool, int, float, str, list, dict, type(None))) else repr(value)
+    except ValueError:  # a container nested too deep to show
+        shown = repr(type(value).__name__)
+    return f"{shorten(shown)} ({kind})"
 
 
 def _unknown_id_error(source: str, key: str) -> AnswerError:
@@ -181,7 +182,7 @@ def parse_answers(mapping: Mapping[str, object], source: str = "<answers>") -> A
                           'an object of question id to answer, e.g. {"fatigue": "no"}')
     for key in mapping:
         if not isinstance(key, str) or key not in QUESTIONS_BY_ID:
-            raise _unknown_id_error(source, str(key))
+            raise _unknown_id_error(source, shorten(str(key)))
     given = {key: normalise_answer(QUESTIONS_BY_ID[key], value, source) for key, value in mapping.items()}
     return Answers(tuple((qid, given[qid]) for qid in QUESTION_IDS if qid in given), source)
 
@@ -200,7 +201,7 @@ def parse_answers_document(document: object, source: str = "<answers>") -> Answe
         raise AnswerError(source, "document", f"the top level is {_describe(document)}, not an object", shape)
     for key in document:
         if key not in _TOP_LEVEL_KEYS:
-            raise AnswerError(source, str(key), f"unknown top-level key {key!r}",
+            raise AnswerError(source, shorten(str(key)), f"unknown top-level key {shorten(str(key))!r}",
                               "only the keys " + ", ".join(_TOP_LEVEL_KEYS) + " (answers go inside \"answers\")")
     for key in _TOP_LEVEL_KEYS:
         if key not in document:
@@ -230,10 +231,11 @@ def read_answers(path: Path | str) -> Answers:
     Raises
     ------
     InputFileError
-        The file is missing, a folder, unreadable or not UTF-8 text.
+        The file is missing, a folder, unreadable, not UTF-8 text, larger than 1 MiB or
+        nested more than 32 levels deep.
     AnswerError
-        The file is empty, not valid JSON (line and column named), has a duplicate key, or
-        its content is not a valid answers document.
+        The file is empty, not valid JSON (line and column named), has a duplicate key or an
+        over-long number, or its content is not a valid answers document.
     """
     path = Path(path)
     source = str(path)
@@ -241,23 +243,21 @@ def read_answers(path: Path | str) -> Answers:
         raise InputFileError(path, "does not exist; check the path of the answers file")
     if path.is_dir():
         raise InputFileError(path, "is a folder, not an answers file; give the JSON file's path")
+    shape = f'a JSON object {{"questionnaire": "{QUESTIONNAIRE_NAME}", "version": "{QUESTIONNAIRE_VERSION}", "answers": {{...}}}}'
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise InputFileError(path, f"is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8 JSON") from err
+        data = read_json_bytes(path)
+        if not data.decode("utf-8", "replace").strip().removeprefix("\ufeff"):
+            raise AnswerError(source, "document", "the file is empty", shape)
+        document = parse_json(data)
     except OSError as err:
         raise InputFileError(path, f"cannot be read ({err.strerror}); check its permissions") from err
-    if not text.strip():
-        raise AnswerError(source, "document", "the file is empty",
-                          f'a JSON object {{"questionnaire": "{QUESTIONNAIRE_NAME}", "version": "{QUESTIONNAIRE_VERSION}", "answers": {{...}}}}')
-    try:
-        document = loads_unique_keys(text)
     except DuplicateKeyError as dup:
-        raise AnswerError(source, dup.key, f"appears twice (answers {_describe(dup.first)} and {_describe(dup.second)})",
+        raise AnswerError(source, dup.where, f"appears twice (answers {_describe(dup.first)} and {_describe(dup.second)})",
                           "each key once") from None
-    except json.JSONDecodeError as err:
-        raise AnswerError(source, f"line {err.lineno} column {err.colno}", f"not valid JSON ({err.msg})",
-                          "a JSON object; check quotes, commas and braces") from err
+    except JSONProblem as problem:
+        if problem.where == "(file)":  # too large, not UTF-8, nested too deep
+            raise InputFileError(path, f"{problem.problem}; give an answers file as `b12brain questionnaire` writes it") from None
+        raise AnswerError(source, problem.where, problem.problem, shape + "; check quotes, commas and braces") from None
     return parse_answers_document(document, source)
 
 
