@@ -93,33 +93,3 @@ def test_infratentorial(atlas: Atlas) -> None:
     assert not at(20, -95, 0)  # occipital lobe
     assert not at(45, -20, -25)  # inferior temporal lobe
     assert not at(0, -20, 10)  # thalamus / third ventricle level
-
-
-def test_missing_templates_raise_a_b12brain_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The CLI maps B12BrainError to exit 2 with its message (not an unexpected failure).
-    from b12brain.anatomy import atlas as atlas_module
-    from b12brain.errors import B12BrainError, ResourceError
-
-    monkeypatch.setattr(atlas_module.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ResourceError, match="nilearn is not installed") as info:
-        atlas_module._read_template("t1")
-    assert isinstance(info.value, B12BrainError)
-
-
-def test_template_on_another_grid_raises_a_b12brain_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import gzip
-
-    import nibabel as nib
-
-    from b12brain.anatomy import atlas as atlas_module
-    from b12brain.errors import ResourceError
-
-    data_dir = tmp_path / "datasets" / "data"
-    data_dir.mkdir(parents=True)
-    image = nib.Nifti1Image(np.zeros((10, 10, 10), np.uint8), np.eye(4))
-    raw = data_dir / "raw.nii"
-    nib.save(image, str(raw))
-    (data_dir / atlas_module._TEMPLATE.format("t1")).write_bytes(gzip.compress(raw.read_bytes()))
-    monkeypatch.setattr(atlas_module, "_template_folder", lambda: data_dir)
-    with pytest.raises(ResourceError, match=r"unexpected template grid \(10, 10, 10\).*; reinstall nilearn"):
-        atlas_module._read_template("t1")
