@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from b12brain.cli import questionnaire_cmd
 from b12brain.cli.main import build_parser, main
 from b12brain.clinical import DISCLAIMER
 from b12brain.errors import AnswerError, ConfigError, OutputError

@@ -95,6 +95,6 @@ def test_lesions_below_0_01_ml_are_ignored() -> None:
 def test_rule_text_states_the_thresholds() -> None:
     fazekas = estimate_fazekas([])
     assert fazekas.rule == FAZEKAS_RULE
-    for part in ("not read by a radiologist", "<= 5 mm", "<= 10 mm", "> 10 mm", "< 10 mm", "10-20 mm", ">= 20 mm", "§7"):
+    for part in ("not read by a radiologist", "<= 5 mm", "<= 10 mm", "> 10 mm", "< 10 mm", "10-20 mm", ">= 20 mm", "Fazekas et al. 1987"):
         assert part in FAZEKAS_RULE
     assert "rule" not in repr(fazekas)

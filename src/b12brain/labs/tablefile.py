@@ -157,6 +157,8 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     """
     text, encoding = read_table_text(path, source)
     text = text.removeprefix("\ufeff")
+    if "\r" in text:  # universal newlines, as Python's text mode reads them: CRLF and a lone CR end a line
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.split("\n", 1)[0].strip():
         raise LabValueError(source, "(header)", "the first line is empty", "the header row (the field names) on the first line")
     delimiter = sniff_delimiter(text)
