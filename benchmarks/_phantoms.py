@@ -40,10 +40,3 @@ def _crop(volume: Volume, box: tuple[slice, ...]) -> Volume:
     affine = volume.affine.copy()
     affine[:, 3] = volume.affine @ start
     return Volume(np.ascontiguousarray(volume.data[box]), affine, volume.source)
-
-
-def clinical_flair_and_t1(seed: int = 0, load: str = "moderate") -> tuple[Volume, Volume]:
-    """:func:`clinical_flair` with the phantom's T1 on the same 256×256×20 grid."""
-    phantom = make_phantom(PhantomConfig(seed=seed, lesion_load=load, slice_mm=7.0))
-    box = (slice(None), slice(None), slice(phantom.flair.shape[2] - 20, None))
-    return _crop(phantom.flair, box), _crop(phantom.t1, box)

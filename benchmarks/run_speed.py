@@ -9,8 +9,8 @@ on its grid, and a 182×218×182 1 mm FLAIR. The baseline is the package source 
 REV (default c40daf1), extracted with ``git archive`` into a temporary folder and removed
 afterwards; both trees run with the same Python environment, each with ``PYTHONPATH`` on its
 own ``src``. Each ``b12brain run`` is a fresh process (as a user runs it), pinned to 2 cores
-with thread pools capped at 2; the baseline and current runs alternate so that a change in
-machine load hits both. Prints, per input, the median of the repeats for each tree, the ratio
+with thread pools capped at 2; the inputs and the baseline and current runs alternate within
+each repeat, so that a change in machine load hits them all. Prints, per input, the median of the repeats for each tree, the ratio
 current/baseline and the peak resident memory, then the ratio with-T1/without-T1 of each
 tree, and the median time of each pipeline stage of the current tree.
 """
@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds: dict[tuple[str, str], list[float]] = {}
         peaks: dict[tuple[str, str], list[float]] = {}
         stages: dict[str, list[dict[str, float]]] = {}
-        for k, (name, scans) in enumerate(inputs.items()):
-            for i in range(args.repeats):
-                for tree in trees:  # alternate, so that a change in load hits both trees
+        for i in range(args.repeats):
+            # Inputs and trees alternate within each repeat, so that a change in load hits all of them.
+            for k, (name, scans) in enumerate(inputs.items()):
+                for tree in trees:
                     out = work / f"out-{k}-{i}-{tree}"
                     command = pin + [str(BIN), "run", "--quiet", "--flair", scans[0], "--out", str(out),
                                      "--segmenter", args.segmenter]
