@@ -8,6 +8,8 @@ for a whole cohort and for a single panel alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -38,6 +40,21 @@ def censored_range(bounds: FloatArray, censor: int) -> tuple[FloatArray, FloatAr
     inner = np.nextafter(bounds, outward) if censor in (_BELOW, _ABOVE) else bounds
     return inner, np.full(np.shape(bounds), outward)
 
+
+
+def _with_censored(codes: CodeArray, values: FloatArray, censors: npt.ArrayLike | None,
+                   codes_of: Callable[[FloatArray, npt.NDArray[np.bool_]], CodeArray]) -> CodeArray:
+    """``codes`` with each censored value's replaced by the category of every value its bound
+    allows, or :data:`CENSORED` when they fall in several (``codes_of(values, rows)``)."""
+    if censors is None:
+        return codes
+    c = np.asarray(censors, dtype=np.int8)
+    for sign in np.unique(c[c > 0]):
+        rows = c == sign
+        inner, outer = censored_range(values[rows], int(sign))
+        near, far = codes_of(inner, rows), codes_of(outer, rows)
+        codes[rows] = np.where(near == far, near, CENSORED)
+    return codes
 
 @dataclass(frozen=True)
 class Band:
@@ -123,16 +140,7 @@ class BandTable:
         [0, 0, -2, 2]
         """
         v = np.asarray(values, dtype=np.float64)
-        codes = self._bands_of(v)
-        if censors is None:
-            return codes
-        c = np.asarray(censors, dtype=np.int8)
-        for sign in np.unique(c[c > 0]):
-            rows = c == sign
-            inner, outer = censored_range(v[rows], int(sign))
-            near, far = self._bands_of(inner), self._bands_of(outer)
-            codes[rows] = np.where(near == far, near, CENSORED)
-        return codes
+        return _with_censored(self._bands_of(v), v, censors, lambda x, rows: self._bands_of(x))
 
     def _bands_of(self, v: FloatArray) -> CodeArray:
         codes = np.full(v.shape, -1, dtype=np.int8)
@@ -288,16 +296,7 @@ def classify_mma(mma_umol_l: FloatArray, upper_umol_l: FloatArray, censors: npt.
     [0, -2, 2]
     """
     upper = mma_upper_limits(upper_umol_l)
-    codes = _mma_codes(mma_umol_l, upper)
-    if censors is None:
-        return codes
-    c = np.asarray(censors, dtype=np.int8)
-    for sign in np.unique(c[c > 0]):
-        rows = c == sign
-        inner, outer = censored_range(mma_umol_l[rows], int(sign))
-        near, far = _mma_codes(inner, upper[rows]), _mma_codes(outer, upper[rows])
-        codes[rows] = np.where(near == far, near, CENSORED)
-    return codes
+    return _with_censored(_mma_codes(mma_umol_l, upper), mma_umol_l, censors, lambda x, rows: _mma_codes(x, upper[rows]))
 
 
 def _mma_codes(mma_umol_l: FloatArray, upper: FloatArray) -> CodeArray:
