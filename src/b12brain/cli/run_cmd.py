@@ -57,7 +57,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
-    from b12brain.assess import assess_run
     from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
 
@@ -88,6 +87,8 @@ def handle(args: argparse.Namespace) -> int:
     result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
     extra = {}
     if labs is not None or symptoms is not None:
+        from b12brain.assess import assess_run
+
         assessment = assess_run(result.burden, labs=labs, symptoms=symptoms, source=str(Path(args.out) / "summary.json"))
         extra["assessment.json"] = assessment.as_dict()
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
