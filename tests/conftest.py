@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -219,3 +220,26 @@ def builders() -> SimpleNamespace:
 @pytest.fixture(name="sha256_of")
 def _sha256_fixture() -> Callable[[Path], str]:
     return sha256_of
+
+
+TreeOf = Callable[[Path], dict[str, str]]
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder``, hidden ones too: file -> SHA-256, link -> target, folder -> 'dir'."""
+    tree = {}
+    for path in sorted(folder.rglob("*")):
+        key = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            tree[key] = "-> " + os.readlink(path)
+        elif path.is_dir():
+            tree[key] = "dir"
+        else:
+            tree[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return tree
+
+
+@pytest.fixture
+def tree_of() -> TreeOf:
+    """A snapshot of a folder tree, to show that nothing in it changed."""
+    return _tree

@@ -11,7 +11,6 @@ module after ``delay`` seconds standing for the analysis work.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import pickle
@@ -20,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,19 +48,8 @@ from b12brain.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
 
-
-def _tree(folder: Path) -> dict[str, str]:
-    """Every entry under ``folder``, hidden ones too: file -> SHA-256, link -> target, folder -> 'dir'."""
-    tree = {}
-    for path in sorted(folder.rglob("*")):
-        key = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            tree[key] = "-> " + os.readlink(path)
-        elif path.is_dir():
-            tree[key] = "dir"
-        else:
-            tree[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return tree
+#: The ``tree_of`` fixture (tests/conftest.py): a folder snapshot.
+TreeOf = Callable[[Path], dict[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -106,22 +94,22 @@ def pipeline_done(computed: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) ->
 # --- the tester's data-loss cases ------------------------------------------------------------
 
 
-def test_a_phantom_folder_given_as_out_keeps_its_inputs(
+def test_a_phantom_folder_given_as_out_keeps_its_inputs(tree_of: TreeOf, 
     phantom: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``run --flair X/flair.nii.gz --t1 X/t1.nii.gz --out X --overwrite`` deleted the inputs."""
     folder = tmp_path / "X"
     shutil.copytree(phantom, folder)  # still a valid b12brain result: its manifest holds
     assert manifest_problem(folder) is None
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     code = main(["run", "--flair", str(folder / "flair.nii.gz"), "--t1", str(folder / "t1.nii.gz"), "--out",
                  str(folder), "--overwrite", "--segmenter", "classical"])
     err = capsys.readouterr().err
     assert code == 2 and f"{folder}: holds an input of this run" in err and len(err.splitlines()) == 1, err
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
-def test_a_foreign_folder_that_looks_like_a_result_is_never_replaced(
+def test_a_foreign_folder_that_looks_like_a_result_is_never_replaced(tree_of: TreeOf, 
     phantom: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A ``summary.json`` did not make a folder b12brain's: its files were deleted."""
@@ -129,44 +117,44 @@ def test_a_foreign_folder_that_looks_like_a_result_is_never_replaced(
     folder.mkdir()
     (folder / "summary.json").write_text("{}")
     (folder / "notes.txt").write_text("k\n")
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     for argv in (_run_argv(phantom, folder, "--overwrite"), ["phantom", "--out", str(folder), "--overwrite"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert f"{folder}: has no {MANIFEST_NAME}" in err and len(err.splitlines()) == 1, err
-        assert _tree(tmp_path) == before
+        assert tree_of(tmp_path) == before
 
 
 @pytest.mark.parametrize("command", ["labs", "assess"])
-def test_a_single_file_output_is_never_an_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+def test_a_single_file_output_is_never_an_input(tree_of: TreeOf, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
     """``labs cohort.csv --out cohort.csv --overwrite`` must not replace the table it reads."""
     panel = tmp_path / "cohort.csv"
     panel.write_text("b12,age\n350 pmol/L,50\n150 pmol/L,70\n")
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     argv = ["labs", str(panel)] if command == "labs" else ["assess", "--labs", str(panel)]
     assert main([*argv, "--out", str(panel), "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert f"{panel}: is an input of this run" in err and len(err.splitlines()) == 1, err
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
-def test_a_symlinked_out_is_refused_and_left_as_it_is(
+def test_a_symlinked_out_is_refused_and_left_as_it_is(tree_of: TreeOf, 
     phantom: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "empty")
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     assert main(_run_argv(phantom, tmp_path / "link")) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'link'}: is a symbolic link" in err and len(err.splitlines()) == 1, err
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
 # --- paths that cannot work are refused before the work ------------------------------------
 
 
 @pytest.mark.parametrize("case", ["240-character name", "unwritable parent", "parent is a file", "full disk"])
-def test_an_unusable_out_exits_2_before_the_work(
+def test_an_unusable_out_exits_2_before_the_work(tree_of: TreeOf, 
     phantom: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     out = tmp_path / "results"
@@ -191,13 +179,13 @@ def test_an_unusable_out_exits_2_before_the_work(
 
         monkeypatch.setattr(os, "statvfs", nearly_full)
     monkeypatch.setattr("b12brain.pipeline.run_pipeline", _must_not_run)
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     assert main(_run_argv(phantom, out)) == 2
     err = capsys.readouterr().err
     expected = {"240-character name": "name is 240 bytes", "unwritable parent": "is not writable",
                 "parent is a file": "is a file, not a folder", "full disk": "needs about"}[case]
     assert err.startswith(f"b12brain run: error: {out}: ") and expected in err and len(err.splitlines()) == 1, err
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
 def _must_not_run(*args: object, **kwargs: object) -> None:
@@ -343,21 +331,21 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
-def test_a_really_full_disk_exits_2_naming_the_path(
+def test_a_really_full_disk_exits_2_naming_the_path(tree_of: TreeOf, 
     phantom: Path, full_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     panel = tmp_path / "panel.json"
     panel.write_text(json.dumps({"b12": "150 pmol/L", "age": 70}))
-    before = _tree(full_disk)
+    before = tree_of(full_disk)
     for argv in (["labs", str(panel), "--out", str(full_disk / "report.txt")], _run_argv(phantom, full_disk / "res")):
         assert main(argv) == 2  # on a full disk even the lock file cannot be written
         err = capsys.readouterr().err
         assert f"{argv[-3 if argv[0] == 'run' else -1]}: cannot be written: no space left on the device" in err, err
-        assert len(err.splitlines()) == 1 and _tree(full_disk) == before
+        assert len(err.splitlines()) == 1 and tree_of(full_disk) == before
     filler = full_disk / "filler"
     os.truncate(filler, filler.stat().st_size - 200 * 1024)  # 200 KiB free: too little for a result
-    before = _tree(full_disk)
+    before = tree_of(full_disk)
     assert main(_run_argv(phantom, full_disk / "res")) == 2
     err = capsys.readouterr().err
     assert f"{full_disk / 'res'}: needs about" in err and len(err.splitlines()) == 1, err
-    assert _tree(full_disk) == before
+    assert tree_of(full_disk) == before

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,19 +30,8 @@ from b12brain.io.outdir import (
     write_text_file,
 )
 
-
-def _tree(folder: Path) -> dict[str, str]:
-    """Every entry under ``folder`` (hidden ones too): file -> SHA-256, link -> target, folder -> 'dir'."""
-    tree = {}
-    for path in sorted(folder.rglob("*")):
-        key = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            tree[key] = "-> " + os.readlink(path)
-        elif path.is_dir():
-            tree[key] = "dir"
-        else:
-            tree[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return tree
+#: The ``tree_of`` fixture (tests/conftest.py): a folder snapshot.
+TreeOf = Callable[[Path], dict[str, str]]
 
 
 def _result(out: Path, **files: str) -> Path:
@@ -97,7 +87,7 @@ def test_path_under_a_file_is_refused(tmp_path: Path) -> None:
         ("subfolder", "holds the folder extra, which b12brain did not make"),
     ],
 )
-def test_overwrite_refuses_anything_but_an_unchanged_result(tmp_path: Path, change: str, problem: str) -> None:
+def test_overwrite_refuses_anything_but_an_unchanged_result(tree_of: TreeOf, tmp_path: Path, change: str, problem: str) -> None:
     out = _result(tmp_path / "res", **{"a.txt": "alpha", "summary.json": "{}"})
     if change == "foreign":
         (out / "notes.txt").write_text("mine")
@@ -109,12 +99,12 @@ def test_overwrite_refuses_anything_but_an_unchanged_result(tmp_path: Path, chan
         (out / MANIFEST_NAME).unlink()
     else:
         (out / "extra").mkdir()
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     with pytest.raises(OutputError, match=problem) as info:
         with staged_output_dir(out, overwrite=True) as stage:
             (stage / "a.txt").write_text("new")
     assert info.value.path == str(out) and "--overwrite replaces only an unchanged b12brain result" in str(info.value)
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
 def test_overwrite_replaces_an_unchanged_result(tmp_path: Path) -> None:
@@ -135,14 +125,14 @@ def test_overwrite_without_atomic_exchange_still_loses_nothing(tmp_path: Path, m
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
 
 
-def test_a_folder_holding_an_input_is_never_replaced(tmp_path: Path) -> None:
+def test_a_folder_holding_an_input_is_never_replaced(tree_of: TreeOf, tmp_path: Path) -> None:
     """A b12brain phantom folder is a valid result, but it holds this run's input."""
     out = _result(tmp_path / "ph", **{"flair.nii.gz": "image"})
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     with pytest.raises(OutputError, match=r"holds an input of this run \(.*flair.nii.gz\)"):
         with staged_output_dir(out, overwrite=True, inputs=[out / "flair.nii.gz"]) as stage:
             (stage / "x").write_text("x")
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
 def test_an_output_inside_an_input_folder_is_refused(tmp_path: Path) -> None:
@@ -160,7 +150,7 @@ def test_an_output_inside_an_input_folder_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("target", ["empty folder", "result", "file"])
-def test_a_symlink_is_refused_and_left_as_it_is(tmp_path: Path, target: str) -> None:
+def test_a_symlink_is_refused_and_left_as_it_is(tree_of: TreeOf, tmp_path: Path, target: str) -> None:
     real = tmp_path / "real"
     if target == "empty folder":
         real.mkdir()
@@ -170,18 +160,18 @@ def test_a_symlink_is_refused_and_left_as_it_is(tmp_path: Path, target: str) -> 
         real.write_text("text")
     link = tmp_path / "link"
     link.symlink_to(real)
-    before = _tree(tmp_path)
+    before = tree_of(tmp_path)
     with pytest.raises(OutputError, match=r"is a symbolic link \(to .*real\); b12brain does not write through links"):
         if target == "file":
             write_text_file("new", link, overwrite=True)
         else:
             with staged_output_dir(link, overwrite=True) as stage:
                 (stage / "a.txt").write_text("new")
-    assert _tree(tmp_path) == before
+    assert tree_of(tmp_path) == before
 
 
 @pytest.mark.parametrize("appears", ["empty folder", "folder with a file", "file"])
-def test_a_path_made_by_another_process_meanwhile_is_never_replaced(tmp_path: Path, appears: str) -> None:
+def test_a_path_made_by_another_process_meanwhile_is_never_replaced(tree_of: TreeOf, tmp_path: Path, appears: str) -> None:
     out = tmp_path / "res"
     with pytest.raises(OutputError, match="was created by another process while b12brain worked") as info:
         with staged_output_dir(out) as stage:
@@ -192,9 +182,9 @@ def test_a_path_made_by_another_process_meanwhile_is_never_replaced(tmp_path: Pa
                 out.mkdir()
                 if appears == "folder with a file":
                     (out / "theirs.txt").write_text("theirs")
-            before = _tree(tmp_path)
+            before = tree_of(tmp_path)
     assert info.value.path == str(out)
-    after = _tree(tmp_path)
+    after = tree_of(tmp_path)
     assert after == {k: v for k, v in before.items() if not k.startswith(".")}
     assert sorted(after) == (["res", "res/theirs.txt"] if appears == "folder with a file" else ["res"])
 
@@ -279,13 +269,13 @@ def test_a_killed_runs_leftovers_are_removed_and_reported(tmp_path: Path, caplog
     assert f"left {unknown} as it is" in messages
 
 
-def test_a_result_moved_aside_by_a_killed_run_is_restored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_result_moved_aside_by_a_killed_run_is_restored(tree_of: TreeOf, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     aside = _result(tmp_path / "previous", **{"a.txt": "a"}).rename(tmp_path / ".res.b12brain-old-abcd1234")
-    before = _tree(aside)
+    before = tree_of(aside)
     with caplog.at_level(logging.WARNING, logger="b12brain"), pytest.raises(OutputError, match="not empty"):
         with reserve_output_dir(tmp_path / "res"):
             pass
-    assert _tree(tmp_path / "res") == before and [p.name for p in tmp_path.iterdir()] == ["res"]
+    assert tree_of(tmp_path / "res") == before and [p.name for p in tmp_path.iterdir()] == ["res"]
     assert "restored" in caplog.text
 
 
