@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -108,6 +108,7 @@ def write_dicom_series(
     description: str = "AX FLAIR",
     skip_slices: Sequence[int] = (),
     prefix: str = "IM",
+    extra_tags: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``data`` (X, Y, Z) as a classic single-frame MR DICOM series, one file per slice.
 
@@ -124,6 +125,9 @@ def write_dicom_series(
         whose columns are the index axes' direction cosines.
     skip_slices
         Slice indices not to write (to make a series with missing slices).
+    extra_tags
+        More header elements, ``{"gggg|eeee": value}`` (e.g. ``{"0010|0010": "DOE^JANE"}``),
+        written on every slice after the defaults (so they may replace them).
     """
     import SimpleITK as sitk
 
@@ -139,14 +143,20 @@ def write_dicom_series(
     common = [
         ("0008|0060", "MR"),
         ("0008|0008", "ORIGINAL\\PRIMARY\\M\\NONE"),
+        ("0008|0020", "20240101"),
+        ("0008|0030", "120000"),
         ("0008|0021", "20240101"),
         ("0008|0031", "120000"),
+        ("0008|0070", "B12BRAIN TEST"),
+        ("0018|5100", "HFS"),
+        ("0020|0011", "3"),
         ("0020|000d", f"{_UID_ROOT}.99"),
         ("0020|000e", series_uid),
         ("0008|103e", description),
         ("0020|0037", iop),
         ("0018|0050", f"{float(spacing_mm[2]):.6f}"),
         ("0018|0088", f"{float(spacing_mm[2]):.6f}"),
+        *(extra_tags or {}).items(),
     ]
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
