@@ -175,6 +175,53 @@ def write_dicom_series(
     return folder
 
 
+def recode_dicom_series(source: Path, folder: Path, transfer_syntax: str) -> Path:
+    """Copy a classic series into ``folder`` with its pixel data in another transfer syntax.
+
+    JPEG 2000 (lossless) is encoded with pylibjpeg-openjpeg, JPEG-LS with pyjpegls, RLE and
+    deflate with pydicom itself.
+    """
+    import pydicom
+    from pydicom import uid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(source).glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        if transfer_syntax == uid.JPEG2000Lossless:
+            from openjpeg import encode
+            from pydicom.encaps import encapsulate
+
+            ds.PixelData = encapsulate([encode(ds.pixel_array, photometric_interpretation=2, codec_format=0)])
+            ds["PixelData"].VR = "OB"
+            ds.file_meta.TransferSyntaxUID = transfer_syntax
+        elif transfer_syntax == uid.DeflatedExplicitVRLittleEndian:
+            ds.file_meta.TransferSyntaxUID = transfer_syntax
+        else:
+            plugin = "pyjpegls" if transfer_syntax == uid.JPEGLSLossless else "pydicom"
+            ds.compress(transfer_syntax, encoding_plugin=plugin)
+        ds.save_as(folder / path.name, enforce_file_format=True)
+    return folder
+
+
+def write_enhanced_series(source: Path, folder: Path) -> Path:
+    """Convert a classic series into one Legacy Converted Enhanced MR file (highdicom) in ``folder``."""
+    import highdicom
+    import pydicom
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    legacy = [pydicom.dcmread(p) for p in sorted(Path(source).glob("*.dcm"))]
+    for ds in legacy:
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID  # SimpleITK's files keep it in the meta only
+    enhanced = highdicom.legacy.LegacyConvertedEnhancedMRImage(
+        legacy_datasets=legacy, series_instance_uid=highdicom.UID(), series_number=9,
+        sop_instance_uid=highdicom.UID(), instance_number=1,
+    )
+    enhanced.save_as(folder / "enhanced.dcm")
+    return folder
+
+
 def sha256_of(path: Path) -> str:
     """Hash of a file, or of every file under a folder (names and bytes), to prove it unchanged."""
     path = Path(path)
@@ -202,6 +249,16 @@ def _write_dicom_series_fixture() -> Callable[..., Path]:
     return write_dicom_series
 
 
+@pytest.fixture(name="recode_dicom_series")
+def _recode_dicom_series_fixture() -> Callable[..., Path]:
+    return recode_dicom_series
+
+
+@pytest.fixture(name="write_enhanced_series")
+def _write_enhanced_series_fixture() -> Callable[..., Path]:
+    return write_enhanced_series
+
+
 @pytest.fixture(name="affine_mm")
 def _affine_mm_fixture() -> Callable[..., npt.NDArray[np.float64]]:
     return affine_mm
@@ -223,6 +280,8 @@ def builders() -> SimpleNamespace:
         write_nifti=write_nifti,
         patch_nifti_header=patch_nifti_header,
         write_dicom_series=write_dicom_series,
+        recode_dicom_series=recode_dicom_series,
+        write_enhanced_series=write_enhanced_series,
         sha256_of=sha256_of,
     )
 

@@ -160,7 +160,7 @@ def _convert(headers: SeriesHeaders, work: Path) -> tuple[Path, Path]:
             f"dcm2niix made {len(images)} images of this series (parts {parts}): it holds several volumes or "
             "image types (echoes, phase/magnitude, reformats), not one 3D scan; pass the FLAIR's (or T1's) series",
         )
-    shape = nib.load(images[0]).shape
+    shape = tuple(nib.load(images[0]).header.get_data_shape())  # type: ignore[attr-defined]
     if len(shape) > 3 and int(np.prod(shape[3:])) > 1:
         raise InputFileError(
             name,

@@ -156,6 +156,7 @@ def read_series_headers(folder: Path, *, max_voxels: int | None = None) -> Serie
             "pass a folder holding only the series' image files",
         )
     _check_one_series(name, images)
+    _check_syntax(name, images)
     _check_not_mosaic(name, images)
     frames = [frame for path, dataset in images for frame in _frames(path, dataset)]
     _check_bounds(name, images, frames, max_voxels)
@@ -247,6 +248,17 @@ def _describe_series(uid: str, members: list[pydicom.Dataset]) -> str:
         if value:
             text += f", {label} '{value}'"
     return text
+
+
+def _check_syntax(name: str, images: list[tuple[Path, pydicom.Dataset]]) -> None:
+    for path, dataset in images:
+        syntax = dataset.file_meta.get("TransferSyntaxUID")
+        if syntax is not None and syntax.is_deflated:
+            raise InputFileError(
+                name,
+                f"{path.name} uses the {syntax.name} transfer syntax, which dcm2niix cannot read; inflate it first "
+                "(gdcmconv -w IN OUT, or dcmconv +te IN OUT) or export the series again uncompressed",
+            )
 
 
 def _check_not_mosaic(name: str, images: list[tuple[Path, pydicom.Dataset]]) -> None:
