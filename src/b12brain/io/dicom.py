@@ -20,6 +20,8 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 import numpy.typing as npt
+import pydicom
+import pydicom.encaps
 
 from b12brain.errors import B12BrainError, InputFileError, PathError
 from b12brain.io.dicom_headers import Frame, SeriesHeaders, read_series_headers
@@ -135,7 +137,12 @@ def _convert(headers: SeriesHeaders, work: Path) -> tuple[Path, Path]:
     inbox.mkdir()
     out.mkdir()
     for i, path in enumerate(headers.files):
-        (inbox / f"{i:05d}.dcm").symlink_to(path.resolve())
+        link = inbox / f"{i:05d}.dcm"
+        order = _frame_order(headers, path)
+        if order is None:
+            link.symlink_to(path.resolve())
+        else:
+            _write_frames_in_order(path, order, link)
     try:
         done = subprocess.run(
             [str(dcm2niix.bin), *_DCM2NIIX_ARGS, "-o", str(out), str(inbox)],
@@ -169,6 +176,34 @@ def _convert(headers: SeriesHeaders, work: Path) -> tuple[Path, Path]:
             "pass the FLAIR's (or T1's) series",
         )
     return images[0], images[0].with_suffix(".json")
+
+
+def _frame_order(headers: SeriesHeaders, path: Path) -> list[int] | None:
+    """The frames of a compressed multi-frame file in slice order, or None when they already are
+    (or the file is single-frame or uncompressed).
+
+    dcm2niix 1.0.20260724 stacks the frames of a compressed multi-frame file in the order they
+    are stored, whatever their positions (found by b12brain's tests: a Legacy Converted Enhanced
+    MR file whose frames run downwards came out upside down); uncompressed files are sorted.
+    """
+    syntax = headers.syntaxes.get(path)
+    if syntax is None or not syntax.is_compressed:
+        return None
+    sorted_indices = [f.index for f in headers.frames if f.path == path]
+    if len(sorted_indices) < 2 or sorted_indices == sorted(sorted_indices):
+        return None
+    return sorted_indices
+
+
+def _write_frames_in_order(path: Path, order: list[int], target: Path) -> None:
+    """A copy of a compressed multi-frame file with its frames (pixel data and per-frame groups)
+    in ``order``; the compressed frames are moved, not decoded."""
+    dataset = pydicom.dcmread(path)
+    frames = list(pydicom.encaps.generate_frames(dataset.PixelData, number_of_frames=len(order)))
+    per_frame = dataset.PerFrameFunctionalGroupsSequence
+    dataset.PixelData = pydicom.encaps.encapsulate([frames[i] for i in order])
+    dataset.PerFrameFunctionalGroupsSequence = pydicom.Sequence([per_frame[i] for i in order])
+    dataset.save_as(target)
 
 
 def _dcm2niix_says(output: bytes, headers: SeriesHeaders, work: Path) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from b12brain.errors import HeaderError, InputFileError
+from b12brain.io.validate import check_shape
 from b12brain.io.validate import max_voxels as _voxel_ceiling
 
 #: Slice spacings may differ by this fraction of the median spacing (scanner rounding).
@@ -77,9 +78,11 @@ class Frame:
     columns: int
     pixel_spacing: tuple[float, float]  # row spacing, column spacing (mm)
     has_thickness: bool  # SliceThickness present and positive
+    index: int = 0  # frame number in its file, from 0
     b_value: float | None = None
     echo_time: float | None = None
     temporal: int | None = None
+    path: Path = Path()  # the file holding it
 
 
 @dataclass(frozen=True)
@@ -91,22 +94,23 @@ class SeriesHeaders:
     frames: tuple[Frame, ...]  # sorted along the slice normal after :func:`check_grid`
     first: pydicom.Dataset  # the header of the first image file (pixel data not loaded)
     identifiers: frozenset[str]  # identifying texts seen (to keep out of messages)
+    syntaxes: dict[Path, pydicom.uid.UID]  # each file's transfer syntax
 
 
 def read_series_headers(folder: Path, *, max_voxels: int | None = None) -> SeriesHeaders:
     """Read and check the headers of the one image series in ``folder`` (sub-folders not searched).
 
-    Files that do not start like DICOM (no ``DICM`` after the 128-byte preamble) and a DICOMDIR
-    are ignored.
+    Files that do not start like DICOM (no ``DICM`` after the 128-byte preamble), a DICOMDIR and
+    non-image objects beside the image files (reports, presentation states) are ignored.
 
     Raises
     ------
     InputFileError
-        No image series; several series; non-image objects (named by their SOP class); a Siemens
+        No image series (non-image objects named by their SOP class); several series; a Siemens
         mosaic; a multi-volume (DWI, fMRI, multi-echo) series; unreadable or truncated files;
-        more files, bytes or voxels than the bounds; slices that are not one regular grid.
+        more files or bytes than the bounds; slices that are not one regular grid.
     HeaderError
-        Unusable geometry (PixelSpacing, ImageOrientationPatient).
+        Unusable geometry (PixelSpacing, ImageOrientationPatient); more voxels than the ceiling.
     """
     name = str(folder)
     candidates = _dicom_files(folder)
@@ -149,19 +153,19 @@ def read_series_headers(folder: Path, *, max_voxels: int | None = None) -> Serie
             "no DICOM series found; expected a folder holding one DICOM series"
             + (" (sub-folders are not searched: pass the folder that holds the slice files)" if nested else ""),
         )
-    if not_images:
-        raise InputFileError(
-            name,
-            f"holds DICOM objects that are not images beside the series: {_listing(not_images)}; "
-            "pass a folder holding only the series' image files",
-        )
+    # Reports, presentation states and the like beside a series are left out (a CD holds them).
     _check_one_series(name, images)
     _check_syntax(name, images)
     _check_not_mosaic(name, images)
-    frames = [frame for path, dataset in images for frame in _frames(path, dataset)]
-    _check_bounds(name, images, frames, max_voxels)
+    frames = [replace(frame, path=path) for path, dataset in images for frame in _frames(path, dataset)]
+    _check_bytes(name, images, max_voxels)
     ordered = check_grid(name, frames)
-    return SeriesHeaders(name, tuple(p for p, _ in images), tuple(ordered), images[0][1], frozenset(identifiers))
+    # Every image of the folder counts, before any pixel is decoded.
+    check_shape(name, (frames[0].columns, frames[0].rows, len(frames)), voxel_ceiling=max_voxels)
+    syntaxes = {p: pydicom.uid.UID(str(d.file_meta.get("TransferSyntaxUID", ""))) for p, d in images}
+    return SeriesHeaders(
+        name, tuple(p for p, _ in images), tuple(ordered), images[0][1], frozenset(identifiers), syntaxes
+    )
 
 
 def _dicom_files(folder: Path) -> list[Path]:
@@ -311,7 +315,7 @@ def _frames(path: Path, dataset: pydicom.Dataset) -> list[Frame]:
         echo = group("MREchoSequence")
         content = group("FrameContentSequence")
         frames.append(Frame(
-            frame.label, frame.position, frame.orientation, rows, columns, frame.pixel_spacing, frame.has_thickness,
+            frame.label, frame.position, frame.orientation, rows, columns, frame.pixel_spacing, frame.has_thickness, i,
             _float(diffusion, "DiffusionBValue"), _float(echo, "EffectiveEchoTime"),
             _int(content, "TemporalPositionIndex") or None,
         ))
@@ -353,7 +357,7 @@ def _frame(
     thickness = _floats(spacing_source, "SliceThickness", 1)
     return Frame(
         label, position, orientation, rows, columns, (float(spacing[0]), float(spacing[1])),
-        thickness is not None and bool(thickness[0] > 0),
+        thickness is not None and bool(thickness[0] > 0), 0,
         _b_value(dataset), _float(dataset, "EchoTime"), _int(dataset, "TemporalPositionIdentifier") or None,
     )
 
@@ -428,20 +432,10 @@ def _check_pixel_bytes(path: Path, dataset: pydicom.Dataset, rows: int, columns:
         )
 
 
-def _check_bounds(
-    name: str, images: list[tuple[Path, pydicom.Dataset]], frames: list[Frame], max_voxels: int | None
-) -> None:
-    ceiling = _voxel_ceiling(max_voxels)
-    voxels = sum(f.rows * f.columns for f in frames)
-    if voxels > ceiling:
-        raise HeaderError(
-            name,
-            f"the series' {len(frames):,} images hold {voxels:,} voxels in all, more than the ceiling of {ceiling:,} "
-            "(set B12BRAIN_MAX_VOXELS to raise it); pass the folder of one FLAIR or T1 series",
-        )
+def _check_bytes(name: str, images: list[tuple[Path, pydicom.Dataset]], max_voxels: int | None) -> None:
     # Compressed pixel data are smaller; uncompressed, at most 8 bytes a voxel plus the header.
     total = sum(path.stat().st_size for path, _ in images)
-    if total > 8 * ceiling + len(images) * (1 << 20):
+    if total > 8 * _voxel_ceiling(max_voxels) + len(images) * (1 << 20):
         raise InputFileError(name, f"the series' files hold {total:,} bytes, more than its images can need; copy the series again")
 
 
