@@ -79,6 +79,34 @@ def test_deflated_series_is_refused_naming_the_syntax(tmp_path, write_dicom_seri
         load_dicom_series(folder)
 
 
+def test_jpeg_compressed_series_reads_to_the_classic_volume(tmp_path, write_dicom_series):
+    import SimpleITK as sitk
+
+    source = write_dicom_series(tmp_path / "classic", _data(), spacing_mm=SPACING, origin_lps=ORIGIN_LPS)
+    folder = tmp_path / "jpeg"
+    folder.mkdir()
+    for path in sorted(source.iterdir()):
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        image = reader.Execute()
+        for key in reader.GetMetaDataKeys():
+            image.SetMetaData(key, reader.GetMetaData(key))
+        writer = sitk.ImageFileWriter()
+        writer.SetFileName(str(folder / path.name))
+        writer.SetUseCompression(True)
+        writer.SetCompressor("JPEG")
+        writer.KeepOriginalImageUIDOn()
+        writer.Execute(image)
+    syntax = pydicom.dcmread(folder / "IM0000.dcm", stop_before_pixels=True).file_meta.TransferSyntaxUID
+    assert syntax.is_compressed and "JPEG" in syntax.name
+    volume = load_dicom_series(folder)
+    if "Lossless" in syntax.name:
+        np.testing.assert_array_equal(volume.data, _data())
+    else:
+        assert np.abs(volume.data - _data()).max() <= 0.05 * np.abs(_data()).max()
+    np.testing.assert_allclose(volume.affine, load_dicom_series(source).affine, atol=0.01)
+
+
 def test_classic_volume_is_laid_out_as_stored_with_the_headers_geometry(tmp_path, write_dicom_series):
     volume = load_dicom_series(_classic(tmp_path, write_dicom_series))
     np.testing.assert_array_equal(volume.data, _data())

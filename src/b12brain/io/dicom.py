@@ -234,7 +234,9 @@ def _as_stored(
     if sorted(target.tolist()) != [0, 1, 2] or np.min(np.abs(matched)) < 0.999:
         raise InputFileError(name, f"dcm2niix's image axes do not match the slice headers' orientation; {_CONVERT_HINT}")
     orientation = np.column_stack([target, np.sign(matched)])
-    data = np.ascontiguousarray(nib.orientations.apply_orientation(volume.data, orientation))
+    # A flipped view of the (Fortran-ordered) NIfTI data, copied in the same order: a C-order copy
+    # would cost a strided pass over the whole volume (a second for 256×256×192).
+    data = np.asfortranarray(nib.orientations.apply_orientation(volume.data, orientation))
     affine = volume.affine @ nib.orientations.inv_ornt_aff(orientation, volume.shape)
     if data.shape != shape:
         raise InputFileError(
