@@ -384,20 +384,20 @@ def _float(dataset: pydicom.Dataset | None, keyword: str) -> float | None:
 
 
 def _floats(dataset: pydicom.Dataset, keyword: str, count: int) -> npt.NDArray[np.float64] | None:
-    """The ``count`` numbers of a DS element, or None when missing, malformed or not finite.
+    """The ``count`` numbers of a DS, IS or FD element, or None when missing, malformed or not finite.
 
-    A value not yet parsed is read from its raw text (pydicom's own conversion, with its
+    A DS or IS value not yet parsed is read from its raw text (pydicom's own conversion, with its
     validation, costs about a millisecond an element: most of the header reading of a series).
     """
     tag = pydicom.datadict.tag_for_keyword(keyword)
     if tag is None or tag not in dataset:
         return None
     element = dataset.get_item(tag)
-    if isinstance(element, pydicom.dataelem.RawDataElement):
+    if isinstance(element, pydicom.dataelem.RawDataElement) and pydicom.datadict.dictionary_VR(tag) in ("DS", "IS"):
         raw = element.value or b""
         items: list[Any] = raw.decode("ascii", "replace").split("\\") if raw.strip(b" \x00") else []
     else:
-        items = _as_list(element.value)
+        items = _as_list(dataset.get(keyword))
     try:
         numbers = np.array([float(v) for v in items], dtype=np.float64)
     except (TypeError, ValueError):
