@@ -3,6 +3,7 @@ compressed, all read to the same volume; multi-volume series and non-image objec
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from pydicom.dataset import FileMetaDataset
 
 from b12brain.errors import InputFileError
 from b12brain.io import load_volume
+from b12brain.cli.main import main
+from b12brain.io import dicom
 from b12brain.io.dicom import load_dicom_series
 
 SHAPE = (40, 48, 24)
@@ -156,6 +159,66 @@ def test_fmri_time_series_is_named(tmp_path, write_dicom_series):
     _edit(tmp_path, lambda i, ds: setattr(ds, "TemporalPositionIdentifier", i // 6 + 1))
     with pytest.raises(InputFileError, match=r"holds 3 volumes of 6 slices \(3 time points: an fMRI or perfusion"):
         load_dicom_series(tmp_path)
+
+
+def test_multi_echo_series_is_named(tmp_path, write_dicom_series):
+    data = _data()[:, :, :6]
+    write_dicom_series(tmp_path, data, spacing_mm=SPACING, prefix="E1_", extra_tags={"0018|0081": "12"})
+    write_dicom_series(tmp_path, data, spacing_mm=SPACING, prefix="E2_", extra_tags={"0018|0081": "95"})
+    with pytest.raises(InputFileError, match=r"holds 2 volumes of 6 slices \(echo times 12, 95 ms: a multi-echo series\)"):
+        load_dicom_series(tmp_path)
+
+
+@pytest.mark.parametrize("case", ["duplicate", "dwi", "report"])
+def test_run_exits_2_with_one_line_naming_the_cause(tmp_path, capfd, write_dicom_series, case):
+    folder = tmp_path / "series"
+    if case == "report":
+        folder.mkdir()
+        _object(folder / "SR0001.dcm", uid.BasicTextSRStorage)
+        expected = "SR0001.dcm (a structured report"
+    else:
+        write_dicom_series(folder, _data(), spacing_mm=SPACING, extra_tags=PATIENT)
+        copy = pydicom.dcmread(folder / "IM0005.dcm")
+        copy.SOPInstanceUID = "2.25.999"
+        copy.save_as(folder / "IM0005b.dcm")
+        expected = "two slices share the position"
+        if case == "dwi":
+            write_dicom_series(folder, _data(), spacing_mm=SPACING, prefix="B1000_", extra_tags=PATIENT)
+            (folder / "IM0005b.dcm").unlink()
+            _edit(folder, lambda i, ds: setattr(ds, "DiffusionBValue", 0.0 if i < SHAPE[2] else 1000.0))
+            expected = "holds 2 volumes of 24 slices (b-values 0, 1000: a DWI series)"
+    capfd.readouterr()
+    assert main(["run", "--flair", str(folder), "--out", str(tmp_path / "out"), "--segmenter", "classical"]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and expected in err and str(folder) in err
+    assert "QUUXLEY" not in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_temporary_folder_is_removed_after_success_failure_and_timeout(tmp_path, monkeypatch, write_dicom_series):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    good = write_dicom_series(tmp_path / "good", _data(), spacing_mm=SPACING)
+    load_dicom_series(good)
+    monkeypatch.setattr(dicom, "_DCM2NIIX_ARGS", ("-b", "y", "-f", "series", "-d", "0", "--no-such-option"))
+    with pytest.raises(InputFileError, match="dcm2niix could not convert the series"):
+        load_dicom_series(good)
+    monkeypatch.undo()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(dicom, "DCM2NIIX_TIMEOUT_S", 0.001)
+    with pytest.raises(InputFileError, match=r"dcm2niix did not convert the series within 0.001 s"):
+        load_dicom_series(good)
+    assert list(temp.iterdir()) == []
+
+
+def test_a_folder_of_links_to_the_series_files_reads_the_same(tmp_path, write_dicom_series):
+    source = write_dicom_series(tmp_path / "series", _data(), spacing_mm=SPACING, origin_lps=ORIGIN_LPS)
+    links = tmp_path / "links"
+    links.mkdir()
+    for path in sorted(source.iterdir()):
+        (links / path.name).symlink_to(path)
+    np.testing.assert_array_equal(load_dicom_series(links).data, _data())
 
 
 def test_siemens_mosaic_is_named(tmp_path, write_dicom_series):

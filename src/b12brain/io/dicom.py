@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pydicom
 import pydicom.encaps
 
-from b12brain.errors import B12BrainError, InputFileError, PathError
+from b12brain.errors import InputFileError, PathError, ResourceError
 from b12brain.io.dicom_headers import Frame, SeriesHeaders, read_series_headers
 from b12brain.io.jsonfile import JSONProblem
 from b12brain.io.nifti import load_nifti
@@ -151,7 +151,8 @@ def _convert(headers: SeriesHeaders, work: Path) -> tuple[Path, Path]:
     except subprocess.TimeoutExpired as err:
         raise InputFileError(name, f"dcm2niix did not convert the series within {DCM2NIIX_TIMEOUT_S} s; {_CONVERT_HINT}") from err
     except OSError as err:
-        raise B12BrainError(f"dcm2niix ({dcm2niix.bin}) cannot be started ({err.strerror}); reinstall b12brain") from err
+        raise ResourceError(f"{dcm2niix.bin}: dcm2niix cannot be started ({err.strerror}); reinstall b12brain "
+                            "(pip install --force-reinstall dcm2niix)") from err
     images = sorted(out.glob("*.nii"))
     if done.returncode != 0 or not images:
         detail = _dcm2niix_says(done.stdout + done.stderr, headers, work)
