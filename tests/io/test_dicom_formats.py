@@ -221,6 +221,14 @@ def test_a_folder_of_links_to_the_series_files_reads_the_same(tmp_path, write_di
     np.testing.assert_array_equal(load_dicom_series(links).data, _data())
 
 
+def test_a_series_dcm2niix_splits_is_refused_never_read_in_part(tmp_path, write_dicom_series):
+    # One grid in the headers, but each file with its own StudyTime: dcm2niix makes 24 images.
+    write_dicom_series(tmp_path, _data(), spacing_mm=SPACING)
+    _edit(tmp_path, lambda i, ds: setattr(ds, "StudyTime", f"1200{i:02d}"))
+    with pytest.raises(InputFileError, match=r"dcm2niix split the series into 24 images \(parts \(first\), a, b"):
+        load_dicom_series(tmp_path)
+
+
 def test_siemens_mosaic_is_named(tmp_path, write_dicom_series):
     write_dicom_series(tmp_path, _data(), spacing_mm=SPACING, extra_tags={"0008|0008": "ORIGINAL\\PRIMARY\\M\\ND\\MOSAIC"})
     with pytest.raises(InputFileError, match="is a Siemens mosaic series .*not a FLAIR or T1"):

@@ -42,7 +42,8 @@ _DCM2NIIX_ARGS = (
     "-z", "n", "-f", "series", "-d", "0",  # plain .nii, fixed name, no sub-folders
     "-i", "n", "-x", "n",  # keep derived and localizer images (they are named, not dropped); no cropping
     "-p", "n", "-l", "o",  # display values (RescaleSlope/Intercept), as every DICOM viewer shows them
-    "-w", "1", "-v", "0",
+    "-m", "y",  # one series, one grid (checked on the headers): merge whatever dcm2niix would split it by
+    "-w", "2", "-v", "0",  # name clashes get a suffix (never overwritten: each image is seen)
 )
 _CONVERT_HINT = "export the series again from the scanner or PACS, or convert it to NIfTI (e.g. with dcm2niix)"
 
@@ -165,8 +166,9 @@ def _convert(headers: SeriesHeaders, work: Path) -> tuple[Path, Path]:
         parts = ", ".join(p.name.removeprefix("series").removesuffix(".nii") or "(first)" for p in images[:6])
         raise InputFileError(
             name,
-            f"dcm2niix made {len(images)} images of this series (parts {parts}): it holds several volumes or "
-            "image types (echoes, phase/magnitude, reformats), not one 3D scan; pass the FLAIR's (or T1's) series",
+            f"dcm2niix split the series into {len(images)} images (parts {parts}) although its slices form one regular "
+            "grid: they differ in another header field (image type, study time, echo...); "
+            f"{_CONVERT_HINT}",
         )
     shape = tuple(nib.load(images[0]).header.get_data_shape())  # type: ignore[attr-defined]
     if len(shape) > 3 and int(np.prod(shape[3:])) > 1:
