@@ -42,7 +42,9 @@ from b12brain.types import Volume
 #: 1.2 (2026-12-07): ``warnings`` (QC warnings: header oddities, borderline scans) added.
 #: 1.3 (2026-12-07): ``t1`` (given, what it is used for, its check figures) and ``scan_checks``
 #: (the figures of the "is this a brain FLAIR?" checks, docs/scan-qc.md) added.
-SUMMARY_SCHEMA_VERSION = "1.3"
+#: 1.4 (2026-12-07): ``inputs[].sidecar`` (``"flair.json"``/``"t1.json"``: the scan's acquisition
+#: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``.
+SUMMARY_SCHEMA_VERSION = "1.4"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
