@@ -15,7 +15,7 @@ from pydicom.dataset import FileMetaDataset
 from b12brain.errors import InputFileError
 from b12brain.io import load_volume
 from b12brain.cli.main import main
-from b12brain.io import dicom
+from b12brain.io import dicom, dicom_headers
 from b12brain.io.dicom import load_dicom_series
 
 SHAPE = (40, 48, 24)
@@ -304,6 +304,17 @@ def test_voxel_ceiling_is_checked_on_the_headers(tmp_path, write_dicom_series):
     write_dicom_series(tmp_path, _data(), spacing_mm=SPACING)
     with pytest.raises(InputFileError, match=r"dimensions \(40, 48, 24\) are too large \(46,080 voxels\)"):
         load_dicom_series(tmp_path, max_voxels=10_000)
+
+
+def test_file_count_and_file_size_bounds_refuse_before_reading(tmp_path, monkeypatch, write_dicom_series):
+    write_dicom_series(tmp_path, _data(), spacing_mm=SPACING)
+    monkeypatch.setattr(dicom_headers, "MAX_SERIES_FILES", 10)
+    with pytest.raises(InputFileError, match=r"holds more than 10 DICOM files"):
+        load_dicom_series(tmp_path)
+    monkeypatch.undo()
+    monkeypatch.setattr(dicom_headers, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(InputFileError, match=r"IM0000.dcm: holds [0-9,]+ bytes, more than the 1,000 a DICOM file"):
+        load_dicom_series(tmp_path)
 
 
 def test_nifti_sidecar_is_read_and_a_bad_one_warned(tmp_path, write_nifti, blob):

@@ -28,7 +28,6 @@ from b12brain.io.dicom_headers import Frame, SeriesHeaders, read_series_headers
 from b12brain.io.jsonfile import JSONProblem
 from b12brain.io.nifti import load_nifti
 from b12brain.io.sidecar import read_sidecar
-from b12brain.io.validate import check_shape
 from b12brain.types import QCWarning, Volume
 
 #: SimpleITK/DICOM world coordinates are LPS; NIfTI/b12brain use RAS. Flip x and y.
@@ -87,7 +86,7 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_v
         raise InputFileError(name, "is not a folder; expected a folder holding one DICOM series")
     headers = read_series_headers(folder, max_voxels=max_voxels)
     first = headers.frames[0]
-    shape = check_shape(name, (first.columns, first.rows, len(headers.frames)), voxel_ceiling=max_voxels)
+    shape = (first.columns, first.rows, len(headers.frames))  # checked by read_series_headers
     expected = header_affine(headers.frames)
     with tempfile.TemporaryDirectory(prefix="b12brain-dicom-") as tmp:
         nifti, sidecar = _convert(headers, Path(tmp))
@@ -102,7 +101,7 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_v
     reader_warnings = tuple(QCWarning(w.code, name, w.message) for w in converted.warnings)
     return Volume(
         data, affine, name, reader_warnings + _thickness_warning(name, headers.frames),
-        metadata=_with_identifiers(metadata, headers, name),
+        metadata=_with_identifiers(metadata, headers),
     )
 
 
@@ -257,7 +256,7 @@ def _as_stored(
     return data, expected
 
 
-def _with_identifiers(metadata: dict[str, Any], headers: SeriesHeaders, name: str) -> dict[str, Any]:
+def _with_identifiers(metadata: dict[str, Any], headers: SeriesHeaders) -> dict[str, Any]:
     """dcm2niix's fields plus the study date and UIDs (kept to match follow-up scans), with any
     value that repeats the patient's name or ID left out."""
     first = headers.first

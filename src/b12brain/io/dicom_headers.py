@@ -119,6 +119,11 @@ def read_series_headers(folder: Path, *, max_voxels: int | None = None) -> Serie
     not_images: list[str] = []
     identifiers: set[str] = set()
     for path in candidates:
+        if (size := path.stat().st_size) > MAX_FILE_BYTES:
+            raise InputFileError(
+                path, f"holds {size:,} bytes, more than the {MAX_FILE_BYTES:,} a DICOM file of an MR series may have; "
+                "pass the folder of one MR series",
+            )
         try:
             dataset = _read_dataset(path)
         except InputFileError:
@@ -192,12 +197,6 @@ def _dicom_files(folder: Path) -> list[Path]:
 
 def _read_dataset(path: Path) -> pydicom.Dataset:
     """A DICOM file's elements, large values (the pixel data) left unread."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputFileError(
-            path, f"holds {size:,} bytes, more than the {MAX_FILE_BYTES:,} a DICOM file of an MR series may have; "
-            "pass the folder of one MR series",
-        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom's notes on odd values: checked below
