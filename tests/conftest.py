@@ -204,8 +204,12 @@ def recode_dicom_series(source: Path, folder: Path, transfer_syntax: str) -> Pat
     return folder
 
 
-def write_enhanced_series(source: Path, folder: Path) -> Path:
-    """Convert a classic series into one Legacy Converted Enhanced MR file (highdicom) in ``folder``."""
+def write_enhanced_series(source: Path, folder: Path, *, sop_class: str | None = None) -> Path:
+    """Convert a classic series into one Legacy Converted Enhanced MR file (highdicom) in ``folder``.
+
+    ``sop_class`` relabels it (e.g. Enhanced MR Image Storage: the same functional groups, under
+    the class current Siemens XA and Philips scanners write; not a complete Enhanced MR object).
+    """
     import highdicom
     import pydicom
 
@@ -218,6 +222,8 @@ def write_enhanced_series(source: Path, folder: Path) -> Path:
         legacy_datasets=legacy, series_instance_uid=highdicom.UID(), series_number=9,
         sop_instance_uid=highdicom.UID(), instance_number=1,
     )
+    if sop_class is not None:
+        enhanced.SOPClassUID = enhanced.file_meta.MediaStorageSOPClassUID = sop_class
     enhanced.save_as(folder / "enhanced.dcm")
     return folder
 

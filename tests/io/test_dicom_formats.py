@@ -42,15 +42,19 @@ def _classic(folder: Path, write_dicom_series) -> Path:
 
 @pytest.mark.parametrize(
     "form",
-    ["enhanced", uid.JPEG2000Lossless, uid.JPEGLSLossless, uid.RLELossless],
-    ids=["legacy-converted-enhanced", "jpeg2000", "jpeg-ls", "rle"],
+    ["enhanced", uid.EnhancedMRImageStorage, uid.JPEG2000Lossless, uid.JPEGLSLossless, uid.RLELossless],
+    ids=["legacy-converted-enhanced", "enhanced-mr-class", "jpeg2000", "jpeg-ls", "rle"],
 )
 def test_every_form_reads_to_the_classic_volume(tmp_path, write_dicom_series, write_enhanced_series,
                                                  recode_dicom_series, form):
     source = _classic(tmp_path / "classic", write_dicom_series)
     reference = load_dicom_series(source)
-    other = (write_enhanced_series(source, tmp_path / "other") if form == "enhanced"
-             else recode_dicom_series(source, tmp_path / "other", form))
+    if form == "enhanced":
+        other = write_enhanced_series(source, tmp_path / "other")
+    elif form == uid.EnhancedMRImageStorage:
+        other = write_enhanced_series(source, tmp_path / "other", sop_class=form)
+    else:
+        other = recode_dicom_series(source, tmp_path / "other", form)
     volume = load_volume(other)
     assert volume.shape == SHAPE
     np.testing.assert_array_equal(volume.data, _data().astype(np.float32))  # lossless codecs: equal
