@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,10 @@ class Volume:
     nifti_geometry : NiftiGeometry or None
         The input file's sform/qform fields when it was a NIfTI; outputs on this grid are
         written with them unchanged. ``None`` for DICOM or generated data.
+    metadata : mapping
+        The acquisition's description as BIDS sidecar fields with their BIDS names and units
+        (``SeriesDescription``, ``EchoTime`` in seconds...): what dcm2niix wrote for a DICOM
+        series, or the sidecar beside a NIfTI; empty when unknown. Never patient identifiers.
     """
 
     data: npt.NDArray[Any]
@@ -94,6 +99,7 @@ class Volume:
     source: str = field(default="<memory>")
     warnings: tuple[QCWarning, ...] = ()
     nifti_geometry: NiftiGeometry | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:
@@ -120,5 +126,6 @@ class Volume:
     def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""
         return Volume(
-            data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry
+            data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry,
+            self.metadata,
         )
