@@ -40,7 +40,8 @@ from b12brain.types import Volume
 #: 1.2 (2026-12-07): ``warnings`` (QC warnings: header oddities, borderline scans) added.
 #: 1.3 (2026-12-07): ``t1`` (given, what it is used for, its check figures) and ``scan_checks``
 #: (the figures of the "is this a brain FLAIR?" checks, docs/scan-qc.md) added.
-SUMMARY_SCHEMA_VERSION = "1.3"
+#: 1.4 (2026-12-07): ``series`` (the series a run chose in a study, CD or archive, and why) added.
+SUMMARY_SCHEMA_VERSION = "1.4"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -55,13 +56,15 @@ def write_outputs(
     extra_json: Mapping[str, Mapping[str, Any]] | None = None,
     inputs: Sequence[Path | str] = (),
     command: str | None = None,
+    series: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
     ``extra_json`` maps further file names (e.g. ``"assessment.json"``) to JSON content that is
     published together with the rest, all at once or not at all. The folder also gets
     ``b12brain-manifest.json`` (every file's size and SHA-256, and ``command``), which is what
-    lets a later ``overwrite`` replace it. The FLAIR's and T1's files count as inputs besides
+    lets a later ``overwrite`` replace it. ``series`` (the series a run chose in a study,
+    :meth:`b12brain.study.ResolvedScans.as_dict`) is recorded in ``summary.json``. The FLAIR's and T1's files count as inputs besides
     ``inputs``: ``out_dir`` may never hold one.
 
     Raises
@@ -91,7 +94,7 @@ def write_outputs(
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[w.message for w in result.warnings],
         )
-        _write_json(summarise(result), stage / "summary.json")
+        _write_json(summarise(result, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
@@ -109,8 +112,9 @@ def estimate_output_bytes(shape: Sequence[int]) -> int:
     return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
 
 
-def summarise(result: PipelineResult) -> dict[str, Any]:
-    """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`)."""
+def summarise(result: PipelineResult, *, series: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`); ``series``, the
+    series chosen in a study and why, is added as ``series`` when given."""
     burden = result.burden.as_dict()
     fazekas = burden.pop("fazekas")
     caps_lining = {"count": burden.pop("caps_lining_count"), "ml": burden.pop("caps_lining_ml"), "rule": CAPS_LINING_RULE}
@@ -142,7 +146,7 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
         "outputs_grid": {"shape": list(result.flair.shape), "affine": np.round(result.flair.affine, 6).tolist(),
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
-    }
+    } | ({"series": dict(series)} if series is not None else {})
 
 
 def file_sha256(path: Path | str) -> str:
