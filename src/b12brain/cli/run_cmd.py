@@ -95,12 +95,12 @@ def handle(args: argparse.Namespace) -> int:
         flair=args.flair, study=args.study, t1=args.t1, flair_series=args.flair_series, t1_series=args.t1_series,
         no_t1=args.no_t1, study_uid=args.study_uid,
     ))
+    scans = read_scans(resolved.flair, resolved.t1)
     for choice in resolved.choices:
         print(f"b12brain run: took {choice.series.label} of {choice.source} as the {choice.role.upper()}: {choice.why}",
               file=sys.stderr)
     for note in resolved.notes:
         print(f"b12brain run: note: {note}", file=sys.stderr)
-    scans = read_scans(resolved.flair, resolved.t1)
     check_free_space(args.out, estimate_output_bytes(scans.flair.shape))
 
     def progress(line: str) -> None:

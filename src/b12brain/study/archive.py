@@ -71,7 +71,8 @@ def unpacked_archive(path: Path, *, max_bytes: int = MAX_UNPACKED_BYTES, max_mem
         except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, RuntimeError, ValueError) as err:
             if isinstance(err, InputFileError):
                 raise
-            raise InputFileError(path, f"cannot be unpacked ({err}); expected a readable zip or tar archive of "
+            reason = str(err).splitlines()[0].rstrip(":") or type(err).__name__
+            raise InputFileError(path, f"cannot be unpacked ({reason}); expected a readable zip or tar archive of "
                                  "DICOM files, copy it again") from err
         yield folder
     finally:
@@ -86,8 +87,8 @@ def _unpack_zip(path: Path, folder: Path, max_bytes: int, max_members: int) -> N
         total = 0
         for info in members:
             _check_name(path, info.filename)
-            mode = info.external_attr >> 16
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0 where the tool stored no file type (Windows)
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise _refused(path, f"member {info.filename!r} is a link or device, not a file")
             if info.flag_bits & 0x1:
                 raise _refused(path, f"member {info.filename!r} is encrypted")

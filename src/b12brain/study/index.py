@@ -113,8 +113,8 @@ def index_study(path: Path, *, shown_as: Path | None = None) -> StudyIndex:
     elif path.is_file():
         header = read_file_header(path) if starts_like_dicom(path) else None
         if header is None:
-            raise InputFileError(shown, "is not a DICOM image file, DICOMDIR, NIfTI or zip/tar archive; "
-                                 "expected one of those or a folder holding DICOM files")
+            raise InputFileError(shown, "unsupported file type (not NIfTI, DICOM, a DICOMDIR or a zip/tar archive); "
+                                 "expected NIfTI (.nii, .nii.gz), DICOM files or a folder, DICOMDIR or zip/tar of them")
         single_series = header.series_uid
         candidates = [p for p in sorted(path.parent.iterdir()) if p.is_file()]
     else:

@@ -117,9 +117,9 @@ def resolve_scans(
             if choice is None:
                 notes.append(f"no T1 series found in {index.path}; the run goes on without a T1")
                 return None
-            choices.append(choice)
             if _is_the_folder(path, choice.series, series):
-                return path  # a folder of one series is read in place, as it always was
+                return path  # a folder of one series is read in place, as it always was: no choice made
+            choices.append(choice)
             folder = _linked(links, role, choice.series)
             labels[folder] = f"{index.path} ({choice.series.label})"
             return folder
