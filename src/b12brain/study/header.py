@@ -24,6 +24,7 @@ _TAGS = [
     "ManufacturerModelName", "MagneticFieldStrength", "DiffusionBValue", "NumberOfTemporalPositions",
     "SharedFunctionalGroupsSequence",
 ]
+_TAG_NUMBERS = [pydicom.tag.Tag(keyword) for keyword in _TAGS]  # converted once, not per file
 _MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 
 
@@ -35,7 +36,9 @@ class FileHeader:
     series_uid: str
     study_uid: str
     patient_key: str  # a hash of the patient's identifiers: for grouping only, never shown
-    elements: dict[str, Any]  # BIDS-style keys of the series (module :mod:`b12brain.study.index`)
+    dataset: pydicom.Dataset  # the elements read (:func:`series_metadata` turns them into metadata)
+    series_number: int | None
+    b_value: float | None
     sop_class: str
     is_image: bool
     position: tuple[float, ...] | None
@@ -66,7 +69,7 @@ def read_file_header(path: Path) -> FileHeader | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd values are checked by the reader of the chosen series
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAG_NUMBERS)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error):
         return None
     sop_class = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", ""))
@@ -82,7 +85,9 @@ def read_file_header(path: Path) -> FileHeader | None:
         series_uid=str(ds.SeriesInstanceUID),
         study_uid=str(ds.get("StudyInstanceUID", "") or ""),
         patient_key=_patient_key(ds),
-        elements=_elements(ds, shared),
+        dataset=ds,
+        series_number=_integer(ds.get("SeriesNumber")),
+        b_value=_number(ds.get("DiffusionBValue")),
         sop_class=name or sop_class,
         is_image="Image" in name or _number(ds.get("Rows")) is not None,
         position=_floats(ds.get("ImagePositionPatient"), 3),
@@ -98,8 +103,10 @@ def read_file_header(path: Path) -> FileHeader | None:
     )
 
 
-def _elements(ds: pydicom.Dataset, shared: pydicom.Dataset | None) -> dict[str, Any]:
-    """The series' BIDS-style metadata from one header: DICOM ms become seconds."""
+def series_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
+    """BIDS-style metadata (sidecar keys as dcm2niix writes them) from one file's header: DICOM
+    milliseconds become seconds; keys without a value are left out."""
+    shared = _first(ds, "SharedFunctionalGroupsSequence")
     timing = _first(shared, "MRTimingAndRelatedParametersSequence") if shared is not None else None
     echo = _first(shared, "MREchoSequence") if shared is not None else None
     modifier = _first(shared, "MRModifierSequence") if shared is not None else None
@@ -130,9 +137,6 @@ def _elements(ds: pydicom.Dataset, shared: pydicom.Dataset | None) -> dict[str, 
         "StudyInstanceUID": str(ds.get("StudyInstanceUID", "") or ""),
         "SOPClassUID": str(ds.get("SOPClassUID", "") or ""),
     }
-    b_value = _number(ds.get("DiffusionBValue"))
-    if b_value is not None:
-        elements["DiffusionBValues"] = [b_value]
     return {key: value for key, value in elements.items() if value not in (None, "", [])}
 
 

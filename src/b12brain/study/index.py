@@ -20,7 +20,7 @@ import numpy as np
 from b12brain.errors import InputFileError
 from b12brain.study.archive import MAX_MEMBERS, is_archive_path, unpacked_archive
 from b12brain.study.dicomdir import is_dicomdir, read_dicomdir
-from b12brain.study.header import FileHeader, read_file_header, starts_like_dicom
+from b12brain.study.header import FileHeader, read_file_header, series_metadata, starts_like_dicom
 
 
 @dataclass(frozen=True)
@@ -191,10 +191,10 @@ def _summarise(headers: list[FileHeader]) -> SeriesInfo:
     if len(positions) > 1 and len(headers) % len(positions) == 0 and len(headers) > len(positions):
         volumes = len(headers) // len(positions)
     slices = len(positions) if len(positions) > 1 else frames
-    metadata = dict(first.elements)
+    metadata = series_metadata(first.dataset)
     if volumes > 1:
         metadata["NumberOfVolumes"] = volumes
-    b_values = sorted({b for h in headers for b in h.elements.get("DiffusionBValues", [])})
+    b_values = sorted({h.b_value for h in headers if h.b_value is not None})
     if b_values:
         metadata["DiffusionBValues"] = b_values
     step = _slice_step(headers)
@@ -207,9 +207,9 @@ def _summarise(headers: list[FileHeader]) -> SeriesInfo:
         metadata["SliceThickness"] = first.thickness_mm
     return SeriesInfo(
         uid=first.series_uid,
-        number=first.elements.get("SeriesNumber"),
-        description=first.elements.get("SeriesDescription", ""),
-        protocol=first.elements.get("ProtocolName", ""),
+        number=first.series_number,
+        description=metadata.get("SeriesDescription", ""),
+        protocol=metadata.get("ProtocolName", ""),
         metadata=metadata,
         sop_class=first.sop_class,
         is_image=first.is_image,
