@@ -140,7 +140,10 @@ def resolve_scans(
         try:
             yield ResolvedScans(flair_path, t1_path, tuple(choices), tuple(notes))
         except PathError as err:
-            raise _relabelled(err, labels) from err
+            relabelled = _relabelled(err, labels)
+            if relabelled is err:
+                raise
+            raise relabelled from err
 
 
 def _is_nifti_file(path: Path) -> bool:
