@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,6 +28,16 @@ from b12brain.study import resolve_scans
 
 def _our_temp_folders() -> set[str]:
     return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith("b12brain-")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This module's runs make their temporary folders in a folder of their own, so that what
+    they leave there can be seen apart from other processes'."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tmp"))
+    yield
+    tempfile.tempdir = before
 
 
 def _run(argv: list[str]) -> SimpleNamespace:

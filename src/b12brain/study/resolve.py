@@ -96,8 +96,7 @@ def resolve_scans(
     if t1_series is not None and study is None and t1 is None:
         raise ConfigError("--t1-series chooses a series in --study or --t1; give one of them")
     with ExitStack() as stack:
-        links = Path(tempfile.mkdtemp(prefix="b12brain-series-"))
-        stack.callback(shutil.rmtree, links, True)
+        links: list[Path] = []  # the private folder of links, made when a series needs it
         labels: dict[Path, str] = {}
         choices: list[SeriesChoice] = []
         notes: list[str] = []
@@ -120,7 +119,10 @@ def resolve_scans(
             if _is_the_folder(path, choice.series, series):
                 return path  # a folder of one series is read in place, as it always was: no choice made
             choices.append(choice)
-            folder = _linked(links, role, choice.series)
+            if not links:
+                links.append(Path(tempfile.mkdtemp(prefix="b12brain-series-")))
+                stack.callback(shutil.rmtree, links[0], True)
+            folder = _linked(links[0], role, choice.series)
             labels[folder] = f"{index.path} ({choice.series.label})"
             return folder
 
