@@ -1,4 +1,4 @@
-"""A patient CD built with pydicom: a DICOMDIR and 11 series of several vendors' spellings.
+"""A patient CD built with pydicom: a DICOMDIR and 13 series of several vendors' spellings.
 
 ``write_series`` writes any :class:`~b12brain.types.Volume` as a classic MR series with a
 realistic header; ``write_cd`` lays out a CD (``pydicom.fileset.FileSet``: DICOMDIR plus
@@ -130,7 +130,7 @@ def text_report(number: int, *, study_uid: str = STUDY_UID) -> Dataset:
 
 
 def cd_series(phantom_flair: Volume, phantom_t1: Volume) -> list[tuple[SeriesSpec, Volume]]:
-    """The 11 image series of the corpus (a report is added by :func:`write_cd`)."""
+    """The 13 image series of the corpus (a report is added by :func:`write_cd`)."""
     small = small_volume
     return [
         (SeriesSpec(1, "AAHead_Scout_64ch-head-coil", "SIEMENS", time="093100", tr=8.6, te=4.0, scanning="GR"), small(3, 7.0)),
@@ -151,6 +151,11 @@ def cd_series(phantom_flair: Volume, phantom_t1: Volume) -> list[tuple[SeriesSpe
                     volumes=2), small(10, 5.0, 7)),
         (SeriesSpec(11, "ep2d_diff_3scan_trace_p2_ADC", "SIEMENS", image_type="DERIVED\\PRIMARY\\DIFFUSION\\ADC\\ND",
                     time="101000", tr=5000, te=90, scanning="EP"), small(10, 5.0, 8)),
+        # As good as the MPRAGE (3D, same slices) but earlier: the latest is taken.
+        (SeriesSpec(12, "Ax BRAVO", "GE MEDICAL SYSTEMS", acquisition="3D", time="095800", tr=8.2, te=3.2, ti=450,
+                    scanning="GR\\IR"), small(10, 6.0, 9)),
+        (SeriesSpec(13, "T1W_3D_TFE MPR tra", "Philips Medical Systems", image_type="DERIVED\\SECONDARY\\MPR",
+                    acquisition="3D", time="101500", tr=8.1, te=3.7, scanning="GR"), small(10, 1.0, 10)),
     ]
 
 

@@ -21,7 +21,9 @@ def test_cd_gives_the_3d_flair_and_the_3d_t1(patient_cd: Path) -> None:
     assert "3D, 6 mm slices; preferred to series 5 'Ax T2 FLAIR', series 4 't2_tirm_tra_dark-fluid'" in flair.why
     # The reformatted 3D FLAIR (series 7) is never a candidate.
     assert "Sag CUBE FLAIR" not in flair.why
-    assert "preferred to series 9 'Ax T1 SE'" in t1.why
+    # The BRAVO is as good (3D, same slices) but earlier; the reformatted TFE is never a candidate.
+    assert t1.why.endswith("preferred to series 12 'Ax BRAVO', series 9 'Ax T1 SE' (3D first, then thinnest slices, "
+                           "then latest)")
 
 
 def _study(tmp_path: Path, corpus, specs, **options) -> Path:  # type: ignore[no-untyped-def]
