@@ -104,3 +104,15 @@ def test_patient_identifiers_are_kept_only_as_a_hash(patient_cd: Path) -> None:
         text = repr(index)
     assert "DOE" not in text and "PID0001" not in text and "19500101" not in text
     assert pydicom.dcmread(next(patient_cd.rglob("IM000000"))).PatientName == "DOE^JANE"  # the data had them
+
+
+def test_a_damaged_dicomdir_is_noted_and_the_folder_searched(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+    folder = corpus.write_series(tmp_path / "cd" / "s1", corpus.small_volume(), corpus.SeriesSpec(1, "FLAIR", "GE"))
+    (tmp_path / "cd" / "DICOMDIR").write_bytes(bytes(128) + b"DICM" + b"\x02\x00\x00\x00garbage")
+    with open_study(tmp_path / "cd") as index:
+        assert [len(s.files) for s in index.series] == [8] and folder.is_dir()
+        assert index.notes[0].startswith("is not a readable DICOMDIR (")
+        assert index.notes[0].endswith("DICOMDIR was not used, the folder was searched")
+    with pytest.raises(InputFileError, match=r"cd/DICOMDIR: is not a readable DICOMDIR .*; point at the study's folder"):
+        with open_study(tmp_path / "cd" / "DICOMDIR"):
+            pass

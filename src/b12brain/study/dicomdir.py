@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from pydicom.errors import InvalidDicomError
 
 from b12brain.errors import InputFileError
 
@@ -43,9 +43,11 @@ def read_dicomdir(path: Path) -> DicomdirFiles:
         raise InputFileError(path, f"is over {MAX_DICOMDIR_BYTES >> 20} MB, too large for a DICOMDIR; point at the "
                              "study's folder instead")
     try:
-        dataset = pydicom.dcmread(path)
-        records = list(dataset.DirectoryRecordSequence)
-    except (InvalidDicomError, AttributeError, EOFError, OSError, ValueError, KeyError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom's notes on odd values: an unusable file is refused below
+            dataset = pydicom.dcmread(path)
+            records = list(dataset.DirectoryRecordSequence)
+    except Exception as err:  # noqa: BLE001 - a damaged DICOMDIR makes pydicom raise many kinds of error
         raise InputFileError(path, f"is not a readable DICOMDIR ({err}); point at the study's folder instead") from err
     present: list[Path] = []
     missing: list[str] = []

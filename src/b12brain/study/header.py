@@ -4,14 +4,12 @@ and what that series is (``dcmread(stop_before_pixels=True, specific_tags=...)``
 from __future__ import annotations
 
 import hashlib
-import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pydicom
-from pydicom.errors import InvalidDicomError
 
 #: The elements read from each file; everything else (pixel data, private tags) is skipped.
 _TAGS = [
@@ -70,7 +68,7 @@ def read_file_header(path: Path) -> FileHeader | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd values are checked by the reader of the chosen series
             ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_TAG_NUMBERS)
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, IndexError, struct.error):
+    except Exception:  # noqa: BLE001 - any file may be damaged: pydicom raises many kinds of error on one
         return None
     sop_class = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", ""))
     if sop_class == _MEDIA_DIRECTORY or not ds.get("SeriesInstanceUID"):

@@ -160,7 +160,11 @@ def _walk(folder: Path, shown: Path, notes: list[str]) -> list[Path]:
         notes.append(f"did not follow {linked_folders} linked folder{'s' if linked_folders != 1 else ''} "
                      "(links are not searched, so that a link loop cannot trap the search)")
     for dicomdir in dicomdirs:
-        missing = read_dicomdir(dicomdir).missing
+        try:
+            missing = read_dicomdir(dicomdir).missing
+        except InputFileError as err:
+            notes.append(f"{err.problem.split(';')[0]}: {dicomdir.relative_to(folder)} was not used, the folder was searched")
+            continue
         if missing:
             notes.append(_missing_note(missing))
     return sorted(files)

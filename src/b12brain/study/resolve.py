@@ -116,8 +116,8 @@ def resolve_scans(
             if choice is None:
                 notes.append(f"no T1 series found in {index.path}; the run goes on without a T1")
                 return None
-            if _is_the_folder(path, choice.series, series):
-                return path  # a folder of one series is read in place, as it always was: no choice made
+            if study is None and _is_the_folder(path, choice.series, series):
+                return path  # --flair/--t1 given one series' folder: read in place, as always; nothing chosen
             choices.append(choice)
             if not links:
                 links.append(Path(tempfile.mkdtemp(prefix="b12brain-series-")))
