@@ -12,7 +12,6 @@ from b12brain.cli.lifetime import with_exit_stack
 from b12brain.io.outdir import reserve_output_dir
 from b12brain.io.outpath import check_free_space
 from b12brain.segment import SEGMENTERS, get_segmenter
-from b12brain.study.resolve import resolve_scans
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -74,6 +73,7 @@ def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
     from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
+    from b12brain.study import resolve_scans
 
     config = PipelineConfig(
         segmenter=args.segmenter or "learned",
