@@ -116,3 +116,28 @@ def test_a_damaged_dicomdir_is_noted_and_the_folder_searched(tmp_path: Path, cor
     with pytest.raises(InputFileError, match=r"cd/DICOMDIR: is not a readable DICOMDIR .*; point at the study's folder"):
         with open_study(tmp_path / "cd" / "DICOMDIR"):
             pass
+
+
+def test_enhanced_multiframe_header_gives_geometry_and_timing(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.dataset import Dataset
+
+    ds = corpus.series_datasets(corpus.small_volume(1), corpus.SeriesSpec(7, "3D_Brain_VIEW_FLAIR", "Philips",
+                                                                          acquisition="3D"))[0]
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"  # Enhanced MR
+    ds.NumberOfFrames = 176
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness"):
+        del ds[keyword]
+    measures, timing, echo, modifier = Dataset(), Dataset(), Dataset(), Dataset()
+    measures.PixelSpacing, measures.SliceThickness = ["1.1", "1.0"], "1.2"
+    timing.RepetitionTime, echo.EffectiveEchoTime, modifier.InversionTimes = 4800, 310, [1650]
+    shared = Dataset()
+    shared.PixelMeasuresSequence, shared.MRTimingAndRelatedParametersSequence = [measures], [timing]
+    shared.MREchoSequence, shared.MRModifierSequence = [echo], [modifier]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    (tmp_path / "s").mkdir()
+    ds.save_as(tmp_path / "s" / "IM0001", enforce_file_format=True)
+    with open_study(tmp_path / "s") as index:
+        (series,) = index.series
+    assert (series.slices, series.frames, series.voxel_mm, series.thickness_mm) == (176, 176, (1.0, 1.1, 1.2), 1.2)
+    assert series.sop_class == "Enhanced MR Image Storage" and series.is_image
+    assert (series.metadata["RepetitionTime"], series.metadata["EchoTime"], series.metadata["InversionTime"]) == (4.8, 0.31, 1.65)
