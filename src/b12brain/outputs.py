@@ -43,7 +43,8 @@ from b12brain.types import Volume
 #: 1.3 (2026-12-07): ``t1`` (given, what it is used for, its check figures) and ``scan_checks``
 #: (the figures of the "is this a brain FLAIR?" checks, docs/scan-qc.md) added.
 #: 1.4 (2026-12-07): ``inputs[].sidecar`` (``"flair.json"``/``"t1.json"``: the scan's acquisition
-#: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``.
+#: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``; ``series`` (the
+#: series a run chose in a study, CD or archive, and why) and ``inputs[].series_uid`` added.
 SUMMARY_SCHEMA_VERSION = "1.4"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
@@ -60,6 +61,7 @@ def write_outputs(
     inputs: Sequence[Path | str] = (),
     command: str | None = None,
     deidentify: bool = False,
+    series: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
@@ -68,10 +70,13 @@ def write_outputs(
     ``b12brain-manifest.json`` (every file's size and SHA-256, and ``command``), which is what
     lets a later ``overwrite`` replace it. The FLAIR's and T1's files count as inputs besides
     ``inputs``: ``out_dir`` may never hold one. Each scan's :attr:`~b12brain.types.Volume.metadata`
-    is written as ``flair.json`` / ``t1.json``. ``deidentify`` leaves out what may identify the
-    patient or site: input paths (in ``summary.json``, the QC image and its warnings) and the
-    sidecars' institution, station and device fields (``docs/dicom.md``); ``command`` is
-    written as given, so the caller withholds its paths too.
+    is written as ``flair.json`` / ``t1.json``. ``series`` (the series a run chose in a study,
+    :meth:`b12brain.study.ResolvedScans.as_dict`) is recorded in ``summary.json``, and the
+    outputs name those scans by the study and series rather than the private folder they were
+    read from. ``deidentify`` leaves out what may identify the patient or site: input paths (in
+    ``summary.json``, the QC image and its warnings) and the sidecars' institution, station and
+    device fields (``docs/dicom.md``); ``command`` is written as given, so the caller withholds
+    its paths too.
 
     Raises
     ------
@@ -94,8 +99,9 @@ def write_outputs(
                     if volume is not None and volume.metadata}
         for sidecar_name, metadata in sidecars.items():
             _write_json(metadata, stage / sidecar_name)
-        shown = _withheld_paths(result) if deidentify else {}
-        flair_name = "FLAIR" if deidentify else Path(result.flair.source).name
+        chosen = {c["role"]: c for c in (series or {}).get("chosen", ())}
+        shown = _shown_paths(result, chosen, deidentify=deidentify)
+        flair_name = "FLAIR" if deidentify else shown.get(result.flair.source, Path(result.flair.source).name)
         write_qc_image(
             result.flair,
             result.class_map(),
@@ -107,7 +113,7 @@ def write_outputs(
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[_withhold(w.message, shown) for w in result.warnings],
         )
-        _write_json(summarise(result, deidentify=deidentify), stage / "summary.json")
+        _write_json(summarise(result, deidentify=deidentify, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
@@ -125,13 +131,17 @@ def estimate_output_bytes(shape: Sequence[int]) -> int:
     return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
 
 
-def summarise(result: PipelineResult, *, deidentify: bool = False) -> dict[str, Any]:
+def summarise(
+    result: PipelineResult, *, deidentify: bool = False, series: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`).
 
+    ``series``, the series chosen in a study and why, is added as ``series`` when given.
     ``deidentify`` replaces the inputs' paths with their role (``"flair input"``), in the
-    inputs and in the warnings.
+    inputs, the series record and the warnings.
     """
-    shown = _withheld_paths(result) if deidentify else {}
+    chosen = {c["role"]: c for c in (series or {}).get("chosen", ())}
+    shown = _shown_paths(result, chosen, deidentify=deidentify)
     burden = result.burden.as_dict()
     fazekas = burden.pop("fazekas")
     caps_lining = {"count": burden.pop("caps_lining_count"), "ml": burden.pop("caps_lining_ml"), "rule": CAPS_LINING_RULE}
@@ -141,8 +151,11 @@ def summarise(result: PipelineResult, *, deidentify: bool = False) -> dict[str, 
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
         "warnings": [{key: _withhold(text, shown) for key, text in w.as_dict().items()} for w in result.warnings],
-        "inputs": [_describe_input("flair", result.flair, deidentify=deidentify)]
-        + ([_describe_input("t1", result.t1, deidentify=deidentify)] if result.t1 is not None else []),
+        "inputs": [
+            _describe_input(role, volume, deidentify=deidentify, chosen=chosen.get(role))
+            for role, volume in (("flair", result.flair), ("t1", result.t1))
+            if volume is not None
+        ],
         "t1": result.t1_check.as_dict() if result.t1_check is not None else no_t1_summary(),
         "scan_checks": result.qc_figures,
         "settings": {
@@ -163,7 +176,7 @@ def summarise(result: PipelineResult, *, deidentify: bool = False) -> dict[str, 
         "outputs_grid": {"shape": list(result.flair.shape), "affine": np.round(result.flair.affine, 6).tolist(),
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
-    }
+    } | ({"series": _series_record(series, shown)} if series is not None else {})
 
 
 def file_sha256(path: Path | str) -> str:
@@ -179,13 +192,34 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def _withheld_paths(result: PipelineResult) -> dict[str, str]:
-    """Each input's path (as given, and absolute) -> its role, longest first."""
-    paths = {}
+def _shown_paths(result: PipelineResult, chosen: Mapping[str, Mapping[str, Any]], *, deidentify: bool) -> dict[str, str]:
+    """How the outputs name each input path, longest path first.
+
+    With ``deidentify`` every input path (as given, and absolute) becomes its role
+    (``"flair input"``); otherwise a series chosen in a study is named by the study and the
+    series (``"cd.zip (series 6 'Sag CUBE FLAIR')"``) instead of the private folder of links it
+    was read from.
+    """
+    names = {}
     for role, volume in (("flair", result.flair), ("t1", result.t1)):
-        if volume is not None:
-            paths[volume.source] = paths[str(Path(volume.source).absolute())] = f"{role} input"
-    return dict(sorted(paths.items(), key=lambda item: -len(item[0])))
+        if volume is None or not (deidentify or role in chosen):
+            continue
+        record = chosen.get(role)
+        name = f"{role} input" if deidentify or record is None else (
+            f"{record['found_in']} (series {record['number']} '{record['description']}')"
+        )
+        names[volume.source] = names[str(Path(volume.source).absolute())] = name
+        if deidentify and record is not None:
+            names[record["found_in"]] = names[str(Path(record["found_in"]).absolute())] = name
+    return dict(sorted(names.items(), key=lambda item: -len(item[0])))
+
+
+def _series_record(series: Mapping[str, Any], shown: Mapping[str, str]) -> dict[str, Any]:
+    """The ``series`` record with its paths named as the other outputs name them."""
+    return {
+        "chosen": [dict(c) | {"found_in": _withhold(c["found_in"], shown)} for c in series.get("chosen", ())],
+        "notes": [_withhold(note, shown) for note in series.get("notes", ())],
+    }
 
 
 def _withhold(text: str, shown: Mapping[str, str]) -> str:
@@ -194,11 +228,19 @@ def _withhold(text: str, shown: Mapping[str, str]) -> str:
     return text
 
 
-def _describe_input(role: str, volume: Volume, *, deidentify: bool = False) -> dict[str, Any]:
+def _describe_input(
+    role: str, volume: Volume, *, deidentify: bool = False, chosen: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One ``inputs`` record; a series chosen in a study is given as the study's path and the
+    series' UID (the folder it was read from is private to the run)."""
     path = Path(volume.source)
+    given = str(path.absolute()) if path.exists() else volume.source
+    if chosen is not None:
+        given = str(Path(chosen["found_in"]).absolute())
     return {
         "role": role,
-        "path": None if deidentify else str(path.absolute()) if path.exists() else volume.source,
+        "path": None if deidentify else given,
+        "series_uid": chosen["uid"] if chosen is not None else None,
         "sha256": file_sha256(path) if path.exists() else None,
         "shape": list(volume.shape),
         "voxel_mm": [round(s, 4) for s in volume.spacing_mm],

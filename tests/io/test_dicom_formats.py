@@ -179,7 +179,7 @@ def test_run_exits_2_with_one_line_naming_the_cause(tmp_path, capfd, write_dicom
     if case == "report":
         folder.mkdir()
         _object(folder / "SR0001.dcm", uid.BasicTextSRStorage)
-        expected = "SR0001.dcm (a structured report"
+        expected = "is not a FLAIR: not an image a scan can be read from: a structured report"
     else:
         write_dicom_series(folder, _data(), spacing_mm=SPACING, extra_tags=PATIENT)
         copy = pydicom.dcmread(folder / "IM0005.dcm")

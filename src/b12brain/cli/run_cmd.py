@@ -25,10 +25,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "assessment.json, which joins them with the MRI findings. Research and "
         "decision-support software, not a diagnosis.",
     )
-    parser.add_argument("--flair", required=True, metavar="PATH",
-                        help="FLAIR scan: NIfTI (.nii, .nii.gz) or a folder holding one DICOM series")
-    parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid); only checked against the FLAIR "
-                        "(field of view, head overlap): neither segmenter reads a T1 yet")
+    scans = parser.add_mutually_exclusive_group(required=True)
+    scans.add_argument("--flair", metavar="PATH",
+                       help="FLAIR scan: NIfTI (.nii, .nii.gz), a DICOM series folder, or a study folder, DICOMDIR or "
+                       ".zip/.tar/.tar.gz/.tgz in which the FLAIR series is chosen (see `b12brain series PATH`)")
+    scans.add_argument("--study", metavar="PATH",
+                       help="a study: DICOM folder (searched recursively), DICOMDIR of a CD, or .zip/.tar/.tar.gz/.tgz; "
+                       "the FLAIR and the T1 are chosen in it (rules: docs/series-selection.md; list them with "
+                       "`b12brain series PATH`)")
+    parser.add_argument("--t1", metavar="PATH", help="optional T1 of the same session (any grid; as --flair, the T1 series "
+                        "is chosen in a study); only checked against the FLAIR (field of view, head overlap): neither "
+                        "segmenter reads a T1 yet")
+    parser.add_argument("--flair-series", metavar="N|UID",
+                        help="the FLAIR series to take in --study or --flair: its series number or SeriesInstanceUID")
+    parser.add_argument("--t1-series", metavar="N|UID",
+                        help="the T1 series to take in --study or --t1: its series number or SeriesInstanceUID")
+    parser.add_argument("--no-t1", action="store_true", help="with --study: take no T1 even if the study has one")
+    parser.add_argument("--study-uid", metavar="UID",
+                        help="when the path holds several studies: the StudyInstanceUID of the one to take")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder; must not exist or be empty (see --overwrite); locked while "
                         "the run works, so a second run on it fails at once")
@@ -64,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
     from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
+    from b12brain.study import resolve_scans
 
     config = PipelineConfig(
         segmenter=args.segmenter or "learned",
@@ -76,19 +91,28 @@ def handle(args: argparse.Namespace) -> int:
     # each runs once: --out is locked first (a second run on it fails at once), then the
     # segmenter (its weights checked) and the scans (read, the T1 checked against the FLAIR) are
     # handed to the pipeline as they are.
-    inputs = [path for path in (args.flair, args.t1, args.labs, args.symptoms) if path is not None]
+    inputs = [path for path in (args.flair, args.study, args.t1, args.labs, args.symptoms) if path is not None]
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))
     segmenter = get_segmenter(config.segmenter, model=config.model)
     labs, symptoms = read_evidence(args)
     start = time.perf_counter()
-    scans = read_scans(args.flair, args.t1)
+    resolved = args.exit_stack.enter_context(resolve_scans(
+        flair=args.flair, study=args.study, t1=args.t1, flair_series=args.flair_series, t1_series=args.t1_series,
+        no_t1=args.no_t1, study_uid=args.study_uid,
+    ))
+    scans = read_scans(resolved.flair, resolved.t1)
+    for choice in resolved.choices:
+        print(f"b12brain run: took {choice.series.label} of {choice.source} as the {choice.role.upper()}: {choice.why}",
+              file=sys.stderr)
+    for note in resolved.notes:
+        print(f"b12brain run: note: {note}", file=sys.stderr)
     check_free_space(args.out, estimate_output_bytes(scans.flair.shape))
 
     def progress(line: str) -> None:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:6.1f} s] {line}", file=sys.stderr, flush=True)
 
-    progress(f"read {args.flair}" + (f" and {args.t1}" if args.t1 else ""))
+    progress(f"read {resolved.name('flair')}" + (f" and {resolved.name('t1')}" if resolved.t1 else ""))
     result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
     extra = {}
     if labs is not None or symptoms is not None:
@@ -98,9 +122,10 @@ def handle(args: argparse.Namespace) -> int:
         extra["assessment.json"] = assessment.as_dict()
     command = _withhold_paths(args.command_line, inputs, args.out) if args.deidentify else args.command_line
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
-                          command=command, deidentify=args.deidentify)
+                          command=command, deidentify=args.deidentify,
+                          series=resolved.as_dict() if resolved.choices else None)
     for warning in result.warnings:
-        print(f"b12brain run: QC warning: {warning}", file=sys.stderr)  # the user's own paths, on their terminal
+        print(f"b12brain run: QC warning: {resolved.relabel(str(warning))}", file=sys.stderr)  # the user's own paths
     b = result.burden
     print(
         f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "

@@ -221,12 +221,24 @@ def _sop_class(dataset: pydicom.Dataset) -> str:
 def _non_image_kind(dataset: pydicom.Dataset) -> str | None:
     """What a non-image object is (named from its SOP class), or None for an image."""
     uid = pydicom.uid.UID(_sop_class(dataset))
-    name = uid.name if uid.name != str(uid) else ""
+    return non_image_kind(uid.name if uid.name != str(uid) else "")
+
+
+def non_image_kind(sop_class_name: str) -> str | None:
+    """What an object of this SOP class (its name, e.g. ``"Basic Text SR Storage"``) is, in
+    words a user knows, when it is not an image a scan can be read from; None for an image or
+    an unknown class.
+
+    >>> non_image_kind("Basic Text SR Storage")
+    'a structured report, Basic Text SR Storage'
+    >>> non_image_kind("MR Image Storage") is None
+    True
+    """
     for words, kind in _NON_IMAGE_KINDS:
-        if words in name:
-            return f"{kind}, {name}"
-    if name and "Image" not in name:
-        return name
+        if words in sop_class_name:
+            return f"{kind}, {sop_class_name}"
+    if sop_class_name and "Image" not in sop_class_name:
+        return sop_class_name
     return None
 
 
