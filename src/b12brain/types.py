@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,8 @@ class Volume:
     nifti_geometry : NiftiGeometry or None
         The input file's sform/qform fields when it was a NIfTI; outputs on this grid are
         written with them unchanged. ``None`` for DICOM or generated data.
+    metadata : mapping
+        The scan's acquisition metadata, BIDS sidecar keys (times in seconds); empty when unknown.
     """
 
     data: npt.NDArray[Any]
@@ -94,6 +97,7 @@ class Volume:
     source: str = field(default="<memory>")
     warnings: tuple[QCWarning, ...] = ()
     nifti_geometry: NiftiGeometry | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:
@@ -120,5 +124,6 @@ class Volume:
     def with_data(self, data: npt.NDArray[Any], source: str | None = None) -> Volume:
         """Same grid, other voxel values."""
         return Volume(
-            data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry
+            data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry,
+            self.metadata,
         )
