@@ -1,6 +1,14 @@
-"""Is the FLAIR a FLAIR, is the T1 a T1? Tissue contrast inside the brain (and series metadata).
+"""Is the FLAIR a FLAIR, is the T1 a T1? From the series metadata, and from tissue contrast.
 
-On a FLAIR the cerebrospinal fluid (CSF) is dark and grey matter brighter than white matter; on
+**Metadata** (a DICOM series, or a BIDS sidecar beside a NIfTI; ``Volume.metadata``) is checked
+right after reading, before any expensive stage (:func:`check_metadata`):
+:func:`~b12brain.qc.sequence.call_sequence` says what the series is (docs/series-selection.md).
+A scan given as the FLAIR that its metadata call anything else (T1, T2, PD, DWI, ADC, SWI,
+perfusion, fMRI, angiogram, localizer, derived or reformatted image, or not MR) is refused; a
+scan given as the T1 that its metadata call something else runs with a QC warning (the T1
+changes no figure of a run). Metadata that say nothing usable leave it to the image.
+
+**The image** (always; the only evidence for a bare NIfTI). On a FLAIR the cerebrospinal fluid (CSF) is dark and grey matter brighter than white matter; on
 a T1 white matter is brighter than grey matter and CSF dark; on a T2 CSF is the brightest
 tissue; on a proton-density (PD) image CSF is about as bright as grey matter, above white
 matter. The image check measures this inside the brain, in the tissue cores of the aligned
@@ -26,6 +34,7 @@ FLAIRs and T1s); the figures and margins are in docs/scan-qc.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +43,7 @@ from scipy import ndimage as ndi
 from b12brain.anatomy.atlas import load_atlas
 from b12brain.anatomy.localise import Anatomy
 from b12brain.errors import InputFileError
+from b12brain.qc.sequence import call_sequence
 from b12brain.qc.t1 import resample_by_world
 from b12brain.types import BoolArray, QCWarning, Volume
 
@@ -52,6 +62,14 @@ FLAIR_CSF_WM_REFUSE, FLAIR_CSF_WM_WARN = 1.3, 1.0
 #: ventricles are brighter than white matter, does not look like a T1 (warned: the T1 changes
 #: no figure of a run, see docs/scan-qc.md).
 T1_GM_WM_WARN, T1_CSF_WM_WARN = 0.95, 1.0
+
+#: What each metadata call is, in a message.
+_CALLED = {
+    "flair": "a FLAIR", "t1": "a T1", "t2": "a T2", "pd": "a proton-density image", "dwi": "a diffusion-weighted image",
+    "adc": "a diffusion map (ADC/FA)", "swi": "a susceptibility-weighted (T2*) image", "perfusion": "a perfusion series",
+    "fmri": "a functional (BOLD) series", "angio": "an angiogram", "localizer": "a localizer",
+    "derived": "a derived or reformatted image", "other": "another kind of series",
+}
 
 #: Voxel size (mm) of the grid the tissue cores are sampled on: a histogram of thousands of
 #: voxels needs no finer sampling, and this keeps the check to a few hundredths of a second.
@@ -84,8 +102,9 @@ class ContrastCheck:
 
     @property
     def figures(self) -> dict[str, float]:
-        """The figures under their ``summary.json`` names."""
-        return {"contrast_gm_wm": round(self.gm_wm, 3), "contrast_csf_wm": round(self.csf_wm, 3)}
+        """The figures under their ``summary.json`` names (none when not measured)."""
+        figures = {"contrast_gm_wm": self.gm_wm, "contrast_csf_wm": self.csf_wm}
+        return {name: round(value, 3) for name, value in figures.items() if np.isfinite(value)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,6 +126,52 @@ class TissueCores:
     wm: BoolArray
     cortex: BoolArray
     ventricles: BoolArray
+
+
+def check_metadata(scan: Volume, role: Literal["flair", "t1"]) -> tuple[QCWarning, ...]:
+    """Refuse a FLAIR (warn about a T1) whose series metadata say it is another kind of series.
+
+    Parameters
+    ----------
+    scan : Volume
+        The scan as read; its ``metadata`` (BIDS sidecar keys) are checked, nothing when empty.
+    role : {"flair", "t1"}
+        What it was given as.
+
+    Returns
+    -------
+    tuple of QCWarning
+        For a T1 that its metadata call something else (``contrast.metadata_not_t1``).
+
+    Raises
+    ------
+    InputFileError
+        (role ``"flair"``) The metadata call the scan something other than a FLAIR; the message
+        says what, why, and how to find the FLAIR series.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scan = Volume(np.zeros((2, 2, 2)), np.eye(4), "t1w.nii.gz", metadata={"SeriesDescription": "T1W_3D_TFE"})
+    >>> check_metadata(scan, "flair")
+    Traceback (most recent call last):
+    ...
+    b12brain.errors.InputFileError: t1w.nii.gz: its metadata say it is a T1, not a FLAIR (description 'T1W_3D_TFE' ...
+    """
+    if not scan.metadata:
+        return ()
+    call = call_sequence(scan.metadata)
+    if call.contrast is None or call.contrast == role:
+        return ()
+    what, why = _CALLED[call.contrast], "; ".join(call.reasons)
+    if role == "flair":
+        raise InputFileError(
+            scan.source, f"its metadata say it is {what}, not a FLAIR ({why}); give the FLAIR series (see `b12brain series`)"
+        )
+    return (QCWarning(
+        "contrast.metadata_not_t1", scan.source,
+        f"the series given as the T1 is {what} by its metadata ({why}), not a T1: check that it is the T1 series",
+    ),)
 
 
 def tissue_cores(anatomy: Anatomy, scan: Volume) -> TissueCores:
@@ -158,7 +223,8 @@ def check_flair_contrast(flair: Volume, anatomy: Anatomy) -> ContrastCheck:
     Returns
     -------
     ContrastCheck
-        The figures, and a QC warning when one is borderline.
+        The figures, and a QC warning when one is borderline (``contrast.not_flair_like``) or
+        when too little brain was sampled to measure them (``contrast.not_measured``).
 
     Raises
     ------
@@ -178,7 +244,13 @@ def check_flair_contrast(flair: Volume, anatomy: Anatomy) -> ContrastCheck:
             "give the FLAIR series (see `b12brain series`)",
         )
     warnings = []
-    if gm_wm < FLAIR_GM_WM_WARN or csf_wm > FLAIR_CSF_WM_WARN:
+    if looks_like == "unknown":
+        warnings.append(QCWarning(
+            "contrast.not_measured", flair.source,
+            "too little white matter, cortex or ventricle in the scan to check that it is a FLAIR by its tissue "
+            "contrast; check that this is the FLAIR series",
+        ))
+    elif gm_wm < FLAIR_GM_WM_WARN or csf_wm > FLAIR_CSF_WM_WARN:
         warnings.append(QCWarning(
             "contrast.not_flair_like", flair.source,
             f"the tissue contrast is unusual for a FLAIR ({seen}; a FLAIR shows grey matter at least "
