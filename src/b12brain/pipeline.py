@@ -87,7 +87,8 @@ class PipelineResult:
     ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
     lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
     ``caps_lining_mask`` instead. ``warnings`` holds every QC warning (reader, scan checks,
-    atlas fit, T1 checks); ``qc_figures`` the figures of the scan and atlas checks and
+    tissue contrast, atlas fit, T1 checks); ``qc_figures`` the figures of the scan, contrast and
+    atlas checks and
     ``t1_check`` those of the T1 (None without a T1); see docs/scan-qc.md.
     """
 
