@@ -22,7 +22,7 @@ from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.coregister import check_overlap
 from b12brain.preprocess.orient import to_canonical
 from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1
-from b12brain.qc.contrast import check_flair_contrast, check_metadata, check_t1_contrast
+from b12brain.qc.contrast import check_flair_contrast, check_metadata, check_t1_contrast, tissue_cores
 from b12brain.quantify import (
     LESION_CLASSES,
     Burden,
@@ -235,11 +235,12 @@ def run_pipeline(
         anatomy = localise_anatomy(corrected, head)
         # Before the atlas-fit checks: a T1 or T2 given as the FLAIR may fit the atlas poorly
         # too, and "looks like a T1" is what helps the user.
-        contrast = check_flair_contrast(corrected, anatomy)
+        cores = tissue_cores(anatomy, corrected)
+        contrast = check_flair_contrast(corrected, anatomy, cores)
         atlas_figures, atlas_warnings = check_atlas_fit(anatomy.alignment, flair_native.source)
         if t1_native is not None and t1_check is not None and not t1_check.warnings:
             # Only a T1 showing the FLAIR's head in the same place samples the same tissues.
-            t1_contrast = check_t1_contrast(t1_native, corrected, anatomy)
+            t1_contrast = check_t1_contrast(t1_native, corrected, anatomy, cores)
             t1_check = replace(t1_check, contrast=t1_contrast.figures, warnings=t1_contrast.warnings)
     with clock(f"lesion segmentation ({segmenter.name})"):
         # Neither segmenter reads a T1 yet (the T1 is only checked, see b12brain.qc.t1).

@@ -72,15 +72,24 @@ def test_phantom_flair_passes_with_no_contrast_warning(flair_placed: tuple[Volum
     assert check.gm_wm > 1.05 and check.csf_wm < 0.5
 
 
-def test_phantom_t2_given_as_flair_is_refused_as_t2(phantom: Phantom) -> None:
+def _on_flair_anatomy(scan: Volume, flair_placed: tuple[Volume, Anatomy]) -> tuple[Volume, Anatomy]:
+    """Another image of the phantom, with the anatomy placed on its FLAIR (same subject, same
+    grid: a perfect registration). Its own registration is exercised by the CLI test below and,
+    for every contrast and slice thickness, by benchmarks/contrast_check.py."""
+    canonical, _ = to_canonical(scan)
+    assert np.array_equal(canonical.affine, flair_placed[0].affine)
+    return canonical, flair_placed[1]
+
+
+def test_phantom_t2_given_as_flair_is_refused_as_t2(phantom: Phantom, flair_placed: tuple[Volume, Anatomy]) -> None:
     with pytest.raises(InputFileError) as info:
-        check_flair_contrast(*_placed(phantom.other["t2"]))
+        check_flair_contrast(*_on_flair_anatomy(phantom.other["t2"], flair_placed))
     assert "looks like a T2 or PD, not a FLAIR" in str(info.value) and "ventricles" in str(info.value)
 
 
-def test_phantom_pd_given_as_flair_is_refused_or_warned(phantom: Phantom) -> None:
+def test_phantom_pd_given_as_flair_is_refused_or_warned(phantom: Phantom, flair_placed: tuple[Volume, Anatomy]) -> None:
     try:
-        check = check_flair_contrast(*_placed(phantom.other["pd"]))
+        check = check_flair_contrast(*_on_flair_anatomy(phantom.other["pd"], flair_placed))
     except InputFileError as err:
         assert "looks like a T2 or PD" in str(err)
     else:
