@@ -8,11 +8,13 @@ perfusion, fMRI, angiogram, localizer, derived or reformatted image, or not MR) 
 scan given as the T1 that its metadata call something else runs with a QC warning (the T1
 changes no figure of a run). Metadata that say nothing usable leave it to the image.
 
-**The image** (always; the only evidence for a bare NIfTI). On a FLAIR the cerebrospinal fluid (CSF) is dark and grey matter brighter than white matter; on
-a T1 white matter is brighter than grey matter and CSF dark; on a T2 CSF is the brightest
-tissue; on a proton-density (PD) image CSF is about as bright as grey matter, above white
-matter. The image check measures this inside the brain, in the tissue cores of the aligned
-atlas, so it works on a bare NIfTI with no metadata; it runs after the atlas registration.
+**The image** is checked always (the only evidence for a bare NIfTI), after the atlas
+registration. On a FLAIR the cerebrospinal fluid (CSF) is dark and grey matter brighter than
+white matter; on a T1 white matter is brighter than grey matter and CSF dark; on a T2 CSF is
+the brightest tissue; on a proton-density (PD) image CSF is about as bright as grey matter,
+above white matter. The check measures this inside the brain, in the tissue cores of the
+aligned atlas (:func:`check_flair_contrast`, :func:`check_t1_contrast`). A diffusion-weighted
+(b = 1000) image shows a FLAIR's contrast and is told apart by its metadata only.
 
 Figures (ratios, so the scanner's intensity scale does not matter), taken on a ~2 mm subsample:
 
