@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -108,6 +108,7 @@ def write_dicom_series(
     description: str = "AX FLAIR",
     skip_slices: Sequence[int] = (),
     prefix: str = "IM",
+    extra_tags: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``data`` (X, Y, Z) as a classic single-frame MR DICOM series, one file per slice.
 
@@ -124,6 +125,9 @@ def write_dicom_series(
         whose columns are the index axes' direction cosines.
     skip_slices
         Slice indices not to write (to make a series with missing slices).
+    extra_tags
+        More header elements, ``{"gggg|eeee": value}`` (e.g. ``{"0010|0010": "DOE^JANE"}``),
+        written on every slice after the defaults (so they may replace them).
     """
     import SimpleITK as sitk
 
@@ -139,14 +143,20 @@ def write_dicom_series(
     common = [
         ("0008|0060", "MR"),
         ("0008|0008", "ORIGINAL\\PRIMARY\\M\\NONE"),
+        ("0008|0020", "20240101"),
+        ("0008|0030", "120000"),
         ("0008|0021", "20240101"),
         ("0008|0031", "120000"),
+        ("0008|0070", "B12BRAIN TEST"),
+        ("0018|5100", "HFS"),
+        ("0020|0011", "3"),
         ("0020|000d", f"{_UID_ROOT}.99"),
         ("0020|000e", series_uid),
         ("0008|103e", description),
         ("0020|0037", iop),
         ("0018|0050", f"{float(spacing_mm[2]):.6f}"),
         ("0018|0088", f"{float(spacing_mm[2]):.6f}"),
+        *(extra_tags or {}).items(),
     ]
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
@@ -162,6 +172,59 @@ def write_dicom_series(
         slice_k.SetMetaData("0008|0018", f"{series_uid}.{k + 1}")
         writer.SetFileName(str(folder / f"{prefix}{k:04d}.dcm"))
         writer.Execute(slice_k)
+    return folder
+
+
+def recode_dicom_series(source: Path, folder: Path, transfer_syntax: str) -> Path:
+    """Copy a classic series into ``folder`` with its pixel data in another transfer syntax.
+
+    JPEG 2000 (lossless) is encoded with pylibjpeg-openjpeg, JPEG-LS with pyjpegls, RLE and
+    deflate with pydicom itself.
+    """
+    import pydicom
+    from pydicom import uid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(source).glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        if transfer_syntax == uid.JPEG2000Lossless:
+            from openjpeg import encode
+            from pydicom.encaps import encapsulate
+
+            ds.PixelData = encapsulate([encode(ds.pixel_array, photometric_interpretation=2, codec_format=0)])
+            ds["PixelData"].VR = "OB"
+            ds.file_meta.TransferSyntaxUID = transfer_syntax
+        elif transfer_syntax == uid.DeflatedExplicitVRLittleEndian:
+            ds.file_meta.TransferSyntaxUID = transfer_syntax
+        else:
+            plugin = "pyjpegls" if transfer_syntax == uid.JPEGLSLossless else "pydicom"
+            ds.compress(transfer_syntax, encoding_plugin=plugin)
+        ds.save_as(folder / path.name, enforce_file_format=True)
+    return folder
+
+
+def write_enhanced_series(source: Path, folder: Path, *, sop_class: str | None = None) -> Path:
+    """Convert a classic series into one Legacy Converted Enhanced MR file (highdicom) in ``folder``.
+
+    ``sop_class`` relabels it (e.g. Enhanced MR Image Storage: the same functional groups, under
+    the class current Siemens XA and Philips scanners write; not a complete Enhanced MR object).
+    """
+    import highdicom
+    import pydicom
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    legacy = [pydicom.dcmread(p) for p in sorted(Path(source).glob("*.dcm"))]
+    for ds in legacy:
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID  # SimpleITK's files keep it in the meta only
+    enhanced = highdicom.legacy.LegacyConvertedEnhancedMRImage(
+        legacy_datasets=legacy, series_instance_uid=highdicom.UID(), series_number=9,
+        sop_instance_uid=highdicom.UID(), instance_number=1,
+    )
+    if sop_class is not None:
+        enhanced.SOPClassUID = enhanced.file_meta.MediaStorageSOPClassUID = sop_class
+    enhanced.save_as(folder / "enhanced.dcm")
     return folder
 
 
@@ -192,6 +255,16 @@ def _write_dicom_series_fixture() -> Callable[..., Path]:
     return write_dicom_series
 
 
+@pytest.fixture(name="recode_dicom_series")
+def _recode_dicom_series_fixture() -> Callable[..., Path]:
+    return recode_dicom_series
+
+
+@pytest.fixture(name="write_enhanced_series")
+def _write_enhanced_series_fixture() -> Callable[..., Path]:
+    return write_enhanced_series
+
+
 @pytest.fixture(name="affine_mm")
 def _affine_mm_fixture() -> Callable[..., npt.NDArray[np.float64]]:
     return affine_mm
@@ -213,6 +286,8 @@ def builders() -> SimpleNamespace:
         write_nifti=write_nifti,
         patch_nifti_header=patch_nifti_header,
         write_dicom_series=write_dicom_series,
+        recode_dicom_series=recode_dicom_series,
+        write_enhanced_series=write_enhanced_series,
         sha256_of=sha256_of,
     )
 

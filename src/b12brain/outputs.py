@@ -3,7 +3,8 @@
 Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1),
 ``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``caps_lining_mask.nii.gz``
 (uint8 0/1: caps and pencil-thin lining of the ventricles, not lesions), ``lesions.csv``,
-``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine.
+``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine;
+``flair.json`` / ``t1.json`` (the scans' acquisition metadata, BIDS sidecars) when known.
 ``b12brain-manifest.json`` (written last) lists them with their sizes and SHA-256; see
 :mod:`b12brain.io.outdir` for how the folder is published and when it may be replaced.
 """
@@ -29,6 +30,7 @@ from b12brain.io.atomic import atomic_path
 from b12brain.io.manifest import MANIFEST_NAME
 from b12brain.io.manifest import sha256_of_file as _sha256_of_file
 from b12brain.io.outdir import staged_output_dir
+from b12brain.io.sidecar import public_metadata
 from b12brain.pipeline import PipelineResult
 from b12brain.qc import no_t1_summary
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
@@ -40,7 +42,9 @@ from b12brain.types import Volume
 #: 1.2 (2026-12-07): ``warnings`` (QC warnings: header oddities, borderline scans) added.
 #: 1.3 (2026-12-07): ``t1`` (given, what it is used for, its check figures) and ``scan_checks``
 #: (the figures of the "is this a brain FLAIR?" checks, docs/scan-qc.md) added.
-SUMMARY_SCHEMA_VERSION = "1.3"
+#: 1.4 (2026-12-07): ``inputs[].sidecar`` (``"flair.json"``/``"t1.json"``: the scan's acquisition
+#: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``.
+SUMMARY_SCHEMA_VERSION = "1.4"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -55,6 +59,7 @@ def write_outputs(
     extra_json: Mapping[str, Mapping[str, Any]] | None = None,
     inputs: Sequence[Path | str] = (),
     command: str | None = None,
+    deidentify: bool = False,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
@@ -62,7 +67,11 @@ def write_outputs(
     published together with the rest, all at once or not at all. The folder also gets
     ``b12brain-manifest.json`` (every file's size and SHA-256, and ``command``), which is what
     lets a later ``overwrite`` replace it. The FLAIR's and T1's files count as inputs besides
-    ``inputs``: ``out_dir`` may never hold one.
+    ``inputs``: ``out_dir`` may never hold one. Each scan's :attr:`~b12brain.types.Volume.metadata`
+    is written as ``flair.json`` / ``t1.json``. ``deidentify`` leaves out what may identify the
+    patient or site: input paths (in ``summary.json``, the QC image and its warnings) and the
+    sidecars' institution, station and device fields (``docs/dicom.md``); ``command`` is
+    written as given, so the caller withholds its paths too.
 
     Raises
     ------
@@ -80,22 +89,29 @@ def write_outputs(
         save_nifti(result.lesion_labels, affine, stage / "lesion_labels.nii.gz", dtype=np.uint16, geometry=geometry)
         save_nifti(result.caps_lining_mask.astype(np.uint8), affine, stage / "caps_lining_mask.nii.gz", dtype=np.uint8, geometry=geometry)
         _write_csv(result.lesions, stage / "lesions.csv")
+        sidecars = {f"{role}.json": public_metadata(volume.metadata, deidentify=deidentify)
+                    for role, volume in (("flair", result.flair), ("t1", result.t1))
+                    if volume is not None and volume.metadata}
+        for sidecar_name, metadata in sidecars.items():
+            _write_json(metadata, stage / sidecar_name)
+        shown = _withheld_paths(result) if deidentify else {}
+        flair_name = "FLAIR" if deidentify else Path(result.flair.source).name
         write_qc_image(
             result.flair,
             result.class_map(),
             result.ventricles,
             stage / "qc_axial.png",
             caps_lining=result.caps_lining_mask,
-            title=f"{Path(result.flair.source).name}: {result.burden.lesion_count} lesions, "
+            title=f"{flair_name}: {result.burden.lesion_count} lesions, "
             f"{result.burden.lesion_ml:.2f} mL; caps/lining {result.burden.caps_lining_ml:.2f} mL "
             f"- b12brain {__version__}, not a diagnosis",
-            warnings=[w.message for w in result.warnings],
+            warnings=[_withhold(w.message, shown) for w in result.warnings],
         )
-        _write_json(summarise(result), stage / "summary.json")
+        _write_json(summarise(result, deidentify=deidentify), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
-             "lesions.csv", "qc_axial.png", "summary.json"]
+             "lesions.csv", "qc_axial.png", "summary.json", *sidecars]
     names += [*(extra_json or {}), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
 
@@ -109,8 +125,13 @@ def estimate_output_bytes(shape: Sequence[int]) -> int:
     return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
 
 
-def summarise(result: PipelineResult) -> dict[str, Any]:
-    """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`)."""
+def summarise(result: PipelineResult, *, deidentify: bool = False) -> dict[str, Any]:
+    """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`).
+
+    ``deidentify`` replaces the inputs' paths with their role (``"flair input"``), in the
+    inputs and in the warnings.
+    """
+    shown = _withheld_paths(result) if deidentify else {}
     burden = result.burden.as_dict()
     fazekas = burden.pop("fazekas")
     caps_lining = {"count": burden.pop("caps_lining_count"), "ml": burden.pop("caps_lining_ml"), "rule": CAPS_LINING_RULE}
@@ -119,9 +140,9 @@ def summarise(result: PipelineResult) -> dict[str, Any]:
         "software": {"name": "b12brain", "version": __version__},
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
-        "warnings": [w.as_dict() for w in result.warnings],
-        "inputs": [_describe_input("flair", result.flair)]
-        + ([_describe_input("t1", result.t1)] if result.t1 is not None else []),
+        "warnings": [{key: _withhold(text, shown) for key, text in w.as_dict().items()} for w in result.warnings],
+        "inputs": [_describe_input("flair", result.flair, deidentify=deidentify)]
+        + ([_describe_input("t1", result.t1, deidentify=deidentify)] if result.t1 is not None else []),
         "t1": result.t1_check.as_dict() if result.t1_check is not None else no_t1_summary(),
         "scan_checks": result.qc_figures,
         "settings": {
@@ -158,15 +179,31 @@ def file_sha256(path: Path | str) -> str:
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def _describe_input(role: str, volume: Volume) -> dict[str, Any]:
+def _withheld_paths(result: PipelineResult) -> dict[str, str]:
+    """Each input's path (as given, and absolute) -> its role, longest first."""
+    paths = {}
+    for role, volume in (("flair", result.flair), ("t1", result.t1)):
+        if volume is not None:
+            paths[volume.source] = paths[str(Path(volume.source).absolute())] = f"{role} input"
+    return dict(sorted(paths.items(), key=lambda item: -len(item[0])))
+
+
+def _withhold(text: str, shown: Mapping[str, str]) -> str:
+    for path, role in shown.items():
+        text = text.replace(path, role)
+    return text
+
+
+def _describe_input(role: str, volume: Volume, *, deidentify: bool = False) -> dict[str, Any]:
     path = Path(volume.source)
     return {
         "role": role,
-        "path": str(path.absolute()) if path.exists() else volume.source,
+        "path": None if deidentify else str(path.absolute()) if path.exists() else volume.source,
         "sha256": file_sha256(path) if path.exists() else None,
         "shape": list(volume.shape),
         "voxel_mm": [round(s, 4) for s in volume.spacing_mm],
         "orientation": "".join(nib.aff2axcodes(volume.affine)),
+        "sidecar": f"{role}.json" if volume.metadata else None,
     }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,7 +89,9 @@ class Volume:
         The input file's sform/qform fields when it was a NIfTI; outputs on this grid are
         written with them unchanged. ``None`` for DICOM or generated data.
     metadata : mapping
-        The scan's acquisition metadata, BIDS sidecar keys (times in seconds); empty when unknown.
+        The acquisition's description as BIDS sidecar fields with their BIDS names and units
+        (``SeriesDescription``, ``EchoTime`` in seconds...): what dcm2niix wrote for a DICOM
+        series, or the sidecar beside a NIfTI; empty when unknown. Never patient identifiers.
     """
 
     data: npt.NDArray[Any]

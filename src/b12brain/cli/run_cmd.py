@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds an unchanged b12brain result (checked "
                         "against its b12brain-manifest.json) and none of this run's inputs")
+    parser.add_argument("--deidentify", action="store_true",
+                        help="keep what may identify the patient out of every output: input paths (summary.json, "
+                        "QC image, manifest command line) and the scans' institution, station and device fields; "
+                        "patient names, IDs and birth dates are never written (docs/dicom.md)")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
     parser.set_defaults(handler=handle)
 
@@ -91,10 +96,11 @@ def handle(args: argparse.Namespace) -> int:
 
         assessment = assess_run(result.burden, labs=labs, symptoms=symptoms, source=str(Path(args.out) / "summary.json"))
         extra["assessment.json"] = assessment.as_dict()
+    command = _withhold_paths(args.command_line, inputs, args.out) if args.deidentify else args.command_line
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
-                          command=args.command_line)
+                          command=command, deidentify=args.deidentify)
     for warning in result.warnings:
-        print(f"b12brain run: QC warning: {warning}", file=sys.stderr)
+        print(f"b12brain run: QC warning: {warning}", file=sys.stderr)  # the user's own paths, on their terminal
     b = result.burden
     print(
         f"{b.lesion_count} lesions, {b.lesion_ml:.2f} mL ({b.lesion_percent_of_brain:.2f}% of brain); "
@@ -108,3 +114,16 @@ def handle(args: argparse.Namespace) -> int:
               f"imaging {assessment.imaging.pattern if assessment.imaging else 'not assessed'}")
     print(f"results in {paths['summary.json'].parent} (not a diagnosis: review the QC image)")
     return 0
+
+
+def _withhold_paths(command: str | None, inputs: list[str], out: str) -> str | None:
+    """The command line with each input path replaced by ``<input>`` and the output folder by
+    ``<out>`` (paths may hold a patient's name)."""
+    if command is None:
+        return None
+    shown = {**{path: "<input>" for path in inputs}, out: "<out>"}
+    words = []
+    for word in shlex.split(command):
+        option, equals, value = word.partition("=")
+        words.append(f"{option}={shown[value]}" if equals and value in shown else shown.get(word, word))
+    return shlex.join(words)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from b12brain.errors import InputFileError
 from b12brain.io.nifti import is_nifti_path, load_nifti
+from b12brain.io.sidecar import read_nifti_sidecar
 from b12brain.types import Volume
 
 
@@ -26,7 +28,9 @@ def load_volume(path: Path | str, *, allow_constant: bool = False, max_voxels: i
     -------
     Volume
         float32 data; ``warnings`` holds what was worked around (see ``docs/input-checks.md``);
-        ``nifti_geometry`` the input's sform/qform fields for a NIfTI.
+        ``nifti_geometry`` the input's sform/qform fields for a NIfTI; ``metadata`` the BIDS
+        fields of the DICOM series, or of the sidecar beside a NIfTI (``scan.nii.gz`` ->
+        ``scan.json``; an unusable one is ignored with a QC warning).
 
     Raises
     ------
@@ -44,5 +48,7 @@ def load_volume(path: Path | str, *, allow_constant: bool = False, max_voxels: i
 
         return load_dicom_series(path, allow_constant=allow_constant, max_voxels=max_voxels)
     if is_nifti_path(path):
-        return load_nifti(path, allow_constant=allow_constant, max_voxels=max_voxels)
+        volume = load_nifti(path, allow_constant=allow_constant, max_voxels=max_voxels)
+        metadata, sidecar_warnings = read_nifti_sidecar(path)
+        return replace(volume, warnings=volume.warnings + sidecar_warnings, metadata=metadata)
     raise InputFileError(path, "unsupported file type; expected NIfTI (.nii, .nii.gz) or a DICOM series folder")
