@@ -168,3 +168,19 @@ def test_run_refuses_a_t1_given_as_the_flair_with_exit_2_and_one_line(
     assert len(lines) == 1 and lines[0].startswith(f"b12brain run: error: {t1}: looks like a T1, not a FLAIR"), stderr
     assert "Traceback" not in stdout + stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_run_refuses_a_dicom_t1_series_given_as_the_flair_before_any_processing(
+    phantom: Phantom, tmp_path: Path, capfd: pytest.CaptureFixture[str], write_dicom_series: Any
+) -> None:
+    """The tester's case: a phantom's T1 written as a DICOM series ran as a FLAIR ("509.70 mL")."""
+    from b12brain.cli.main import main
+
+    data = np.round(phantom.t1.data[:, :, 8:16]).astype(np.int16)  # eight slices: enough to read
+    series = write_dicom_series(tmp_path / "t1_series", data, spacing_mm=(0.9, 0.9, 6.0), description="T1W_3D_TFE")
+    capfd.readouterr()
+    code = main(["run", "--flair", str(series), "--out", str(tmp_path / "out"), "--segmenter", "classical"])
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(lines) == 1 and "its metadata say it is a T1, not a FLAIR (description 'T1W_3D_TFE'" in lines[0], lines
+    assert not (tmp_path / "out").exists()
