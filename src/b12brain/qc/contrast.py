@@ -201,7 +201,8 @@ def tissue_cores(anatomy: Anatomy, scan: Volume) -> TissueCores:
 @functools.lru_cache(maxsize=1)
 def _atlas_ventricles() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
     """The atlas ventricles cropped to their bounding box (plus 2 voxels), with its affine:
-    warping this box instead of the whole atlas grid costs a twentieth of the time."""
+    warping this box instead of the whole 197 x 233 x 189 grid took the FLAIR check from about
+    0.2 s to 0.03 s (both measured on the shared machine under load)."""
     atlas = load_atlas()
     box = tuple(slice(max(0, int(i.min()) - 2), int(i.max()) + 3) for i in np.nonzero(atlas.ventricles))
     affine = atlas.affine.copy()
