@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.coregister import check_overlap
 from b12brain.preprocess.orient import to_canonical
 from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1
+from b12brain.qc.contrast import check_flair_contrast, check_metadata, check_t1_contrast, tissue_cores
 from b12brain.quantify import (
     LESION_CLASSES,
     Burden,
@@ -86,7 +87,8 @@ class PipelineResult:
     ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
     lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
     ``caps_lining_mask`` instead. ``warnings`` holds every QC warning (reader, scan checks,
-    atlas fit, T1 checks); ``qc_figures`` the figures of the scan and atlas checks and
+    tissue contrast, atlas fit, T1 checks); ``qc_figures`` the figures of the scan, contrast and
+    atlas checks and
     ``t1_check`` those of the T1 (None without a T1); see docs/scan-qc.md.
     """
 
@@ -126,14 +128,19 @@ class PipelineResult:
 
 @dataclass(frozen=True, eq=False)
 class Scans:
-    """The scans of one run, each read once and checked together (:func:`read_scans`)."""
+    """The scans of one run, each read once and checked together (:func:`read_scans`);
+    ``warnings`` holds those of the checks made on reading (a T1 whose metadata call it
+    something else)."""
 
     flair: Volume
     t1: Volume | None = None
+    warnings: tuple[QCWarning, ...] = ()
 
 
 def read_scans(flair: Volume | Path | str, t1: Volume | Path | str | None = None) -> Scans:
-    """Read the FLAIR (and the T1) unless given as Volumes, and check that they go together.
+    """Read the FLAIR (and the T1) unless given as Volumes, and check that they go together and
+    that their metadata, where they have any, call them a FLAIR and a T1
+    (:func:`b12brain.qc.contrast.check_metadata`).
 
     A caller that must refuse bad inputs before any work starts (``b12brain run``) calls this
     first and hands the result to :func:`run_pipeline`, which then reads and checks nothing
@@ -142,14 +149,16 @@ def read_scans(flair: Volume | Path | str, t1: Volume | Path | str | None = None
     Raises
     ------
     InputFileError, HeaderError
-        A scan is unreadable or unusable, or the T1 does not overlap the FLAIR (the message
-        names it).
+        A scan is unreadable or unusable, the FLAIR's metadata call it another kind of series,
+        or the T1 does not overlap the FLAIR (the message names it).
     """
     flair_volume = flair if isinstance(flair, Volume) else load_volume(flair)
+    check_metadata(flair_volume, "flair")
     t1_volume = None if t1 is None else t1 if isinstance(t1, Volume) else load_volume(t1)
-    if t1_volume is not None:
-        check_overlap(t1_volume, flair_volume)
-    return Scans(flair_volume, t1_volume)
+    if t1_volume is None:
+        return Scans(flair_volume)
+    check_overlap(t1_volume, flair_volume)
+    return Scans(flair_volume, t1_volume, check_metadata(t1_volume, "t1"))
 
 
 def run_pipeline(
@@ -181,8 +190,9 @@ def run_pipeline(
     Raises
     ------
     InputFileError, HeaderError
-        An input is unreadable or unusable, or is not a brain FLAIR (the message names it and
-        says what looked wrong; docs/scan-qc.md).
+        An input is unreadable or unusable, or is not a brain FLAIR: not an image of a head, or
+        by its metadata or tissue contrast another sequence (the message names it and says
+        what looked wrong; docs/scan-qc.md).
     RegistrationError
         The atlas could not be placed plausibly.
     ConfigError, ModelError
@@ -223,7 +233,15 @@ def run_pipeline(
         corrected, _ = correct_bias(scan.volume, head)
     with clock("anatomy (atlas registration, ventricles, cortex, infratentorial)"):
         anatomy = localise_anatomy(corrected, head)
+        # Before the atlas-fit checks: a T1 or T2 given as the FLAIR may fit the atlas poorly
+        # too, and "looks like a T1" is what helps the user.
+        cores = tissue_cores(anatomy, corrected)
+        contrast = check_flair_contrast(corrected, anatomy, cores)
         atlas_figures, atlas_warnings = check_atlas_fit(anatomy.alignment, flair_native.source)
+        if t1_native is not None and t1_check is not None and not t1_check.warnings:
+            # Only a T1 showing the FLAIR's head in the same place samples the same tissues.
+            t1_contrast = check_t1_contrast(t1_native, corrected, anatomy, cores)
+            t1_check = replace(t1_check, contrast=t1_contrast.figures, warnings=t1_contrast.warnings)
     with clock(f"lesion segmentation ({segmenter.name})"):
         # Neither segmenter reads a T1 yet (the T1 is only checked, see b12brain.qc.t1).
         probability = segmenter.predict(corrected, anatomy, None)
@@ -267,10 +285,12 @@ def run_pipeline(
         seconds_by_stage=clock.seconds,
         warnings=flair_native.warnings
         + (t1_native.warnings if t1_native is not None else ())
+        + scans.warnings
         + scan.warnings
+        + contrast.warnings
         + atlas_warnings
         + (t1_check.warnings if t1_check is not None else ()),
-        qc_figures={**scan.figures, **atlas_figures},
+        qc_figures={**scan.figures, **contrast.figures, **atlas_figures},
         t1_check=t1_check,
     )
 

@@ -234,9 +234,25 @@ def test_orbits_dark_globes_in_bright_fat_under_the_frontal_lobes(phantoms, slic
             assert not (region & brain).any() and not (region & (ph.lesion.data > 0)).any()
 
 
+def test_other_contrasts_show_their_sequence_and_leave_flair_and_t1_unchanged(phantoms) -> None:
+    plain = phantoms[("mild", 6.0, 0)]
+    ph = make_phantom(PhantomConfig(seed=0, lesion_load="mild", slice_mm=6.0, other_contrasts=("t2", "pd", "dwi")))
+    assert np.array_equal(ph.flair.data, plain.flair.data) and np.array_equal(ph.t1.data, plain.t1.data)
+    assert sorted(ph.other) == ["dwi", "pd", "t2"]
+    assert all(np.array_equal(v.affine, ph.flair.affine) for v in ph.other.values())
+    brain = ph.brain.data > 0
+    vent = ndi.binary_erosion(ph.ventricles.data > 0)
+    tissue = brain & ~ndi.binary_dilation(ph.ventricles.data > 0, iterations=3) & (ph.lesion.data == 0)
+    csf_over_tissue = {k: np.median(v.data[vent]) / np.median(v.data[tissue]) for k, v in ph.other.items()}
+    assert csf_over_tissue["t2"] > 2.0  # CSF brightest
+    assert 0.85 < csf_over_tissue["pd"] < 1.5  # CSF about as bright as tissue
+    assert csf_over_tissue["dwi"] < 0.5  # CSF dark
+    assert ph.other["t2"].source.endswith(" t2")
+
+
 def test_bad_config_raises() -> None:
     for bad in (PhantomConfig(slice_mm=0.5), PhantomConfig(slice_mm=12.0), PhantomConfig(seed=-3),
-                PhantomConfig(lesion_load="huge")):  # type: ignore[arg-type]
+                PhantomConfig(lesion_load="huge"), PhantomConfig(other_contrasts=("ct",))):  # type: ignore[arg-type]
         with pytest.raises(ConfigError):
             make_phantom(bad)
 

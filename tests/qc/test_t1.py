@@ -53,7 +53,7 @@ def test_t1_of_the_same_session_passes_with_full_overlap(phantom: Phantom) -> No
     assert check.head_overlap > 0.95
     assert check.as_dict() == {
         "given": True,
-        "used_for": ["overlap check"],
+        "used_for": ["overlap check", "contrast check"],
         "figures": {"fov_overlap": round(check.fov_overlap, 3), "head_overlap": round(check.head_overlap, 3)},
         "segmentation": NOT_USED_FOR_SEGMENTATION,
     }
@@ -140,8 +140,11 @@ def test_run_with_a_misplaced_t1_warns_everywhere_and_gives_the_same_figures(
     assert "b12brain run: QC warning: " in stderr and "another subject or session" in stderr
     with_t1 = json.loads((tmp_path / "with" / "summary.json").read_text())
     without = json.loads((tmp_path / "without" / "summary.json").read_text())
-    assert with_t1["t1"]["given"] is True and with_t1["t1"]["used_for"] == ["overlap check"]
+    assert with_t1["t1"]["given"] is True and with_t1["t1"]["used_for"] == ["overlap check", "contrast check"]
     assert with_t1["t1"]["figures"]["head_overlap"] < MIN_HEAD_OVERLAP
+    # A T1 whose head lies elsewhere samples other tissues: its contrast is not measured.
+    assert "contrast_gm_wm" not in with_t1["t1"]["figures"]
+    assert with_t1["scan_checks"]["contrast_gm_wm"] > 1.0 and with_t1["scan_checks"]["contrast_csf_wm"] < 0.5
     assert with_t1["t1"]["segmentation"] == NOT_USED_FOR_SEGMENTATION
     assert [w["code"] for w in with_t1["warnings"]] == ["t1.head_mismatch"]
     assert without["t1"] == {"given": False, "used_for": [], "figures": {}, "segmentation": NOT_USED_FOR_SEGMENTATION}

@@ -38,6 +38,38 @@ def draw_contrasts(rng: np.random.Generator) -> tuple[Contrast, Contrast]:
     return flair, t1
 
 
+def draw_other_contrast(kind: str, rng: np.random.Generator) -> tuple[Contrast, float]:
+    """Tissue signals of a T2, proton-density or diffusion (b = 1000 s/mm², trace) image.
+
+    Returns the contrast and the lesions' excess over white matter relative to the FLAIR's
+    (T2 and PD show white-matter lesions as bright as a FLAIR does, a diffusion trace image
+    about half as bright: "T2 shine-through").
+
+    Ranges are those of clinical brain scans (signal relative to white matter): T2 grey matter
+    1.15-1.35, CSF 2.5-4 (brightest); PD grey matter 1.1-1.25, CSF 1.05-1.35 (about as grey
+    matter); DWI grey matter 1.05-1.2 with CSF dark (0.15-0.35) and a fat-suppressed, dark scalp.
+    """
+    if kind == "t2":
+        return Contrast(
+            gm=rng.uniform(1.15, 1.35),
+            csf=(csf := rng.uniform(2.5, 4.0)),
+            head=(csf, 0.04, rng.uniform(0.6, 0.9), 0.04, rng.uniform(1.0, 1.5), rng.uniform(0.5, 0.8)),
+        ), 1.0
+    if kind == "pd":
+        return Contrast(
+            gm=rng.uniform(1.1, 1.25),
+            csf=(csf := rng.uniform(1.05, 1.35)),
+            head=(csf, 0.05, rng.uniform(0.8, 1.1), 0.05, rng.uniform(1.1, 1.4), rng.uniform(0.7, 0.9)),
+        ), 1.0
+    if kind == "dwi":
+        return Contrast(
+            gm=rng.uniform(1.05, 1.2),
+            csf=(csf := rng.uniform(0.15, 0.35)),
+            head=(csf, 0.02, rng.uniform(0.05, 0.15), 0.02, rng.uniform(0.05, 0.15), rng.uniform(0.1, 0.2)),
+        ), 0.5
+    raise ValueError(f"unknown contrast {kind!r}")
+
+
 def head_layers_mm(rng: np.random.Generator) -> npt.NDArray[np.float64]:
     """Outer radii (mm beyond the brain mask) of the six head layers, cumulative."""
     thickness = [

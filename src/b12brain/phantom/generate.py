@@ -15,7 +15,7 @@ thick slices each lesion's footprint at its half maximum (:func:`visible_lesion`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -30,6 +30,7 @@ from b12brain.phantom._contrast import (
     add_rician_noise,
     bias_field,
     draw_contrasts,
+    draw_other_contrast,
     head_layers_mm,
     head_signal,
 )
@@ -40,6 +41,9 @@ from b12brain.types import Volume
 
 LesionLoad = Literal["none", "mild", "moderate", "severe"]
 LESION_LOADS: tuple[str, ...] = get_args(LesionLoad)
+#: Contrasts a phantom can show besides its FLAIR and T1 (``PhantomConfig.other_contrasts``).
+OtherContrast = Literal["t2", "pd", "dwi"]
+OTHER_CONTRASTS: tuple[str, ...] = get_args(OtherContrast)
 
 #: Ground-truth lesion classes (``lesion_class`` voxel values).
 CLASS_NAMES = {1: "periventricular", 2: "deep", 3: "juxtacortical", 4: "infratentorial"}
@@ -71,11 +75,17 @@ class PhantomConfig:
     slice_mm : float
         1.0 gives the 3D isotropic 1 mm grid (197 x 233 x 189); more (up to 10) gives
         clinical 2D axial slices of that thickness with 0.9 mm pixels (256 x 256 x N).
+    other_contrasts : tuple of {"t2", "pd", "dwi"}
+        Also make these images of the same subject on the same grid (``Phantom.other``): a T2,
+        a proton-density and a diffusion-weighted (b = 1000 trace) image, e.g. to check that
+        a scan that is not a FLAIR is noticed. Their tissue signals are drawn from a stream of
+        their own, so asking for them leaves the FLAIR and T1 unchanged.
     """
 
     seed: int = 0
     lesion_load: LesionLoad = "moderate"
     slice_mm: float = 1.0
+    other_contrasts: tuple[OtherContrast, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +95,8 @@ class Phantom:
     ``lesion_class`` uses :data:`CLASS_NAMES` (only 1 periventricular and 2 deep occur).
     ``truth`` is JSON-able: seed, load, slice_mm, shape, voxel_mm, lesion_ml (total),
     lesion_ml_by_class, lesion_count (26-connected components), ventricle_ml, brain_ml and
-    the drawn simulation parameters.
+    the drawn simulation parameters. ``other`` holds the images of
+    ``PhantomConfig.other_contrasts`` by name.
     """
 
     flair: Volume
@@ -95,6 +106,7 @@ class Phantom:
     ventricles: Volume
     brain: Volume
     truth: dict[str, Any]
+    other: dict[str, Volume] = field(default_factory=dict)
 
 
 def check_config(config: PhantomConfig) -> None:
@@ -106,6 +118,9 @@ def check_config(config: PhantomConfig) -> None:
         raise ConfigError(f"slice_mm: {config.slice_mm!r} is outside {lo:g}-{hi:g} mm; use 1 for 3D or a clinical slice thickness")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int | np.integer) or config.seed < 0:
         raise ConfigError(f"seed: {config.seed!r} must be a non-negative integer")
+    unknown = [c for c in config.other_contrasts if c not in OTHER_CONTRASTS]
+    if unknown:
+        raise ConfigError(f"other_contrasts: {unknown!r} not among {', '.join(OTHER_CONTRASTS)}")
 
 
 def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
@@ -150,8 +165,13 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
     head_dist = geo.dist_outside_brain * (1.0 + 0.15 * smooth_field(rng, mm_grids(atlas.affine, atlas.shape), wavelength_mm=(80.0, 200.0), terms=3))
     # The face wraps the orbits: only the skin lies outside their fat.
     head_dist[orbits.box] = np.minimum(head_dist[orbits.box], orbits.distance + np.float32(radii[-2]))
+    other_rng = np.random.default_rng([int(config.seed), 2])
+    contrasts = [(flair_c, flair_les), (t1_c, t1_les)]
+    for kind in config.other_contrasts:
+        other_c, lesion_share = draw_other_contrast(kind, other_rng)
+        contrasts.append((other_c, lesion_soft + np.float32(lesion_share) * (flair_les - lesion_soft)))
     images = []
-    for c, les in ((flair_c, flair_les), (t1_c, t1_les)):
+    for c, les in contrasts:
         img = atlas.wm + np.float32(c.gm) * atlas.gm + np.float32(c.csf) * atlas.csf
         tissue_b = wm_b + np.float32(c.gm) * gm_b + np.float32(c.csf) * csf_b
         img[box] = tissue_b * (1.0 - lesion_soft) + les
@@ -213,6 +233,7 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
         ventricles=vol(vent_out.astype(np.uint8), "ventricles"),
         brain=vol(brain_out.astype(np.uint8), "brain"),
         truth={},
+        other={kind: vol(img, kind) for kind, img in zip(config.other_contrasts, out_images[2:], strict=True)},
     )
     phantom.truth.update(
         _truth(phantom, config)

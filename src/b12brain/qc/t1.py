@@ -34,7 +34,7 @@ from b12brain.types import BoolArray, QCWarning, Volume
 #: What the T1 is not used for, and why (written to ``summary.json``).
 NOT_USED_FOR_SEGMENTATION = "not used for segmentation: neither segmenter reads a T1 yet"
 #: What the T1 is used for.
-USED_FOR = ("overlap check",)
+USED_FOR = ("overlap check", "contrast check")
 
 #: A rule of this tool: a T1 of the same session covers the brain the FLAIR shows, and the brain
 #: fills most of a brain scan's head; a T1 covering less than 80 % of the FLAIR's head misses
@@ -62,18 +62,26 @@ class T1Check:
         Fraction of the smaller of the two head masks (inside the T1's field of view) that lies
         inside the other (0..1).
     warnings : tuple of QCWarning
+    contrast : dict of str to float
+        The T1's tissue-contrast figures (:func:`b12brain.qc.contrast.check_t1_contrast`),
+        added once the atlas is placed; empty before.
     """
 
     fov_overlap: float
     head_overlap: float
     warnings: tuple[QCWarning, ...] = field(default=())
+    contrast: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``t1`` object of ``summary.json`` for a run given a T1."""
         return {
             "given": True,
             "used_for": list(USED_FOR),
-            "figures": {"fov_overlap": round(self.fov_overlap, 3), "head_overlap": round(self.head_overlap, 3)},
+            "figures": {
+                "fov_overlap": round(self.fov_overlap, 3),
+                "head_overlap": round(self.head_overlap, 3),
+                **self.contrast,
+            },
             "segmentation": NOT_USED_FOR_SEGMENTATION,
         }
 
@@ -113,7 +121,7 @@ def check_t1(t1: Volume, flair: Volume, flair_head: BoolArray) -> T1Check:
     steps = tuple(max(1, int(round(_CHECK_MM / s))) for s in flair.spacing_mm)
     head = flair_head[:: steps[0], :: steps[1], :: steps[2]]
     coarse_affine = flair.affine @ np.diag([*steps, 1.0])
-    t1_on_flair = _resample(t1, head.shape, coarse_affine)
+    t1_on_flair = resample_by_world(t1, head.shape, coarse_affine)
     inside = np.isfinite(t1_on_flair)
     flair_head_ml = int(head.sum())
     overlap = float((head & inside).sum()) / flair_head_ml if flair_head_ml else 0.0
@@ -149,8 +157,9 @@ def _same_data(t1: Volume, flair: Volume) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def _resample(moving: Volume, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
-    """``moving`` on the grid (shape, affine) by world coordinates alone; NaN outside its field."""
+def resample_by_world(moving: Volume, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
+    """``moving`` on the grid (shape, affine) by world coordinates alone (linear); NaN outside
+    its field of view."""
     reference = to_sitk(np.zeros(shape, np.uint8), affine)
     image = to_sitk(moving.data.astype(np.float32), moving.affine)
     out = sitk.Resample(image, reference, sitk.Transform(), sitk.sitkLinear, float("nan"), sitk.sitkFloat32)
