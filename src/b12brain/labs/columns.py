@@ -41,13 +41,16 @@ from b12brain.labs.fields import (
     CHOICE_FIELDS,
     CONDITIONS,
     FALSE_WORDS,
+    FIELD,
+    MARKER_SPECS,
+    MARKERS,
     NUMBER_FIELDS,
     TRUE_WORDS,
     UNIT_SUFFIX,
     find_condition,
     normalise_choice,
 )
-from b12brain.labs.units import MARKER_SPECS, MARKERS, find_unit, round_significant
+from b12brain.labs.units import find_unit, round_significant
 
 ObjectArray = npt.NDArray[np.object_]
 
@@ -188,12 +191,13 @@ def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, str
     if field not in frame:
         return np.full(n, np.nan)
     raw = frame[field]
-    lo, hi, unit, basis = NUMBER_FIELDS[field]
+    spec = FIELD[field]
+    (lo, hi), unit = spec.plausible, spec.unit
     cells = read_cells(raw, strict, numbers_first=not decimal_comma)
     parsed = parse_numbers(cells, strict_text=strict, units_allowed=False, decimal_comma=decimal_comma)
     values, bad = parsed.values, parsed.bad
     wanted = f"a number of {unit}"
-    expected = f"{wanted}, {lo:g}-{hi:g} ({basis})"
+    expected = f"{wanted}, {lo:g}-{hi:g} ({spec.plausible_basis})"
     problems.add(field, bad >= 0, lambda i: (
         kind_problem(int(bad[i]), show(raw.iloc[i]), wanted) if bad[i] != OTHER
         else f"{show(raw.iloc[i])} is not a plain number", expected))

@@ -15,24 +15,11 @@ from dataclasses import dataclass
 
 from b12brain.errors import LabValueError
 from b12brain.io.jsonfile import shorten
-from b12brain.labs.fields import KNOWN_FIELDS, NUMBER_FIELDS, UNIT_SUFFIX
-from b12brain.labs.units import MARKER_SPECS, MARKERS, find_unit
+from b12brain.labs.fields import FIELD, FIELDS, KNOWN_FIELDS, MARKER_SPECS, MARKERS, NUMBER_FIELDS, UNIT_SUFFIX
+from b12brain.labs.units import find_unit
 
-#: Other header spellings of a field (compared after :func:`header_key`).
-HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("patient id", "sample id", "subject id", "specimen id", "lab id"),
-    "b12": ("vitamin b12", "vit b12", "cobalamin", "total b12", "serum b12", "b12 total", "total vitamin b12",
-            "serum vitamin b12", "cobalamine", "vitamin b12 cobalamin"),
-    "holotc": ("holo tc", "holotranscobalamin", "holo transcobalamin", "active b12", "active vitamin b12"),
-    "mma": ("methylmalonic acid", "methylmalonic acid mma", "serum mma", "mma serum"),
-    "homocysteine": ("thcy", "hcy", "total homocysteine", "plasma homocysteine", "homocysteine total"),
-    "folate": ("serum folate", "folic acid", "folate serum"),
-    "egfr": ("gfr estimated", "estimated gfr"),
-    "mcv": ("mean cell volume", "mean corpuscular volume"),
-    "haemoglobin": ("hemoglobin", "hb", "hgb"),
-    "age": ("age years",),
-    "sex": ("gender",),
-}
+#: Other header spellings of a field (compared after :func:`header_key`), from the field table.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {f.name: f.headers for f in FIELDS if f.headers}
 #: Headers longer than this get no "did you mean" (difflib's time grows with the square of the length).
 _SUGGEST_CHARS = 80
 _BRACKETED = re.compile(r"^(.*?)\s*[(\[]\s*([^()\[\]]*?)\s*[)\]]\s*$")
@@ -149,8 +136,8 @@ def _field_of(header: str, source: str) -> tuple[str, str | None]:
             raise LabValueError(source, shorten(header), f"unknown unit {unit_text!r} in the header",
                                 f"one of {MARKER_SPECS[field].accepted_units}")
         return field, unit
-    if field in NUMBER_FIELDS and header_key(unit_text) == header_key(NUMBER_FIELDS[field][2]):
+    if field in NUMBER_FIELDS and header_key(unit_text) == header_key(FIELD[field].unit):
         return field, None
     raise LabValueError(source, shorten(header), f"unit {unit_text!r} in the header of a field that takes none"
                         if field not in NUMBER_FIELDS else f"unit {unit_text!r} in the header",
-                        f"{field} in {NUMBER_FIELDS[field][2]}" if field in NUMBER_FIELDS else f"the header {field!r}")
+                        f"{field} in {FIELD[field].unit}" if field in NUMBER_FIELDS else f"the header {field!r}")

@@ -18,7 +18,7 @@ from b12brain.labs.advice import ADVICE_RULES, advise
 from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
 from b12brain.labs.censored import CENSOR_SIGNS, CENSORED_LABEL, SIGN_CODES, censored_sentence, straddled_bands
 from b12brain.labs.columns import PanelColumns
-from b12brain.labs.panel import Cohort, Panel, columns_from_panels, read_cohort
+from b12brain.labs.panel import Cohort, Panel, read_cohort
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
 from b12brain.labs.rules import (
     FLAG_RULES,
@@ -113,7 +113,7 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         field = next(f for f, name in CB12_INPUTS if name == censored[0])
         raise LabValueError(panel.source, field, f"{field} is a bound ({panel.censored[field]}), not a measured value, "
                             "when cB12 is asked", "measured values of B12, holoTC, MMA, homocysteine and age")
-    evaluation = evaluate(columns_from_panels([panel]), symptoms=np.array([symptoms]),
+    evaluation = evaluate(panel.columns, symptoms=np.array([symptoms]),
                           neurological=np.array([neurological]), nitrous=np.array([nitrous_oxide]))
     basis = evaluation.basis
     markers = {m: _marker_result(panel, basis, m) for m in INTERPRETED if basis.categories[m][0] != -1}
