@@ -125,6 +125,21 @@ class Cohort:
         """Good panel ``i`` (0-based, in ``columns`` order) as a :class:`Panel`."""
         return Panel(self.source, self.columns.take(np.array([i])))
 
+    def only_panel(self) -> Panel:
+        """The panel of a one-row table.
+
+        Raises
+        ------
+        LabValueError
+            The table has more than one row, or its row is bad (the first error).
+        """
+        if self.n_rows != 1:
+            raise LabValueError(self.source, "(rows)", f"{self.n_rows} data rows where one panel is expected",
+                                "a header and exactly one data row (use read_cohort for several panels)")
+        if self.errors:
+            raise self.errors[0]
+        return self.panel(0)
+
     def describe_reading(self) -> str | None:
         """How the table was read and which columns were renamed, when that is not plain
         (UTF-8, comma-separated, decimal point, columns named as the fields); else None."""
@@ -200,13 +215,7 @@ def read_panel(path: Path | str) -> Panel:
     if suffix == ".json":
         return parse_panel(_load_json(path, source), source)
     if suffix in (".csv", ".tsv"):
-        cohort = read_cohort(path)
-        if cohort.n_rows != 1:
-            raise LabValueError(source, "(rows)", f"{cohort.n_rows} data rows where one panel is expected",
-                                "a header and exactly one data row (use read_cohort for several panels)")
-        if cohort.errors:
-            raise cohort.errors[0]
-        return cohort.panel(0)
+        return read_cohort(path).only_panel()
     raise LabValueError(source, _FILE, f"unsupported file type {shorten(path.suffix)!r}", "a .json, .csv or .tsv lab panel")
 
 
