@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 #: Basis of a range taken from the clinical reference (plausible measuring ranges).
-CLINICAL_RANGE = "plausible measuring range, docs/clinical-reference.md"
+_CLINICAL_RANGE = "plausible measuring range, docs/clinical-reference.md"
 #: Basis of a range that is this tool's own sanity check.
-ENGINEERING_RANGE = "engineering plausibility check, not a clinical rule"
+_ENGINEERING_RANGE = "engineering plausibility check, not a clinical rule"
 
 #: What a field holds: ``id`` text kept as given; ``marker`` a measured value with a unit
 #: (possibly censored, ``<150 pmol/L``); ``number`` a plain number; ``choice`` one of
@@ -39,7 +39,7 @@ class Field:
     ``unit`` is the canonical unit (markers, numbers); ``units`` maps each accepted unit of a
     marker (as displayed, the canonical one first) to the factor that converts a value in that
     unit to the canonical one: ``canonical = value * factor``. ``headers`` are other spellings
-    of the field in lab exports, compared after :func:`~b12brain.labs.headers.header_key`.
+    of the field in lab exports, compared ignoring case, spaces, ``_``, ``-``, ``.`` and ``/``.
     """
 
     name: str
@@ -86,27 +86,27 @@ _MEDICINE_YEARS = (0.0, 100.0)
 FIELDS: tuple[Field, ...] = (
     Field("id", "id", ("patient id", "sample id", "subject id", "specimen id", "lab id")),
     _marker("b12", "total B12", {"pmol/L": 1.0, "pg/mL": _B12_PER_NG_L, "ng/L": _B12_PER_NG_L}, (20.0, 5000.0),
-            CLINICAL_RANGE, ("vitamin b12", "vit b12", "cobalamin", "total b12", "serum b12", "b12 total",
+            _CLINICAL_RANGE, ("vitamin b12", "vit b12", "cobalamin", "total b12", "serum b12", "b12 total",
                              "total vitamin b12", "serum vitamin b12", "cobalamine", "vitamin b12 cobalamin")),
-    _marker("holotc", "holotranscobalamin (active B12)", {"pmol/L": 1.0}, (1.0, 500.0), CLINICAL_RANGE,
+    _marker("holotc", "holotranscobalamin (active B12)", {"pmol/L": 1.0}, (1.0, 500.0), _CLINICAL_RANGE,
             ("holo tc", "holotranscobalamin", "holo transcobalamin", "active b12", "active vitamin b12")),
-    _marker("mma", "methylmalonic acid (MMA)", _MMOL, (0.02, 100.0), CLINICAL_RANGE,
+    _marker("mma", "methylmalonic acid (MMA)", _MMOL, (0.02, 100.0), _CLINICAL_RANGE,
             ("methylmalonic acid", "methylmalonic acid mma", "serum mma", "mma serum")),
-    _marker("homocysteine", "total homocysteine", {"µmol/L": 1.0}, (1.0, 500.0), CLINICAL_RANGE,
+    _marker("homocysteine", "total homocysteine", {"µmol/L": 1.0}, (1.0, 500.0), _CLINICAL_RANGE,
             ("thcy", "hcy", "total homocysteine", "plasma homocysteine", "homocysteine total")),
     _marker("folate", "serum folate", {"nmol/L": 1.0, "ng/mL": _FOLATE_PER_NG_ML, "µg/L": _FOLATE_PER_NG_ML},
-            (0.5, 500.0), ENGINEERING_RANGE, ("serum folate", "folic acid", "folate serum")),
-    _marker("egfr", "eGFR", {"mL/min/1.73m²": 1.0}, (1.0, 250.0), ENGINEERING_RANGE, ("gfr estimated", "estimated gfr")),
-    _marker("mcv", "mean cell volume (MCV)", {"fL": 1.0}, (40.0, 160.0), ENGINEERING_RANGE,
+            (0.5, 500.0), _ENGINEERING_RANGE, ("serum folate", "folic acid", "folate serum")),
+    _marker("egfr", "eGFR", {"mL/min/1.73m²": 1.0}, (1.0, 250.0), _ENGINEERING_RANGE, ("gfr estimated", "estimated gfr")),
+    _marker("mcv", "mean cell volume (MCV)", {"fL": 1.0}, (40.0, 160.0), _ENGINEERING_RANGE,
             ("mean cell volume", "mean corpuscular volume")),
     _marker("haemoglobin", "haemoglobin", {"g/L": 1.0, "g/dL": 10.0, "mmol/L": _HB_PER_MMOL_L}, (20.0, 260.0),
-            ENGINEERING_RANGE, ("hemoglobin", "hb", "hgb")),
+            _ENGINEERING_RANGE, ("hemoglobin", "hb", "hgb")),
     # Not a marker: the laboratory's own MMA upper reference limit, read like one (value + unit).
-    _marker("mma_upper_limit", "laboratory's MMA upper reference limit", _MMOL, (0.1, 2.0), ENGINEERING_RANGE),
-    _number("age", (16.0, 120.0), CLINICAL_RANGE, ("age years",)),  # NICE NG239 covers over 16s
-    _number("metformin_years", _MEDICINE_YEARS, ENGINEERING_RANGE),
-    _number("ppi_years", _MEDICINE_YEARS, ENGINEERING_RANGE),
-    _number("h2_blocker_years", _MEDICINE_YEARS, ENGINEERING_RANGE),
+    _marker("mma_upper_limit", "laboratory's MMA upper reference limit", _MMOL, (0.1, 2.0), _ENGINEERING_RANGE),
+    _number("age", (16.0, 120.0), _CLINICAL_RANGE, ("age years",)),  # NICE NG239 covers over 16s
+    _number("metformin_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
+    _number("ppi_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
+    _number("h2_blocker_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
     # Choices are matched ignoring case, "_" and "-" read as spaces.
     Field("sex", "choice", ("gender",), choices=("female", "male")),
     Field("anti_if_antibody", "choice", choices=("positive", "negative", "not tested")),
@@ -143,7 +143,7 @@ KNOWN_FIELDS: tuple[str, ...] = (
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
 #: Other spellings accepted for a condition (after :func:`normalise_choice`).
-CONDITION_ALIASES: dict[str, str] = {
+_CONDITION_ALIASES: dict[str, str] = {
     "pernicious anemia": "pernicious anaemia",
     "celiac disease": "coeliac disease",
     "coeliac": "coeliac disease",
@@ -170,5 +170,5 @@ def normalise_choice(text: str) -> str:
 def find_condition(text: str) -> str | None:
     """The condition that ``text`` names, or None."""
     key = normalise_choice(text)
-    key = CONDITION_ALIASES.get(key, key)
+    key = _CONDITION_ALIASES.get(key, key)
     return key if key in CONDITIONS else None

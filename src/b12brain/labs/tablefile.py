@@ -78,7 +78,7 @@ def row_text(name: str, row: int) -> str:
     return f"{name}, row {row} (data rows counted from 1 below the header; spreadsheet row {row + 1})"
 
 
-def read_table_text(path: Path, source: str) -> tuple[str, str]:
+def _read_table_text(path: Path, source: str) -> tuple[str, str]:
     """The text of a lab file and the name of its encoding.
 
     Raises
@@ -124,10 +124,10 @@ def _decode(data: bytes, source: str) -> tuple[str, str]:
                             "Windows-1252)", "a text file saved as UTF-8") from err
 
 
-def sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(text: str) -> str:
     """The delimiter of a table's text (``,`` when only one column is found).
 
-    >>> sniff_delimiter("b12;mma\\n150 pmol/L;0,3 umol/L\\n"), sniff_delimiter("b12\\n150 pmol/L\\n")
+    >>> _sniff_delimiter("b12;mma\\n150 pmol/L;0,3 umol/L\\n"), _sniff_delimiter("b12\\n150 pmol/L\\n")
     (';', ',')
     """
     sample = text[:_SNIFF_CHARS]
@@ -152,16 +152,16 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     Raises
     ------
     LabValueError
-        The file cannot be read as text (see :func:`read_table_text`), is not a table
+        The file cannot be read as text (see :func:`_read_table_text`), is not a table
         (unterminated quote), or has a header but no data row.
     """
-    text, encoding = read_table_text(path, source)
+    text, encoding = _read_table_text(path, source)
     text = text.removeprefix("\ufeff")
     if "\r" in text:  # universal newlines, as Python's text mode reads them: CRLF and a lone CR end a line
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.split("\n", 1)[0].strip():
         raise LabValueError(source, "(header)", "the first line is empty", "the header row (the field names) on the first line")
-    delimiter = sniff_delimiter(text)
+    delimiter = _sniff_delimiter(text)
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
     # With quoted cells emptied, a line is a row when no quoted cell holds a line break; then
     # the cells of each row can be counted and blank rows found from the text alone.

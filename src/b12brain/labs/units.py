@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from b12brain.labs.fields import MARKER_SPECS, MARKERS
 
-__all__ = ["MARKERS", "MARKER_SPECS", "find_unit", "from_canonical", "normalise_unit", "round_significant", "to_canonical"]
+__all__ = ["MARKERS", "MARKER_SPECS", "find_unit", "from_canonical", "round_significant", "to_canonical"]
 
 
 #: Canonical values are rounded to this many significant digits, so that a value converted from
@@ -39,11 +39,11 @@ def round_significant(values: npt.ArrayLike, digits: int = SIGNIFICANT_DIGITS) -
     return np.where(np.isfinite(v) & (v != 0), rounded, v)
 
 
-def normalise_unit(text: str) -> str:
+def _normalise_unit(text: str) -> str:
     """A unit spelling reduced to a lookup key: lower case, µ/μ -> u, no spaces, ² -> 2, decimal
     comma -> point.
 
-    >>> normalise_unit(" μmol/l "), normalise_unit("mL/min/1,73 m²")
+    >>> _normalise_unit(" μmol/l "), _normalise_unit("mL/min/1,73 m²")
     ('umol/l', 'ml/min/1.73m2')
     """
     key = text.strip().lower().replace("µ", "u").replace("μ", "u").replace("²", "2").replace("^", "").replace(",", ".")
@@ -52,7 +52,7 @@ def normalise_unit(text: str) -> str:
 
 # Lookup key -> displayed unit, per marker.
 _ALIASES: dict[str, dict[str, str]] = {
-    name: {normalise_unit(unit): unit for unit in spec.units} for name, spec in MARKER_SPECS.items()
+    name: {_normalise_unit(unit): unit for unit in spec.units} for name, spec in MARKER_SPECS.items()
 }
 
 
@@ -62,7 +62,7 @@ def find_unit(marker: str, text: str) -> str | None:
     >>> find_unit("b12", "PG/ML"), find_unit("mma", "umol/l"), find_unit("b12", "nmol/L")
     ('pg/mL', 'µmol/L', None)
     """
-    return _ALIASES[marker].get(normalise_unit(text))
+    return _ALIASES[marker].get(_normalise_unit(text))
 
 
 def to_canonical(marker: str, value: npt.ArrayLike, unit: str) -> npt.NDArray[np.float64]:
