@@ -186,11 +186,7 @@ def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: 
     return np.where(present, canonical, np.nan), np.where(present, seen, np.nan), units_seen, np.where(present, parsed.censors, 0).astype(np.int8)
 
 
-def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, strict: bool, decimal_comma: bool) -> FloatArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, np.nan)
-    raw = frame[field]
+def _parse_number_field(raw: pd.Series, field: str, problems: Problems, strict: bool, decimal_comma: bool) -> FloatArray:
     spec = FIELD[field]
     (lo, hi), unit = spec.plausible, spec.unit
     cells = read_cells(raw, strict, numbers_first=not decimal_comma)
@@ -207,11 +203,7 @@ def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, str
     return np.where(outside, np.nan, values)
 
 
-def _parse_boolean(frame: pd.DataFrame, field: str, problems: Problems, strict: bool) -> CodeArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, -1, dtype=np.int8)
-    raw = frame[field]
+def _parse_boolean(raw: pd.Series, field: str, problems: Problems, strict: bool) -> CodeArray:
     cells = read_cells(raw, strict)
     kinds = cells.kinds
     out = np.where(kinds == BOOL, cells.numbers, -1).astype(np.int8)
@@ -235,11 +227,7 @@ def _parse_boolean(frame: pd.DataFrame, field: str, problems: Problems, strict: 
     return out
 
 
-def _parse_choice(frame: pd.DataFrame, field: str, problems: Problems, strict: bool) -> CodeArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, -1, dtype=np.int8)
-    raw = frame[field]
+def _parse_choice(raw: pd.Series, field: str, problems: Problems, strict: bool) -> CodeArray:
     choices = CHOICE_FIELDS[field]
     cells = read_cells(raw, strict)
     per_text = np.array([choices.index(c) if (c := normalise_choice(t)) in choices else -2 for t in cells.texts], dtype=np.int8)
@@ -350,6 +338,11 @@ def _parse_ids(frame: pd.DataFrame, problems: Problems, strict: bool) -> ObjectA
     return ids
 
 
+def _no_codes(n: int) -> CodeArray:
+    """The codes of a choice or yes/no field that is not given."""
+    return np.full(n, -1, dtype=np.int8)
+
+
 def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool = False, decimal_comma: bool = False,
                    header_units: dict[str, tuple[str, str]] | None = None) -> tuple[PanelColumns, tuple[LabValueError, ...]]:
     """Check every field of every row; return the good rows as :class:`PanelColumns` and one
@@ -367,9 +360,10 @@ def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool =
     for m in MARKERS:
         markers[m], seen_values[m], seen_units[m], censors[m] = _parse_marker(
             frame, m, problems, strict, decimal_comma, header_units.get(m))
-    numbers = {f: _parse_number_field(frame, f, problems, strict, decimal_comma) for f in NUMBER_FIELDS}
-    choices = {f: _parse_choice(frame, f, problems, strict) for f in CHOICE_FIELDS}
-    booleans = {f: _parse_boolean(frame, f, problems, strict) for f in BOOLEAN_FIELDS}
+    numbers = {f: _parse_number_field(frame[f], f, problems, strict, decimal_comma) if f in frame else np.full(n, np.nan)
+               for f in NUMBER_FIELDS}
+    choices = {f: _parse_choice(frame[f], f, problems, strict) if f in frame else _no_codes(n) for f in CHOICE_FIELDS}
+    booleans = {f: _parse_boolean(frame[f], f, problems, strict) if f in frame else _no_codes(n) for f in BOOLEAN_FIELDS}
     male_pregnant = (booleans["pregnant"] == 1) & (choices["sex"] == CHOICE_FIELDS["sex"].index("male"))
     problems.add("pregnant", male_pregnant, lambda i: ("pregnant is true but sex is 'male'", "pregnant false or missing when sex is male"))
     columns = PanelColumns(
