@@ -1,4 +1,4 @@
-"""Lab panels: the :class:`Panel` record and its readers (JSON object, JSON file, CSV, DataFrame).
+"""Lab panels: the :class:`Panel` view and the readers (JSON object, JSON file, CSV, DataFrame).
 
 Every reader goes through :func:`b12brain.labs.columns.validate_frame`, so a value is checked
 the same way whether it comes from JSON, a CSV cell or a DataFrame.
