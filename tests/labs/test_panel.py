@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from b12brain.errors import LabValueError
-from b12brain.labs import interpret_cohort, interpret_panel, parse_panel, read_cohort, read_panel
-from b12brain.labs.fields import FIELDS, KNOWN_FIELDS, MARKERS, UNIT_SUFFIX
+from b12brain.labs import Panel, interpret_cohort, interpret_panel, parse_panel, read_cohort, read_panel
+from b12brain.labs.fields import FIELD, FIELDS, KNOWN_FIELDS, MARKERS, UNIT_SUFFIX
 from b12brain.labs.headers import map_headers
 
 PANEL = {"id": "007", "b12": "<200 pg/mL", "mma": {"value": 280, "unit": "nmol/L"}, "age": 70, "sex": "Male",
@@ -28,6 +28,7 @@ def test_every_declared_field_is_known_and_read_under_its_header_spellings() -> 
 
 
 def test_panel_is_a_view_of_its_one_row_columns() -> None:
+    assert not set(FIELD) & set(dir(Panel)), "a field name would hide a Panel attribute"
     panel = parse_panel(PANEL, "p.json")
     assert len(panel.columns) == 1
     assert (panel.id, panel.b12, panel.mma, panel.age, panel.sex, panel.pregnant, panel.diet) == (
