@@ -69,7 +69,8 @@ def _marker(name: str, label: str, units: dict[str, float], plausible: tuple[flo
     return Field(name, "marker", headers, label, next(iter(units)), units, plausible, basis)
 
 
-def _number(name: str, plausible: tuple[float, float], basis: str, headers: tuple[str, ...] = ()) -> Field:
+def _years(name: str, plausible: tuple[float, float], basis: str, headers: tuple[str, ...] = ()) -> Field:
+    """A number field counted in years."""
     return Field(name, "number", headers, name, "years", plausible=plausible, plausible_basis=basis)
 
 
@@ -103,10 +104,10 @@ FIELDS: tuple[Field, ...] = (
             _ENGINEERING_RANGE, ("hemoglobin", "hb", "hgb")),
     # Not a marker: the laboratory's own MMA upper reference limit, read like one (value + unit).
     _marker("mma_upper_limit", "laboratory's MMA upper reference limit", _MMOL, (0.1, 2.0), _ENGINEERING_RANGE),
-    _number("age", (16.0, 120.0), _CLINICAL_RANGE, ("age years",)),  # NICE NG239 covers over 16s
-    _number("metformin_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
-    _number("ppi_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
-    _number("h2_blocker_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
+    _years("age", (16.0, 120.0), _CLINICAL_RANGE, ("age years",)),  # NICE NG239 covers over 16s
+    _years("metformin_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
+    _years("ppi_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
+    _years("h2_blocker_years", _MEDICINE_YEARS, _ENGINEERING_RANGE),
     # Choices are matched ignoring case, "_" and "-" read as spaces.
     Field("sex", "choice", ("gender",), choices=("female", "male")),
     Field("anti_if_antibody", "choice", choices=("positive", "negative", "not tested")),
