@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,13 +166,15 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
     # With quoted cells emptied, a line is a row when no quoted cell holds a line break; then
     # the cells of each row can be counted and blank rows found from the text alone.
-    unquoted = _QUOTED.sub('""', text) if '"' in text else text
-    if '"' in unquoted.replace('""', "") or unquoted.count("\n") != text.count("\n"):
-        return _read_rows(text, source, fmt)
+    unquoted = text
+    if '"' in text:  # (the checks copy the text: only where there are quotes)
+        unquoted = _QUOTED.sub('""', text)
+        if '"' in unquoted.replace('""', "") or unquoted.count("\n") != text.count("\n"):
+            return _read_rows(text, source, fmt)
     lines = unquoted.split("\n")
     if lines[-1] == "":  # the end of the last line, not a line
         lines.pop()
-    counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
+    counts = np.fromiter(map(str.count, lines, itertools.repeat(delimiter)), dtype=np.int64, count=len(lines))
     blank = _blank_lines(lines, counts, delimiter)
     if (counts[~blank] != counts[0]).any():
         return _read_rows(text, source, fmt)
@@ -190,9 +193,10 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     rows = np.flatnonzero(~blank[1:])  # row positions; data row numbers are one more (line 0 is the header)
     if len(rows) == 0:
         raise LabValueError(source, "(rows)", "the table has a header but no data row", "one data row per panel")
-    frame = cells.iloc[:, keep] if len(rows) == len(cells) else cells.iloc[rows, keep]
-    frame.columns = pd.RangeIndex(len(keep))
-    return RawTable([header[j] for j in keep], frame.reset_index(drop=True), (rows + 1).astype(np.int64), [], fmt)
+    if len(rows) < len(cells) or len(keep) < len(header):  # (a copy: only when something is dropped)
+        cells = cells.iloc[rows, keep].reset_index(drop=True)
+    cells.columns = pd.RangeIndex(len(keep))
+    return RawTable([header[j] for j in keep], cells, (rows + 1).astype(np.int64), [], fmt)
 
 
 def _blank_lines(lines: list[str], counts: npt.NDArray[np.int64], delimiter: str) -> npt.NDArray[np.bool_]:
