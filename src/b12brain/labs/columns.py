@@ -11,6 +11,7 @@ parsed, an empty cell or NaN is "missing").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 import numpy.typing as npt
@@ -82,13 +83,10 @@ class PanelColumns:
     def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> PanelColumns:
         """The panels selected by a boolean mask or an index array."""
 
-        def pick(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
-            return {k: v[index] for k, v in d.items()}
+        def pick(x: np.ndarray | dict[str, np.ndarray]) -> object:  # type: ignore[type-arg]
+            return {k: v[index] for k, v in x.items()} if isinstance(x, dict) else x[index]
 
-        return PanelColumns(
-            self.rows[index], self.ids[index], pick(self.markers), pick(self.seen_values), pick(self.seen_units),
-            pick(self.censors), pick(self.numbers), pick(self.booleans), pick(self.choices), pick(self.conditions),
-        )
+        return PanelColumns(**{f.name: pick(getattr(self, f.name)) for f in dataclass_fields(self)})  # type: ignore[arg-type]
 
     def is_yes(self, field: str) -> BoolArray:
         return self.booleans[field] == 1
