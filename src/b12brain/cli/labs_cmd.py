@@ -58,9 +58,7 @@ def handle(args: argparse.Namespace) -> int:
         cohort = read_cohort(args.panel)
         if cohort.n_rows > 1:
             return _cohort(args, cohort)
-        if cohort.errors:
-            raise cohort.errors[0]
-        panel = cohort.panel(0)
+        panel = cohort.only_panel()
     else:
         cohort, panel = None, read_panel(args.panel)
     result = interpret_panel(panel, require_cb12=args.require_cb12)
@@ -74,15 +72,10 @@ def _cohort(args: argparse.Namespace, cohort: Cohort) -> int:
     from b12brain.errors import LabValueError
     from b12brain.labs import interpret_cohort
 
-    result = interpret_cohort(cohort)
+    result = interpret_cohort(cohort, require_cb12=args.require_cb12)
     _say_how_read(cohort)
     rejected = [str(error) for error in result.errors]
     table = result.table
-    if args.require_cb12:
-        without = table["cb12"].isna()
-        rejected += [f"{args.panel}, row {row}: cb12: cannot be computed; expected measured B12, holoTC, MMA, homocysteine "
-                     "and age (--require-cb12)" for row in table.loc[without, "row"]]
-        table = table[~without]
     for line in rejected:
         print(f"b12brain labs: rejected: {line}", file=sys.stderr)
     if len(table) == 0:

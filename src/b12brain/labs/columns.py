@@ -11,6 +11,7 @@ parsed, an empty cell or NaN is "missing").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 import numpy.typing as npt
@@ -41,13 +42,16 @@ from b12brain.labs.fields import (
     CHOICE_FIELDS,
     CONDITIONS,
     FALSE_WORDS,
+    FIELD,
+    MARKER_SPECS,
+    MARKERS,
     NUMBER_FIELDS,
     TRUE_WORDS,
     UNIT_SUFFIX,
     find_condition,
     normalise_choice,
 )
-from b12brain.labs.units import MARKER_SPECS, MARKERS, find_unit, round_significant
+from b12brain.labs.units import find_unit, round_significant
 
 ObjectArray = npt.NDArray[np.object_]
 
@@ -79,13 +83,10 @@ class PanelColumns:
     def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> PanelColumns:
         """The panels selected by a boolean mask or an index array."""
 
-        def pick(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
-            return {k: v[index] for k, v in d.items()}
+        def pick(x: np.ndarray | dict[str, np.ndarray]) -> object:  # type: ignore[type-arg]
+            return {k: v[index] for k, v in x.items()} if isinstance(x, dict) else x[index]
 
-        return PanelColumns(
-            self.rows[index], self.ids[index], pick(self.markers), pick(self.seen_values), pick(self.seen_units),
-            pick(self.censors), pick(self.numbers), pick(self.booleans), pick(self.choices), pick(self.conditions),
-        )
+        return PanelColumns(**{f.name: pick(getattr(self, f.name)) for f in dataclass_fields(self)})  # type: ignore[arg-type]
 
     def is_yes(self, field: str) -> BoolArray:
         return self.booleans[field] == 1
@@ -183,17 +184,14 @@ def _parse_marker(frame: pd.DataFrame, marker: str, problems: Problems, strict: 
     return np.where(present, canonical, np.nan), np.where(present, seen, np.nan), units_seen, np.where(present, parsed.censors, 0).astype(np.int8)
 
 
-def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, strict: bool, decimal_comma: bool) -> FloatArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, np.nan)
-    raw = frame[field]
-    lo, hi, unit, basis = NUMBER_FIELDS[field]
+def _parse_number_field(raw: pd.Series, field: str, problems: Problems, strict: bool, decimal_comma: bool) -> FloatArray:
+    spec = FIELD[field]
+    (lo, hi), unit = spec.plausible, spec.unit
     cells = read_cells(raw, strict, numbers_first=not decimal_comma)
     parsed = parse_numbers(cells, strict_text=strict, units_allowed=False, decimal_comma=decimal_comma)
     values, bad = parsed.values, parsed.bad
     wanted = f"a number of {unit}"
-    expected = f"{wanted}, {lo:g}-{hi:g} ({basis})"
+    expected = f"{wanted}, {lo:g}-{hi:g} ({spec.plausible_basis})"
     problems.add(field, bad >= 0, lambda i: (
         kind_problem(int(bad[i]), show(raw.iloc[i]), wanted) if bad[i] != OTHER
         else f"{show(raw.iloc[i])} is not a plain number", expected))
@@ -203,11 +201,7 @@ def _parse_number_field(frame: pd.DataFrame, field: str, problems: Problems, str
     return np.where(outside, np.nan, values)
 
 
-def _parse_boolean(frame: pd.DataFrame, field: str, problems: Problems, strict: bool) -> CodeArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, -1, dtype=np.int8)
-    raw = frame[field]
+def _parse_boolean(raw: pd.Series, field: str, problems: Problems, strict: bool) -> CodeArray:
     cells = read_cells(raw, strict)
     kinds = cells.kinds
     out = np.where(kinds == BOOL, cells.numbers, -1).astype(np.int8)
@@ -231,11 +225,7 @@ def _parse_boolean(frame: pd.DataFrame, field: str, problems: Problems, strict: 
     return out
 
 
-def _parse_choice(frame: pd.DataFrame, field: str, problems: Problems, strict: bool) -> CodeArray:
-    n = len(frame)
-    if field not in frame:
-        return np.full(n, -1, dtype=np.int8)
-    raw = frame[field]
+def _parse_choice(raw: pd.Series, field: str, problems: Problems, strict: bool) -> CodeArray:
     choices = CHOICE_FIELDS[field]
     cells = read_cells(raw, strict)
     per_text = np.array([choices.index(c) if (c := normalise_choice(t)) in choices else -2 for t in cells.texts], dtype=np.int8)
@@ -346,6 +336,11 @@ def _parse_ids(frame: pd.DataFrame, problems: Problems, strict: bool) -> ObjectA
     return ids
 
 
+def _no_codes(n: int) -> CodeArray:
+    """The codes of a choice or yes/no field that is not given."""
+    return np.full(n, -1, dtype=np.int8)
+
+
 def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool = False, decimal_comma: bool = False,
                    header_units: dict[str, tuple[str, str]] | None = None) -> tuple[PanelColumns, tuple[LabValueError, ...]]:
     """Check every field of every row; return the good rows as :class:`PanelColumns` and one
@@ -363,9 +358,10 @@ def validate_frame(frame: pd.DataFrame, row_source: RowSource, *, strict: bool =
     for m in MARKERS:
         markers[m], seen_values[m], seen_units[m], censors[m] = _parse_marker(
             frame, m, problems, strict, decimal_comma, header_units.get(m))
-    numbers = {f: _parse_number_field(frame, f, problems, strict, decimal_comma) for f in NUMBER_FIELDS}
-    choices = {f: _parse_choice(frame, f, problems, strict) for f in CHOICE_FIELDS}
-    booleans = {f: _parse_boolean(frame, f, problems, strict) for f in BOOLEAN_FIELDS}
+    numbers = {f: _parse_number_field(frame[f], f, problems, strict, decimal_comma) if f in frame else np.full(n, np.nan)
+               for f in NUMBER_FIELDS}
+    choices = {f: _parse_choice(frame[f], f, problems, strict) if f in frame else _no_codes(n) for f in CHOICE_FIELDS}
+    booleans = {f: _parse_boolean(frame[f], f, problems, strict) if f in frame else _no_codes(n) for f in BOOLEAN_FIELDS}
     male_pregnant = (booleans["pregnant"] == 1) & (choices["sex"] == CHOICE_FIELDS["sex"].index("male"))
     problems.add("pregnant", male_pregnant, lambda i: ("pregnant is true but sex is 'male'", "pregnant false or missing when sex is male"))
     columns = PanelColumns(

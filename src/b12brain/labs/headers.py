@@ -15,42 +15,29 @@ from dataclasses import dataclass
 
 from b12brain.errors import LabValueError
 from b12brain.io.jsonfile import shorten
-from b12brain.labs.fields import KNOWN_FIELDS, NUMBER_FIELDS, UNIT_SUFFIX
-from b12brain.labs.units import MARKER_SPECS, MARKERS, find_unit
+from b12brain.labs.fields import FIELD, FIELDS, KNOWN_FIELDS, MARKER_SPECS, MARKERS, NUMBER_FIELDS, UNIT_SUFFIX
+from b12brain.labs.units import find_unit
 
-#: Other header spellings of a field (compared after :func:`header_key`).
-HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("patient id", "sample id", "subject id", "specimen id", "lab id"),
-    "b12": ("vitamin b12", "vit b12", "cobalamin", "total b12", "serum b12", "b12 total", "total vitamin b12",
-            "serum vitamin b12", "cobalamine", "vitamin b12 cobalamin"),
-    "holotc": ("holo tc", "holotranscobalamin", "holo transcobalamin", "active b12", "active vitamin b12"),
-    "mma": ("methylmalonic acid", "methylmalonic acid mma", "serum mma", "mma serum"),
-    "homocysteine": ("thcy", "hcy", "total homocysteine", "plasma homocysteine", "homocysteine total"),
-    "folate": ("serum folate", "folic acid", "folate serum"),
-    "egfr": ("gfr estimated", "estimated gfr"),
-    "mcv": ("mean cell volume", "mean corpuscular volume"),
-    "haemoglobin": ("hemoglobin", "hb", "hgb"),
-    "age": ("age years",),
-    "sex": ("gender",),
-}
+#: Other header spellings of a field (compared after :func:`_header_key`), from the field table.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {f.name: f.headers for f in FIELDS if f.headers}
 #: Headers longer than this get no "did you mean" (difflib's time grows with the square of the length).
 _SUGGEST_CHARS = 80
 _BRACKETED = re.compile(r"^(.*?)\s*[(\[]\s*([^()\[\]]*?)\s*[)\]]\s*$")
 
 
-def header_key(text: str) -> str:
+def _header_key(text: str) -> str:
     """A header reduced to a lookup key: lower case, words separated by single spaces.
 
-    >>> header_key(" Vit. B12 "), header_key("anti_if_antibody"), header_key("Holo-TC")
+    >>> _header_key(" Vit. B12 "), _header_key("anti_if_antibody"), _header_key("Holo-TC")
     ('vit b12', 'anti if antibody', 'holo tc')
     """
     return " ".join(re.sub(r"[\s_.\-/]+", " ", text.lower()).split())
 
 
-_LOOKUP: dict[str, str] = {header_key(f): f for f in KNOWN_FIELDS}
-_LOOKUP.update({header_key(a): f for f, aliases in HEADER_ALIASES.items() for a in aliases})
+_LOOKUP: dict[str, str] = {_header_key(f): f for f in KNOWN_FIELDS}
+_LOOKUP.update({_header_key(a): f for f, aliases in HEADER_ALIASES.items() for a in aliases})
 # "Vitamin B12 unit" is the unit column of "Vitamin B12".
-_LOOKUP.update({header_key(f"{a} {word}"): f + UNIT_SUFFIX for f, aliases in HEADER_ALIASES.items() if f in MARKERS
+_LOOKUP.update({_header_key(f"{a} {word}"): f + UNIT_SUFFIX for f, aliases in HEADER_ALIASES.items() if f in MARKERS
                 for a in aliases for word in ("unit", "units")})
 
 
@@ -131,11 +118,11 @@ def takes_numbers(header: str) -> bool:
 def _field_of(header: str, source: str) -> tuple[str, str | None]:
     """The field a header names and the unit in its brackets (canonical spelling)."""
     name, unit_text = header, None
-    if (m := _BRACKETED.match(header)) and header_key(m.group(1)) in _LOOKUP:
+    if (m := _BRACKETED.match(header)) and _header_key(m.group(1)) in _LOOKUP:
         name, unit_text = m.group(1), m.group(2)
-    field = _LOOKUP.get(header_key(name))
+    field = _LOOKUP.get(_header_key(name))
     if field is None:
-        key = header_key(name)
+        key = _header_key(name)
         close = difflib.get_close_matches(key, list(_LOOKUP), n=1) if len(key) <= _SUGGEST_CHARS else []
         hint = f" (did you mean {_LOOKUP[close[0]]!r}?)" if close else ""
         raise LabValueError(source, shorten(header), f"unknown field {shorten(header)!r}{hint}",
@@ -149,8 +136,8 @@ def _field_of(header: str, source: str) -> tuple[str, str | None]:
             raise LabValueError(source, shorten(header), f"unknown unit {unit_text!r} in the header",
                                 f"one of {MARKER_SPECS[field].accepted_units}")
         return field, unit
-    if field in NUMBER_FIELDS and header_key(unit_text) == header_key(NUMBER_FIELDS[field][2]):
+    if field in NUMBER_FIELDS and _header_key(unit_text) == _header_key(FIELD[field].unit):
         return field, None
     raise LabValueError(source, shorten(header), f"unit {unit_text!r} in the header of a field that takes none"
                         if field not in NUMBER_FIELDS else f"unit {unit_text!r} in the header",
-                        f"{field} in {NUMBER_FIELDS[field][2]}" if field in NUMBER_FIELDS else f"the header {field!r}")
+                        f"{field} in {FIELD[field].unit}" if field in NUMBER_FIELDS else f"the header {field!r}")

@@ -18,7 +18,7 @@ from b12brain.labs.advice import ADVICE_RULES, advise
 from b12brain.labs.cb12 import CB12_CATEGORIES, CB12_INPUTS, cb12_missing, cb12_note
 from b12brain.labs.censored import CENSOR_SIGNS, CENSORED_LABEL, SIGN_CODES, censored_sentence, straddled_bands
 from b12brain.labs.columns import PanelColumns
-from b12brain.labs.panel import Cohort, Panel, columns_from_panels, read_cohort
+from b12brain.labs.panel import Cohort, Panel, read_cohort
 from b12brain.labs.result import CohortResult, LabResult, MarkerResult
 from b12brain.labs.rules import (
     FLAG_RULES,
@@ -113,7 +113,7 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
         field = next(f for f, name in CB12_INPUTS if name == censored[0])
         raise LabValueError(panel.source, field, f"{field} is a bound ({panel.censored[field]}), not a measured value, "
                             "when cB12 is asked", "measured values of B12, holoTC, MMA, homocysteine and age")
-    evaluation = evaluate(columns_from_panels([panel]), symptoms=np.array([symptoms]),
+    evaluation = evaluate(panel.columns, symptoms=np.array([symptoms]),
                           neurological=np.array([neurological]), nitrous=np.array([nitrous_oxide]))
     basis = evaluation.basis
     markers = {m: _marker_result(panel, basis, m) for m in INTERPRETED if basis.categories[m][0] != -1}
@@ -149,7 +149,8 @@ def interpret_panel(panel: Panel, *, require_cb12: bool = False, symptoms: bool 
     )
 
 
-def interpret_cohort(table: Cohort | pd.DataFrame | Path | str, *, source: str | None = None) -> CohortResult:
+def interpret_cohort(table: Cohort | pd.DataFrame | Path | str, *, source: str | None = None,
+                     require_cb12: bool = False) -> CohortResult:
     """Interpret every panel of a table (CSV path, DataFrame or a :class:`Cohort` already read), column-wise.
 
     Bad rows are left out and reported in ``errors`` (one LabValueError per bad cell, naming
@@ -159,16 +160,33 @@ def interpret_cohort(table: Cohort | pd.DataFrame | Path | str, *, source: str |
     ``cb12``, ``cb12_category``, ``cb12_disagrees``, ``flag_<code>``, ``next_<code>`` and
     ``advice_<code>`` booleans, ``urgency``.
 
+    Parameters
+    ----------
+    table : Cohort, DataFrame, path or str
+        The panels, one per row (see :func:`~b12brain.labs.read_cohort`).
+    source : str, optional
+        How messages name the table (default: the path, or "DataFrame").
+    require_cb12 : bool
+        Also leave out the rows whose cB12 cannot be computed (B12, holoTC, MMA, homocysteine
+        or age missing, or given as a bound), each with one error naming its row.
+
     Raises
     ------
     LabValueError
         The table as a whole cannot be read (see :func:`~b12brain.labs.read_cohort`).
     """
     cohort = table if isinstance(table, Cohort) else read_cohort(table, source=source)
-    return CohortResult(cohort_table(cohort.columns, evaluate(cohort.columns)), cohort.errors)
+    out, errors = _cohort_table(cohort.columns, evaluate(cohort.columns)), cohort.errors
+    if require_cb12:
+        without = out["cb12"].isna().to_numpy()
+        errors += tuple(LabValueError(f"{cohort.source}, row {row}", "cb12", "cannot be computed",
+                                      "measured B12, holoTC, MMA, homocysteine and age (cB12 is required)")
+                        for row in out.loc[without, "row"])
+        out = out[~without].reset_index(drop=True)
+    return CohortResult(out, errors)
 
 
-def cohort_table(cols: PanelColumns, evaluation: Evaluation) -> pd.DataFrame:
+def _cohort_table(cols: PanelColumns, evaluation: Evaluation) -> pd.DataFrame:
     """The output table of :func:`interpret_cohort` from columns and their evaluation."""
     basis = evaluation.basis
     out: dict[str, object] = {"row": cols.rows, "id": cols.ids}

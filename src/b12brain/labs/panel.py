@@ -1,4 +1,4 @@
-"""Lab panels: the :class:`Panel` record and its readers (JSON object, JSON file, CSV, DataFrame).
+"""Lab panels: the :class:`Panel` view and the readers (JSON object, JSON file, CSV, DataFrame).
 
 Every reader goes through :func:`b12brain.labs.columns.validate_frame`, so a value is checked
 the same way whether it comes from JSON, a CSV cell or a DataFrame.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,82 +17,93 @@ import pandas as pd
 
 from b12brain.errors import LabValueError
 from b12brain.io.jsonfile import DuplicateKeyError, JSONProblem, parse_json, read_json_bytes, shorten
-from b12brain.labs.censored import CENSOR_SIGNS, SIGN_CODES
+from b12brain.labs.censored import CENSOR_SIGNS
 from b12brain.labs.columns import PanelColumns, validate_frame
-from b12brain.labs.fields import (
-    BOOLEAN_FIELDS,
-    CHOICE_FIELDS,
-    CONDITIONS,
-    NUMBER_FIELDS,
-    UNIT_SUFFIX,
-    AntiIF,
-    Diet,
-    GastricSurgery,
-    Sex,
-)
+from b12brain.labs.fields import CHOICE_FIELDS, CONDITIONS, FIELD, MARKERS, UNIT_SUFFIX
 from b12brain.labs.headers import ColumnMap, map_headers, takes_numbers
 from b12brain.labs.tablefile import TableFormat, read_table, row_text
-from b12brain.labs.units import MARKER_SPECS, MARKERS
 
 _FILE = "(file)"
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
-@dataclass(frozen=True)
-class Panel:
-    """One person's lab panel, validated, markers in canonical units (None = not measured).
+#: The value of a panel field: a number (markers canonical), a choice, yes/no, an id, the conditions.
+FieldValue = float | str | bool | tuple[str, ...] | None
 
-    Canonical units: ``b12`` and ``holotc`` pmol/L; ``mma`` and ``homocysteine`` µmol/L;
-    ``folate`` nmol/L; ``egfr`` mL/min/1.73m²; ``mcv`` fL; ``haemoglobin`` g/L. ``seen`` keeps
-    each measured marker as given: ``{"b12": (150.0, "pg/mL")}``. ``censored`` holds the sign of
-    each marker the laboratory reported as a bound (``{"b12": "<"}`` for ``<150 pg/mL``; the
-    marker's value is then the bound). Build panels with
-    :func:`parse_panel` or :func:`read_panel`, which check every value; a Panel built directly
-    is trusted as is.
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """One person's lab panel, validated: a view of a one-row :class:`PanelColumns`.
+
+    Every field of :data:`~b12brain.labs.fields.FIELDS` reads as an attribute (``panel.b12``,
+    ``panel.sex``, ``panel.pregnant``); None when not given. Markers are in canonical units:
+    ``b12`` and ``holotc`` pmol/L; ``mma`` and ``homocysteine`` µmol/L; ``folate`` nmol/L;
+    ``egfr`` mL/min/1.73m²; ``mcv`` fL; ``haemoglobin`` g/L. ``seen`` keeps each measured
+    marker as given: ``{"b12": (150.0, "pg/mL")}``; ``censored`` holds the sign of each marker
+    the laboratory reported as a bound (``{"b12": "<"}`` for ``<150 pg/mL``; the marker's value
+    is then the bound); ``conditions`` is a tuple. Panels come from :func:`parse_panel`,
+    :func:`read_panel` or :meth:`Cohort.panel`, which check every value.
     """
 
     source: str
-    id: str | None = None
-    b12: float | None = None
-    holotc: float | None = None
-    mma: float | None = None
-    homocysteine: float | None = None
-    folate: float | None = None
-    egfr: float | None = None
-    mcv: float | None = None
-    haemoglobin: float | None = None
-    mma_upper_limit: float | None = None
-    seen: Mapping[str, tuple[float, str]] = field(default_factory=dict)
-    censored: Mapping[str, str] = field(default_factory=dict)
-    age: float | None = None
-    sex: Sex | None = None
-    pregnant: bool | None = None
-    anti_if_antibody: AntiIF | None = None
-    diet: Diet | None = None
-    gastric_surgery: GastricSurgery | None = None
-    metformin_years: float | None = None
-    ppi_years: float | None = None
-    h2_blocker_years: float | None = None
-    colchicine: bool | None = None
-    topiramate: bool | None = None
-    pregabalin: bool | None = None
-    phenobarbital: bool | None = None
-    primidone: bool | None = None
-    combined_oral_contraceptive: bool | None = None
-    nitrous_oxide: bool | None = None
-    neurological_symptoms: bool | None = None
-    conditions: tuple[str, ...] = ()
+    columns: PanelColumns
+
+    def value(self, name: str) -> FieldValue:
+        """The value of field ``name`` (see the class docstring).
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not a panel field.
+        """
+        cols, kind = self.columns, FIELD[name].kind
+        if kind == "marker":
+            v = float(cols.markers[name][0])
+        elif kind == "number":
+            v = float(cols.numbers[name][0])
+        elif kind == "id":
+            return cast("str | None", cols.ids[0])
+        elif kind == "conditions":
+            return tuple(c for c in CONDITIONS if cols.conditions[c][0])
+        else:
+            code = int((cols.choices if kind == "choice" else cols.booleans)[name][0])
+            return None if code < 0 else CHOICE_FIELDS[name][code] if kind == "choice" else bool(code)
+        return None if np.isnan(v) else v
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in FIELD:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.value(name)
 
     def marker(self, name: str) -> float | None:
         """The canonical value of marker ``name`` (None when not measured)."""
-        return cast("float | None", getattr(self, name))
+        return cast("float | None", self.value(name))
+
+    @property
+    def seen(self) -> dict[str, tuple[float, str]]:
+        """Each measured marker as given: value and unit."""
+        cols = self.columns
+        return {m: (float(cols.seen_values[m][0]), str(cols.seen_units[m][0])) for m in MARKERS if self.marker(m) is not None}
+
+    @property
+    def censored(self) -> dict[str, str]:
+        """The censor sign of each marker given as a bound."""
+        return {m: CENSOR_SIGNS[code] for m in MARKERS if (code := int(self.columns.censors[m][0]))}
 
     def as_seen(self, name: str) -> tuple[float, str] | None:
-        """Marker ``name`` as given (value, unit); the canonical pair when not recorded."""
-        value = self.marker(name)
-        if value is None:
-            return None
-        return self.seen.get(name, (value, MARKER_SPECS[name].unit))
+        """Marker ``name`` as given (value, unit); None when not measured."""
+        return self.seen.get(name)
+
+    def __eq__(self, other: object) -> bool:
+        """Same source, same values, given in the same units and with the same censor signs."""
+        return isinstance(other, Panel) and self._key() == other._key()
+
+    def _key(self) -> tuple[object, ...]:
+        return self.source, [self.value(f) for f in FIELD], self.seen, self.censored
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{f}={v!r}" for f in FIELD if (v := self.value(f)) not in (None, ()))
+        return f"Panel(source={self.source!r}, {given})"
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,22 @@ class Cohort:
 
     def panel(self, i: int) -> Panel:
         """Good panel ``i`` (0-based, in ``columns`` order) as a :class:`Panel`."""
-        return _panel_from_columns(self.columns, i, self.source)
+        return Panel(self.source, self.columns.take(np.array([i])))
+
+    def only_panel(self) -> Panel:
+        """The panel of a one-row table.
+
+        Raises
+        ------
+        LabValueError
+            The table has more than one row, or its row is bad (the first error).
+        """
+        if self.n_rows != 1:
+            raise LabValueError(self.source, "(rows)", f"{self.n_rows} data rows where one panel is expected",
+                                "a header and exactly one data row (use read_cohort for several panels)")
+        if self.errors:
+            raise self.errors[0]
+        return self.panel(0)
 
     def describe_reading(self) -> str | None:
         """How the table was read and which columns were renamed, when that is not plain
@@ -167,7 +193,7 @@ def parse_panel(mapping: Mapping[str, Any], source: str = "<panel>") -> Panel:
     columns, errors = validate_frame(frame, lambda i: source, strict=True, header_units=column_map.header_units)
     if errors:
         raise errors[0]
-    return _panel_from_columns(columns, 0, source)
+    return Panel(source, columns)
 
 
 def read_panel(path: Path | str) -> Panel:
@@ -189,13 +215,7 @@ def read_panel(path: Path | str) -> Panel:
     if suffix == ".json":
         return parse_panel(_load_json(path, source), source)
     if suffix in (".csv", ".tsv"):
-        cohort = read_cohort(path)
-        if cohort.n_rows != 1:
-            raise LabValueError(source, "(rows)", f"{cohort.n_rows} data rows where one panel is expected",
-                                "a header and exactly one data row (use read_cohort for several panels)")
-        if cohort.errors:
-            raise cohort.errors[0]
-        return cohort.panel(0)
+        return read_cohort(path).only_panel()
     raise LabValueError(source, _FILE, f"unsupported file type {shorten(path.suffix)!r}", "a .json, .csv or .tsv lab panel")
 
 
@@ -271,56 +291,3 @@ def _load_json(path: Path, source: str) -> Any:
     except OSError as err:
         raise LabValueError(source, _FILE, f"cannot be read ({err.strerror})", "a readable file") from err
     return document
-
-
-def _panel_from_columns(columns: PanelColumns, i: int, source: str) -> Panel:
-    """Row ``i`` of validated columns as a :class:`Panel`."""
-
-    def number(x: float) -> float | None:
-        return None if np.isnan(x) else float(x)
-
-    def flag(code: int) -> bool | None:
-        return None if code < 0 else bool(code)
-
-    def choice(f: str) -> Any:
-        code = int(columns.choices[f][i])
-        return None if code < 0 else CHOICE_FIELDS[f][code]
-
-    markers = {m: number(columns.markers[m][i]) for m in MARKERS}
-    fields: dict[str, Any] = dict(markers)
-    fields.update({f: number(columns.numbers[f][i]) for f in NUMBER_FIELDS})
-    fields.update({f: choice(f) for f in CHOICE_FIELDS})
-    fields.update({f: flag(int(columns.booleans[f][i])) for f in BOOLEAN_FIELDS})
-    ident = columns.ids[i]
-    return Panel(
-        source=source,
-        id=None if ident is None else str(ident),
-        seen={m: (float(columns.seen_values[m][i]), str(columns.seen_units[m][i])) for m in MARKERS if markers[m] is not None},
-        censored={m: CENSOR_SIGNS[code] for m in MARKERS if (code := int(columns.censors[m][i]))},
-        conditions=tuple(c for c in CONDITIONS if columns.conditions[c][i]),
-        **fields,
-    )
-
-
-def columns_from_panels(panels: list[Panel]) -> PanelColumns:
-    """Panels as :class:`PanelColumns` (the form the rules run on)."""
-
-    def values(name: str) -> np.ndarray:  # type: ignore[type-arg]
-        return np.array([np.nan if (v := getattr(p, name)) is None else v for p in panels], dtype=np.float64)
-
-    def seen(m: str, k: int) -> list[Any]:
-        return [None if (s := p.as_seen(m)) is None else s[k] for p in panels]
-
-    return PanelColumns(
-        rows=np.arange(1, len(panels) + 1, dtype=np.int64),
-        ids=np.array([p.id for p in panels], dtype=object),
-        markers={m: values(m) for m in MARKERS},
-        seen_values={m: np.array(seen(m, 0), dtype=np.float64) for m in MARKERS},
-        seen_units={m: np.array(seen(m, 1), dtype=object) for m in MARKERS},
-        censors={m: np.array([SIGN_CODES.get(p.censored.get(m, ""), 0) for p in panels], dtype=np.int8) for m in MARKERS},
-        numbers={f: values(f) for f in NUMBER_FIELDS},
-        booleans={f: np.array([-1 if (v := getattr(p, f)) is None else int(v) for p in panels], dtype=np.int8) for f in BOOLEAN_FIELDS},
-        choices={f: np.array([-1 if (v := getattr(p, f)) is None else CHOICE_FIELDS[f].index(v) for p in panels], dtype=np.int8)
-                 for f in CHOICE_FIELDS},
-        conditions={c: np.array([c in p.conditions for p in panels], dtype=bool) for c in CONDITIONS},
-    )

@@ -150,7 +150,8 @@ class LabResult:
 
 @dataclass(frozen=True)
 class CohortResult:
-    """One output row per good input row, and one error per bad cell (its row left out)."""
+    """One output row per good input row, and one error per bad cell (its row left out) or per row
+    left out for want of cB12 (``require_cb12``)."""
 
     table: pd.DataFrame
     errors: tuple[LabValueError, ...]

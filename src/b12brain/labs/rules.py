@@ -233,7 +233,7 @@ def _ng_l(pmol_l: float) -> str:
     return f"{float(B12_NICE.in_unit(np.array([pmol_l]))[0]):.4g} ng/L"
 
 
-def first_line_words(p: Panel, b: Basis) -> str:
+def _first_line_words(p: Panel, b: Basis) -> str:
     """The first panel's first-line results, e.g. "total B12 179 ng/L 'deficiency confirmed'"."""
     parts = []
     if p.b12 is not None:
@@ -260,7 +260,7 @@ def status_reason(p: Panel, b: Basis) -> str:
         if p.mma is not None and not nitrous:
             words.append(f"({_mma_words(p, b)}; MMA is a second-line test, shown as context)")
     else:
-        words.append(first_line_words(p, b))
+        words.append(_first_line_words(p, b))
         if b.first_line_disagree[0]:
             words.append("- the two first-line markers disagree; the lower category leads")
     if nitrous and status != CONFIRMED:
@@ -374,7 +374,7 @@ FLAG_RULES: tuple[Rule, ...] = (
          & (~b.has("haemoglobin") | (b.cat("haemoglobin") == HB_LABELS.index("no anaemia"))),
          fixed("A normal MCV or no anaemia does not exclude B12 deficiency (neurological damage occurs with a normal MCV in about 25%).")),
     Rule("markers_disagree", "B12BRAIN", "U", lambda b: b.first_line_disagree,
-         lambda p, b: f"The first-line markers disagree ({first_line_words(p, b)}): both are reported and the lower "
+         lambda p, b: f"The first-line markers disagree ({_first_line_words(p, b)}): both are reported and the lower "
                       "category leads the status (b12brain's rule for two first-line markers)."),
 )
 

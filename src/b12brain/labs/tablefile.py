@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def row_text(name: str, row: int) -> str:
     return f"{name}, row {row} (data rows counted from 1 below the header; spreadsheet row {row + 1})"
 
 
-def read_table_text(path: Path, source: str) -> tuple[str, str]:
+def _read_table_text(path: Path, source: str) -> tuple[str, str]:
     """The text of a lab file and the name of its encoding.
 
     Raises
@@ -124,10 +125,10 @@ def _decode(data: bytes, source: str) -> tuple[str, str]:
                             "Windows-1252)", "a text file saved as UTF-8") from err
 
 
-def sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(text: str) -> str:
     """The delimiter of a table's text (``,`` when only one column is found).
 
-    >>> sniff_delimiter("b12;mma\\n150 pmol/L;0,3 umol/L\\n"), sniff_delimiter("b12\\n150 pmol/L\\n")
+    >>> _sniff_delimiter("b12;mma\\n150 pmol/L;0,3 umol/L\\n"), _sniff_delimiter("b12\\n150 pmol/L\\n")
     (';', ',')
     """
     sample = text[:_SNIFF_CHARS]
@@ -152,26 +153,28 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     Raises
     ------
     LabValueError
-        The file cannot be read as text (see :func:`read_table_text`), is not a table
+        The file cannot be read as text (see :func:`_read_table_text`), is not a table
         (unterminated quote), or has a header but no data row.
     """
-    text, encoding = read_table_text(path, source)
+    text, encoding = _read_table_text(path, source)
     text = text.removeprefix("\ufeff")
     if "\r" in text:  # universal newlines, as Python's text mode reads them: CRLF and a lone CR end a line
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.split("\n", 1)[0].strip():
         raise LabValueError(source, "(header)", "the first line is empty", "the header row (the field names) on the first line")
-    delimiter = sniff_delimiter(text)
+    delimiter = _sniff_delimiter(text)
     fmt = TableFormat(encoding, delimiter, delimiter != ",")
     # With quoted cells emptied, a line is a row when no quoted cell holds a line break; then
     # the cells of each row can be counted and blank rows found from the text alone.
-    unquoted = _QUOTED.sub('""', text) if '"' in text else text
-    if '"' in unquoted.replace('""', "") or unquoted.count("\n") != text.count("\n"):
-        return _read_rows(text, source, fmt)
+    unquoted = text
+    if '"' in text:  # (the checks copy the text: only where there are quotes)
+        unquoted = _QUOTED.sub('""', text)
+        if '"' in unquoted.replace('""', "") or unquoted.count("\n") != text.count("\n"):
+            return _read_rows(text, source, fmt)
     lines = unquoted.split("\n")
     if lines[-1] == "":  # the end of the last line, not a line
         lines.pop()
-    counts = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
+    counts = np.fromiter(map(str.count, lines, itertools.repeat(delimiter)), dtype=np.int64, count=len(lines))
     blank = _blank_lines(lines, counts, delimiter)
     if (counts[~blank] != counts[0]).any():
         return _read_rows(text, source, fmt)
@@ -190,9 +193,10 @@ def read_table(path: Path, source: str, *, takes_numbers: Callable[[str], bool] 
     rows = np.flatnonzero(~blank[1:])  # row positions; data row numbers are one more (line 0 is the header)
     if len(rows) == 0:
         raise LabValueError(source, "(rows)", "the table has a header but no data row", "one data row per panel")
-    frame = cells.iloc[:, keep] if len(rows) == len(cells) else cells.iloc[rows, keep]
-    frame.columns = pd.RangeIndex(len(keep))
-    return RawTable([header[j] for j in keep], frame.reset_index(drop=True), (rows + 1).astype(np.int64), [], fmt)
+    if len(rows) < len(cells) or len(keep) < len(header):  # (a copy: only when something is dropped)
+        cells = cells.iloc[rows, keep].reset_index(drop=True)
+    cells.columns = pd.RangeIndex(len(keep))
+    return RawTable([header[j] for j in keep], cells, (rows + 1).astype(np.int64), [], fmt)
 
 
 def _blank_lines(lines: list[str], counts: npt.NDArray[np.int64], delimiter: str) -> npt.NDArray[np.bool_]:

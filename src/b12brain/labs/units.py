@@ -1,98 +1,17 @@
-"""Blood markers: canonical units, accepted unit spellings, conversions and plausible ranges.
+"""Units of the blood markers: accepted spellings, conversions to the canonical unit, rounding.
 
-Conversions and the plausible measuring ranges of B12, holoTC, MMA, homocysteine and age are
-the clinical reference (docs/clinical-reference.md). The ranges of folate, eGFR, MCV and haemoglobin are *engineering checks*
-(generous limits that catch a unit mix-up or a typo), not clinical rules.
-
-A value outside its plausible range is rejected rather than interpreted, because the usual
-cause is a unit mix-up (B12 0.4 given in nmol/L, MMA 250 given in nmol/L but labelled
-µmol/L), and a wrong unit silently changes the category.
+The units, conversion factors and plausible ranges are declared with the fields, in
+:data:`b12brain.labs.fields.FIELDS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
-#: Basis of a range taken from the clinical reference (plausible measuring ranges).
-CLINICAL_RANGE = "plausible measuring range, docs/clinical-reference.md"
-#: Basis of a range that is this tool's own sanity check.
-ENGINEERING_RANGE = "engineering plausibility check, not a clinical rule"
+from b12brain.labs.fields import MARKER_SPECS, MARKERS
 
-
-@dataclass(frozen=True)
-class MarkerSpec:
-    """One blood marker: its canonical unit, accepted units and plausible range.
-
-    ``units`` maps each accepted unit (as displayed) to the factor that converts a value in
-    that unit to the canonical unit: ``canonical = value * factor``.
-    The first unit listed is the canonical one (factor 1).
-    """
-
-    name: str
-    label: str
-    unit: str
-    units: Mapping[str, float]
-    plausible: tuple[float, float]
-    plausible_basis: str
-
-    @property
-    def accepted_units(self) -> str:
-        """The accepted units as a readable list, e.g. ``"pmol/L, pg/mL, ng/L"``."""
-        return ", ".join(self.units)
-
-    @property
-    def plausible_text(self) -> str:
-        lo, hi = self.plausible
-        return f"{lo:g}-{hi:g} {self.unit} ({self.plausible_basis})"
-
-
-# 1 pg/mL = 1 ng/L = 0.738 pmol/L (CLINICAL §2, from the molar mass 1355.4 g/mol).
-_B12_PER_NG_L = 0.738
-# 1 ng/mL = 1 µg/L = 2.266 nmol/L folate (CLINICAL §2).
-_FOLATE_PER_NG_ML = 2.266
-# Haemoglobin: g/dL x 10 = g/L; mmol/L (per haem monomer) x 16.11 = g/L (engineering, common lab factor).
-_HB_PER_MMOL_L = 16.11
-
-MARKER_SPECS: dict[str, MarkerSpec] = {
-    "b12": MarkerSpec(
-        "b12", "total B12", "pmol/L",
-        {"pmol/L": 1.0, "pg/mL": _B12_PER_NG_L, "ng/L": _B12_PER_NG_L},
-        (20.0, 5000.0), CLINICAL_RANGE,
-    ),
-    "holotc": MarkerSpec("holotc", "holotranscobalamin (active B12)", "pmol/L", {"pmol/L": 1.0}, (1.0, 500.0), CLINICAL_RANGE),
-    "mma": MarkerSpec(
-        "mma", "methylmalonic acid (MMA)", "µmol/L", {"µmol/L": 1.0, "nmol/L": 0.001},
-        (0.02, 100.0), CLINICAL_RANGE,
-    ),
-    "homocysteine": MarkerSpec("homocysteine", "total homocysteine", "µmol/L", {"µmol/L": 1.0}, (1.0, 500.0), CLINICAL_RANGE),
-    "folate": MarkerSpec(
-        "folate", "serum folate", "nmol/L",
-        {"nmol/L": 1.0, "ng/mL": _FOLATE_PER_NG_ML, "µg/L": _FOLATE_PER_NG_ML},
-        (0.5, 500.0), ENGINEERING_RANGE,
-    ),
-    "egfr": MarkerSpec("egfr", "eGFR", "mL/min/1.73m²", {"mL/min/1.73m²": 1.0}, (1.0, 250.0), ENGINEERING_RANGE),
-    "mcv": MarkerSpec("mcv", "mean cell volume (MCV)", "fL", {"fL": 1.0}, (40.0, 160.0), ENGINEERING_RANGE),
-    "haemoglobin": MarkerSpec(
-        "haemoglobin", "haemoglobin", "g/L", {"g/L": 1.0, "g/dL": 10.0, "mmol/L": _HB_PER_MMOL_L},
-        (20.0, 260.0), ENGINEERING_RANGE,
-    ),
-    # Not a marker: the laboratory's own MMA upper reference limit, read like one (value + unit).
-    "mma_upper_limit": MarkerSpec(
-        "mma_upper_limit", "laboratory's MMA upper reference limit", "µmol/L", {"µmol/L": 1.0, "nmol/L": 0.001},
-        (0.1, 2.0), ENGINEERING_RANGE,
-    ),
-}
-#: Marker field names, in report order.
-MARKERS: tuple[str, ...] = tuple(MARKER_SPECS)
-
-#: Age in years (CLINICAL §2; NICE NG239 covers over 16s).
-AGE_RANGE_YEARS = (16.0, 120.0)
-#: Years of a medicine (engineering check).
-MEDICINE_YEARS_RANGE = (0.0, 100.0)
+__all__ = ["MARKERS", "MARKER_SPECS", "find_unit", "from_canonical", "round_significant", "to_canonical"]
 
 
 #: Canonical values are rounded to this many significant digits, so that a value converted from
@@ -120,11 +39,11 @@ def round_significant(values: npt.ArrayLike, digits: int = SIGNIFICANT_DIGITS) -
     return np.where(np.isfinite(v) & (v != 0), rounded, v)
 
 
-def normalise_unit(text: str) -> str:
+def _normalise_unit(text: str) -> str:
     """A unit spelling reduced to a lookup key: lower case, µ/μ -> u, no spaces, ² -> 2, decimal
     comma -> point.
 
-    >>> normalise_unit(" μmol/l "), normalise_unit("mL/min/1,73 m²")
+    >>> _normalise_unit(" μmol/l "), _normalise_unit("mL/min/1,73 m²")
     ('umol/l', 'ml/min/1.73m2')
     """
     key = text.strip().lower().replace("µ", "u").replace("μ", "u").replace("²", "2").replace("^", "").replace(",", ".")
@@ -133,7 +52,7 @@ def normalise_unit(text: str) -> str:
 
 # Lookup key -> displayed unit, per marker.
 _ALIASES: dict[str, dict[str, str]] = {
-    name: {normalise_unit(unit): unit for unit in spec.units} for name, spec in MARKER_SPECS.items()
+    name: {_normalise_unit(unit): unit for unit in spec.units} for name, spec in MARKER_SPECS.items()
 }
 
 
@@ -143,7 +62,7 @@ def find_unit(marker: str, text: str) -> str | None:
     >>> find_unit("b12", "PG/ML"), find_unit("mma", "umol/l"), find_unit("b12", "nmol/L")
     ('pg/mL', 'µmol/L', None)
     """
-    return _ALIASES[marker].get(normalise_unit(text))
+    return _ALIASES[marker].get(_normalise_unit(text))
 
 
 def to_canonical(marker: str, value: npt.ArrayLike, unit: str) -> npt.NDArray[np.float64]:
