@@ -36,7 +36,7 @@ class FollowupResult:
     ``alignments[k]`` aligns visit ``k`` to the reference (None for the reference itself);
     ``groups`` are the lesion groups; ``group_map`` and ``change_map`` lie on ``reference``'s grid
     (``change_map`` values: :data:`~b12brain.followup.match.CHANGE_LABELS`); ``aligned_flairs``
-    holds every visit's FLAIR on that grid (for the slice views).
+    and ``aligned_labels`` hold every visit's FLAIR and lesion labels on that grid.
     """
 
     visits: tuple[Visit, ...]
@@ -46,6 +46,7 @@ class FollowupResult:
     group_map: npt.NDArray[np.int32]
     change_map: npt.NDArray[np.uint8]
     aligned_flairs: tuple[npt.NDArray[np.float32], ...]
+    aligned_labels: tuple[npt.NDArray[np.int32], ...]
     comparable: bool
     warnings: tuple[QCWarning, ...] = field(default=())
 
@@ -117,8 +118,8 @@ def compare_visits(
                                  f"{earlier.date} of {earlier.run_dir}; give the runs earliest first, one per date")
     warnings = _identifier_warnings(visits, allow_different_ids) + _protocol_warnings(visits)
     reference = load_checked_flair(visits[-1].flair_path, visits[-1].flair_sha256, visits[-1].run_dir)
-    ref_labels = _load_labels(visits[-1], reference)
-    labels: list[npt.NDArray[np.integer]] = []
+    ref_labels = _load_labels(visits[-1], reference).astype(np.int32)
+    labels: list[npt.NDArray[np.int32]] = []
     alignments: list[Alignment | None] = []
     flairs: list[npt.NDArray[np.float32]] = []
     for visit in visits[:-1]:
@@ -151,7 +152,7 @@ def compare_visits(
     comparable = not any(w.code.startswith(("followup.protocol", "followup.model", "followup.registration"))
                          for w in warnings)
     return FollowupResult(tuple(visits), reference, tuple(alignments), tuple(result_groups), group_map,
-                          change_map, tuple(flairs), comparable, tuple(warnings))
+                          change_map, tuple(flairs), tuple(labels), comparable, tuple(warnings))
 
 
 def _load_labels(visit: Visit, flair: Volume) -> npt.NDArray[np.integer]:
@@ -180,7 +181,7 @@ def _group(ids: list[tuple[int, ...]], group_id: int, visits: list[Visit], usabl
 
 
 def _change_map(groups: list[LesionGroup], group_map: npt.NDArray[np.int32],
-                labels: list[npt.NDArray[np.integer]]) -> npt.NDArray[np.uint8]:
+                labels: Sequence[npt.NDArray[np.integer]]) -> npt.NDArray[np.uint8]:
     from b12brain.followup.match import CHANGE_LABELS
 
     lookup = np.zeros(len(groups) + 1, dtype=np.uint8)

@@ -24,6 +24,7 @@ practice of asking for a change larger than both a relative and an absolute marg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,7 @@ class LesionGroup:
         return row
 
 
-def group_lesions(labels: list[npt.NDArray[np.integer]]) -> tuple[list[list[tuple[int, ...]]], npt.NDArray[np.int32]]:
+def group_lesions(labels: Sequence[npt.NDArray[np.integer]]) -> tuple[list[list[tuple[int, ...]]], npt.NDArray[np.int32]]:
     """Link the lesions of consecutive visits (all on one grid) and group them.
 
     Returns the lesion ids per visit of each group, and the group map: each voxel labelled with

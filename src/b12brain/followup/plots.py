@@ -80,25 +80,30 @@ def write_change_slices(result: FollowupResult, path: Path, *, max_groups: int =
     rows = max(len(changed), 1)
     fig, axes = plt.subplots(rows, 2, figsize=(6.4, 3.0 * rows + 0.5), squeeze=False, facecolor="black")
     sx, sy = (float(s) for s in result.reference.spacing_mm[:2])
-    lo, hi = np.percentile(after, [1, 99.5])
+    # Each visit has its own window: scanners' gains differ between visits.
+    windows = [np.percentile(image, [1, 99.5]) for image in (before, after)]
     for row, group in enumerate(changed):
         where = np.argwhere(result.group_map == group.id)
         k = int(np.median(where[:, 2]))
-        outline = (result.group_map[:, :, k] == group.id).astype(float)
-        for col, (image, day) in enumerate(((before, result.dates[-2]), (after, result.dates[-1]))):
+        for col, (image, labels, (lo, hi)) in enumerate(zip((before, after), result.aligned_labels[-2:], windows)):
             ax = axes[row, col]
             ax.imshow(image[::-1, :, k].T, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=sy / sx)
-            ax.contour(outline[::-1, :].T, levels=[0.5], colors=CATEGORY_COLOURS[group.category], linewidths=1.0)
-            ax.set_title(f"group {group.id} {group.category}: {day}, {group.volume_ml[-2 + col]:.3f} mL",
-                         color="white", fontsize=7)
+            ids = group.lesion_ids[len(result.visits) - 2 + col]
+            # The lesions of this visit where they are; a lesion absent at a visit shows where it is at the other.
+            outline = np.isin(labels[:, :, k], ids) if ids else result.group_map[:, :, k] == group.id
+            ax.contour(outline[::-1, :].T.astype(float), levels=[0.5], colors=CATEGORY_COLOURS[group.category],
+                       linewidths=1.0, linestyles="solid" if ids else "dotted")
+            ax.set_title(f"group {group.id} {group.category}: {result.dates[col - 2]}, "
+                         f"{group.volume_ml[col - 2]:.3f} mL", color="white", fontsize=7)
             ax.axis("off")
     if not changed:
         for ax in axes[0]:
             ax.axis("off")
         axes[0, 0].text(0.5, 0.5, "no changed lesion", color="white", ha="center", transform=axes[0, 0].transAxes)
-    fig.suptitle("Changed lesions: previous visit (aligned) | reference; patient's right on the left\n"
-                 "b12brain: decision support, not a diagnosis", color="white", fontsize=8)
-    fig.tight_layout()
+    fig.suptitle("Changed lesions: previous visit (aligned) | reference; patient's right on the left;\n"
+                 "dotted: where the lesion is at the other visit. b12brain: decision support, not a diagnosis",
+                 color="white", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     return _save(fig, path, facecolor="black")
 
 
