@@ -53,10 +53,20 @@ def test_outputs_are_written_with_their_manifest(tmp_path, make_pair):
     assert document["categories"] == {"stable": 1, "enlarging": 1, "shrinking": 1, "new": 1, "resolved": 1}
     assert document["visits"][0]["registration"]["good_enough"] is True
     assert "not a diagnosis" in document["disclaimer"].lower() or "decision" in document["disclaimer"].lower()
-    assert set(document["rules"]) == {"registration", "matching", "categories", "comparability"}
+    assert set(document["rules"]) == {"registration", "matching", "categories", "image_check", "comparability"}
     rows = paths["followup_lesions.csv"].read_text().splitlines()
-    assert rows[0] == "group,category,event,lesion_class,ids_2025-01-10,ml_2025-01-10,ids_2025-07-02,ml_2025-07-02"
+    assert rows[0] == "group,category,event,lesion_class,note,ids_2025-01-10,ml_2025-01-10,ids_2025-07-02,ml_2025-07-02"
     assert len(rows) == 6
+
+
+def test_a_lesion_the_segmenter_missed_at_one_visit_is_not_called_new(tmp_path, make_pair):
+    """The baseline FLAIR shows the "new" lesion as brightly as the follow-up; only its mask lacks it."""
+    pair = make_pair(tmp_path, unsegmented_before="new")
+    result = compare_visits([pair.a, pair.b], dates=DATES)
+    changes = _by_change(result, pair)
+    assert changes["new"] == "stable" and changes["resolved"] == "resolved"
+    (group,) = [g for g in result.groups if pair.ids_b["new"] in g.lesion_ids[1]]
+    assert "contrast shows at both" in group.note
 
 
 def test_dates_come_from_the_sidecar(tmp_path, make_pair):

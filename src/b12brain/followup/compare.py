@@ -11,14 +11,16 @@ reported as a warning, never hidden.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from scipy import ndimage as ndi
 
 from b12brain.errors import InputFileError
+from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
 from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import IDENTIFIER_FIELDS, Visit, read_visit
@@ -66,7 +68,7 @@ class FollowupResult:
         return counts
 
     def rules(self) -> dict[str, str]:
-        return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE,
+        return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE, "image_check": CONFIRM_RULE,
                 "comparability": f"b12brain's own rule [U]: volumes are not directly comparable when slice "
                 f"thickness differs by more than {SLICE_TOLERANCE_MM} mm, field strength differs, the segmenter, "
                 "its model SHA-256 or its settings differ, or registration is too poor"}
@@ -127,8 +129,7 @@ def compare_visits(
         moving = load_checked_flair(visit.flair_path, visit.flair_sha256, visit.run_dir)
         alignment = align_to_reference(moving, reference)
         alignments.append(alignment)
-        flairs.append(resample_to_reference(moving.data.astype(np.float32), moving, reference, alignment.transform,
-                                            nearest=False).astype(np.float32))
+        flairs.append(alignment.aligned)
         carried = np.asarray(resample_to_reference(_load_labels(visit, moving), moving, reference, alignment.transform,
                                                    nearest=True), dtype=np.int32)
         labels.append(carried)
@@ -148,6 +149,7 @@ def compare_visits(
     groups, group_map = group_lesions(labels)
     usable = alignments[-2] is None or alignments[-2].good_enough
     result_groups = [_group(g, i, visits, usable) for i, g in enumerate(groups, start=1)]
+    result_groups = _confirm_on_images(result_groups, group_map, labels, flairs)
     change_map = _change_map(result_groups, group_map, labels)
     comparable = not any(w.code.startswith(("followup.protocol", "followup.model", "followup.registration"))
                          for w in warnings)
@@ -178,6 +180,30 @@ def _group(ids: list[tuple[int, ...]], group_id: int, visits: list[Visit], usabl
     latest = next(k for k in range(len(visits) - 1, -1, -1) if ids[k])
     classes = [visits[latest].lesion_class[i] for i in ids[latest]]
     return LesionGroup(group_id, tuple(ids), volumes, category, max(set(classes), key=classes.count))
+
+
+def _confirm_on_images(groups: list[LesionGroup], group_map: npt.NDArray[np.int32],
+                       labels: Sequence[npt.NDArray[np.integer]],
+                       flairs: Sequence[npt.NDArray[np.float32]]) -> list[LesionGroup]:
+    """New/resolved calls that the images contradict become stable (:mod:`b12brain.followup.contrast`)."""
+    boxes = ndi.find_objects(group_map)
+    out = []
+    for group in groups:
+        box = boxes[group.id - 1] if group.id <= len(boxes) else None
+        if group.category not in ("new", "resolved") or box is None:
+            out.append(group)
+            continue
+        box = tuple(slice(max(s.start - 3, 0), s.stop + 3) if k < 2 else s for k, s in enumerate(box))
+        ids = group.lesion_ids
+        footprint = np.isin(labels[-1][box], ids[-1]) | np.isin(labels[-2][box], ids[-2])
+        before, after = flairs[-2][box], flairs[-1][box]
+        without, with_ = (before, after) if group.category == "new" else (after, before)
+        if seen_at_both(without, with_, footprint):
+            out.append(replace(group, category="stable", note=f"segmented at one visit only, but its FLAIR "
+                               f"contrast shows at both: not called {group.category}"))
+        else:
+            out.append(group)
+    return out
 
 
 def _change_map(groups: list[LesionGroup], group_map: npt.NDArray[np.int32],

@@ -67,6 +67,7 @@ class LesionGroup:
     volume_ml: tuple[float, ...]
     category: str
     lesion_class: str
+    note: str = ""
 
     @property
     def event(self) -> str:
@@ -78,7 +79,7 @@ class LesionGroup:
 
     def as_row(self, dates: list[str]) -> dict[str, Any]:
         row: dict[str, Any] = {"group": self.id, "category": self.category, "event": self.event,
-                               "lesion_class": self.lesion_class}
+                               "lesion_class": self.lesion_class, "note": self.note}
         for date, ids, ml in zip(dates, self.lesion_ids, self.volume_ml):
             row[f"ids_{date}"] = " ".join(str(i) for i in ids)
             row[f"ml_{date}"] = round(ml, 4)

@@ -121,7 +121,7 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 
 def _write_csv(result: FollowupResult, path: Path) -> None:
     rows = [group.as_row(result.dates) for group in result.groups]
-    fields = ["group", "category", "event", "lesion_class"]
+    fields = ["group", "category", "event", "lesion_class", "note"]
     fields += [f"{kind}_{d}" for d in result.dates for kind in ("ids", "ml")]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
