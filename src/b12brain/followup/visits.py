@@ -179,7 +179,7 @@ def _read_lesions(path: Path) -> tuple[dict[int, float], dict[int, str]]:
     classes: dict[int, str] = {}
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            for i, row in enumerate(csv.DictReader(handle), start=1):
+            for row in csv.DictReader(handle):
                 lesion_id = int(row["id"])
                 volumes[lesion_id] = float(row["volume_ml"])
                 classes[lesion_id] = str(row["lesion_class"])
