@@ -133,7 +133,7 @@ def compare_visits(
         carried = np.asarray(resample_to_reference(_load_labels(visit, moving), moving, reference, alignment.transform,
                                                    nearest=True), dtype=np.int32)
         labels.append(carried)
-        lost = set(visit.lesion_ml) - set(np.unique(carried).tolist())
+        lost = set(visit.lesion_ml) - set(np.flatnonzero(np.bincount(carried.ravel())).tolist())
         if lost:
             warnings.append(QCWarning("followup.lesions_off_grid", str(visit.run_dir), f"{len(lost)} lesion(s) of "
                             f"{visit.run_dir} ({sum(visit.lesion_ml[i] for i in lost):.3f} mL) fall between the "
@@ -165,7 +165,9 @@ def _load_labels(visit: Visit, flair: Volume) -> npt.NDArray[np.integer]:
         raise InputFileError(visit.labels_path, f"is not on the grid of the FLAIR {visit.flair_path}; give the run's "
                              "own FLAIR (--image) or rerun `b12brain run`")
     data = np.rint(volume.data).astype(np.int32)
-    unknown = set(np.unique(data).tolist()) - set(visit.lesion_ml) - {0}
+    if data.min() < 0:
+        raise InputFileError(visit.labels_path, "holds negative lesion ids; rerun `b12brain run`")
+    unknown = set(np.flatnonzero(np.bincount(data.ravel())).tolist()) - set(visit.lesion_ml) - {0}
     if unknown:
         raise InputFileError(visit.labels_path, f"holds lesion ids {sorted(unknown)[:5]} that lesions.csv does not "
                              "list; the run folder was changed: rerun `b12brain run`")

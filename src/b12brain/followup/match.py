@@ -106,11 +106,13 @@ def group_lesions(labels: Sequence[npt.NDArray[np.integer]]) -> tuple[list[list[
         if not labels[k].any():
             continue
         # Growing keeps the larger id where two lesions are near: the ungrown overlaps count too.
+        later = labels[k + 1]
+        base = int(later.max()) + 1
         for earlier in (labels[k], ndi.grey_dilation(labels[k], footprint=_IN_PLANE)):
-            pairs = np.unique(np.stack([earlier.ravel(), labels[k + 1].ravel()]), axis=1)
-            pairs = pairs[:, (pairs[0] > 0) & (pairs[1] > 0)].astype(np.int64)
-            rows += (pairs[0] + offsets[k] - 1).tolist()
-            cols += (pairs[1] + offsets[k + 1] - 1).tolist()
+            both = (earlier > 0) & (later > 0)
+            codes = np.unique(earlier[both].astype(np.int64) * base + later[both])
+            rows += (codes // base + offsets[k] - 1).tolist()
+            cols += (codes % base + offsets[k + 1] - 1).tolist()
     n = int(offsets[-1])
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _, component = connected_components(graph, directed=False)

@@ -56,6 +56,8 @@ def write_timeline(result: FollowupResult, path: Path, *, markers: Sequence[Mark
         mx.set_yscale("log")
         mx.set_ylabel("marker (log scale)")
         mx.legend(fontsize=8, loc="best")
+        mx.set_title("On injections serum B12 rises with treatment and does not show response (NICE NG239)",
+                     fontsize=8)
     for a in axes[:, 0]:
         if treatment_start is not None:
             a.axvline(treatment_start, color="#000000", linestyle=":", linewidth=1.5)
