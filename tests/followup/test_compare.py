@@ -131,6 +131,8 @@ def test_a_moved_flair_is_accepted_when_checksums_match(tmp_path, make_pair):
     (tmp_path / "visit_a_flair.nii.gz").rename(moved)
     result = compare_visits([pair.a, pair.b], dates=DATES, images={pair.a: moved})
     assert result.visits[0].flair_path == moved
+    with pytest.raises(InputFileError, match="not one of the run folders"):
+        compare_visits([pair.a, pair.b], dates=DATES, images={tmp_path / "other": moved})
 
 
 def test_scans_that_do_not_overlap_are_refused(tmp_path, make_pair, builders, write_run_folder):

@@ -112,6 +112,10 @@ def compare_visits(
     if dates is not None and len(dates) != len(run_dirs):
         raise InputFileError("--dates", f"gives {len(dates)} dates for {len(run_dirs)} run folders; give one per run")
     images = {Path(k).absolute(): Path(v) for k, v in (images or {}).items()}
+    unknown = set(images) - {Path(run).absolute() for run in run_dirs}
+    if unknown:
+        raise InputFileError(sorted(unknown)[0], "is given with --image but is not one of the run folders compared; "
+                             "write --image RUN=PATH with RUN as given on the command line")
     visits = [read_visit(run, visit_date=dates[i] if dates else None, image=images.get(Path(run).absolute()))
               for i, run in enumerate(run_dirs)]
     for earlier, later in zip(visits, visits[1:]):
