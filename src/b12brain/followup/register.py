@@ -161,7 +161,8 @@ def _correlation(aligned: npt.NDArray[np.floating], reference: npt.NDArray[np.fl
     inside = head & (aligned != 0)
     if np.count_nonzero(inside) < 2:
         return 0.0
-    return float(np.corrcoef(aligned[inside], reference[inside])[0, 1])
+    value = float(np.corrcoef(aligned[inside], reference[inside])[0, 1])
+    return value if np.isfinite(value) else 0.0  # a constant image correlates with nothing
 
 
 def resample_to_reference(
