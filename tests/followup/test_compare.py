@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import nibabel as nib
 import numpy as np
 import pytest
 
 from b12brain.errors import InputFileError
 from b12brain.followup import CHANGE_LABELS, compare_visits, write_followup
-from b12brain.followup.write import FILE_NAMES
+from b12brain.followup.write import FILE_NAMES, describe
 
 DATES = [date(2025, 1, 10), date(2025, 7, 2)]
 
@@ -37,8 +38,8 @@ def test_known_changes_are_found_after_the_head_moved(tmp_path, make_pair):
     assert alignment is not None and alignment.good_enough
     assert np.allclose(np.abs(alignment.shift_mm), [3.0, 2.0, 2.0], atol=0.5)
     # The change map carries each category where the lesion is (resolved: where it was).
+    labels_b = np.asarray(nib.load(pair.b / "lesion_labels.nii.gz").dataobj)
     for name, category in (("new", "new"), ("enlarging", "enlarging"), ("stable", "stable")):
-        labels_b = np.asarray(__import__("nibabel").load(pair.b / "lesion_labels.nii.gz").dataobj)
         assert set(np.unique(result.change_map[labels_b == pair.ids_b[name]])) == {CHANGE_LABELS[category]}
     assert np.count_nonzero(result.change_map == CHANGE_LABELS["resolved"]) > 0
     assert any(w.code == "followup.identifiers_absent" for w in result.warnings)
@@ -67,6 +68,21 @@ def test_a_lesion_the_segmenter_missed_at_one_visit_is_not_called_new(tmp_path, 
     assert changes["new"] == "stable" and changes["resolved"] == "resolved"
     (group,) = [g for g in result.groups if pair.ids_b["new"] in g.lesion_ids[1]]
     assert "contrast shows at both" in group.note
+
+
+def test_three_visits_chain_and_compare_the_last_two(tmp_path, make_pair, builders, write_run_folder):
+    pair = make_pair(tmp_path)
+    flair_b = np.asarray(nib.load(tmp_path / "visit_b_flair.nii.gz").dataobj)
+    labels_b = np.asarray(nib.load(pair.b / "lesion_labels.nii.gz").dataobj)
+    affine_b = nib.load(pair.b / "lesion_labels.nii.gz").affine
+    c = write_run_folder(tmp_path / "visit_c", flair_b + builders.make_blob(seed=2) * 0.01, labels_b, affine=affine_b)
+    result = compare_visits([pair.a, pair.b, c], dates=[*DATES, date(2026, 1, 5)])
+    assert result.category_counts() == {"stable": 4, "enlarging": 0, "shrinking": 0, "new": 0, "resolved": 0}
+    (resolved,) = [g for g in result.groups if not g.lesion_ids[1] and not g.lesion_ids[2]]
+    assert resolved.category == "absent" and resolved.lesion_ids[0] == (pair.ids_a["resolved"],)
+    document = describe(result)
+    assert document["category_between"] == ["2025-07-02", "2026-01-05"]
+    assert document["lesion_ml_change_by_class"]["since_first"]["deep"] != document["lesion_ml_change_by_class"]["since_previous"]["deep"]
 
 
 def test_dates_come_from_the_sidecar(tmp_path, make_pair):
