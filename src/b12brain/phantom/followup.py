@@ -31,16 +31,7 @@ from b12brain.errors import ConfigError
 from b12brain.geometry import CONNECTIVITY_26
 from b12brain.phantom._anatomy import Geometry, Ventricles
 from b12brain.phantom._lesions import DEEP_PV_GAP_MM, DEEP_VENTRICLE_CLEARANCE_MM, Lesions, blob
-from b12brain.phantom.generate import (
-    DEEP,
-    PERIVENTRICULAR,
-    Phantom,
-    PhantomConfig,
-    check_config,
-    classes_by_rule,
-    make_phantom,
-    render_phantom,
-)
+from b12brain.phantom.generate import Phantom, PhantomConfig, check_config, make_phantom, render_phantom
 
 #: Least size (voxels at 1 mm, i.e. 0.06 mL) of a deep lesion that is made to change: smaller
 #: ones are hard to see on 6 mm slices at all.
@@ -75,9 +66,8 @@ class FollowupPhantom:
     """Two visits of one phantom subject and the truth of what changed between them.
 
     ``truth`` is JSON-able: the motion (``rotation_deg``, ``shift_mm``, about ``centre_mm``),
-    both visits' truths and per-class volume change, follow-up minus baseline: by each visit's
-    truth classes (``lesion_ml_change_by_class``) and by the runs' location rule applied to the
-    truth masks (``lesion_ml_change_by_class_rule``; the same on thick slices).
+    both visits' truths and per-class volume change (``lesion_ml_change_by_class``, follow-up
+    minus baseline as each visit's reader truth measures it).
     """
 
     baseline: Phantom
@@ -138,7 +128,6 @@ def make_followup(config: FollowupConfig = FollowupConfig()) -> FollowupPhantom:
         row["centre_mm"] = [round(float(v), 2) for v in to_world[:3, :3] @ moved + to_world[:3, 3]]
         changes.append(row)
     base_cls, follow_cls = baseline.truth["lesion_ml_by_class"], followup.truth["lesion_ml_by_class"]
-    before_rule, after_rule = _ml_by_rule(baseline), _ml_by_rule(followup)
     truth = {
         "rotation_deg": [round(float(v), 3) for v in rotation],
         "shift_mm": [round(float(v), 3) for v in shift],
@@ -146,20 +135,9 @@ def make_followup(config: FollowupConfig = FollowupConfig()) -> FollowupPhantom:
         "baseline": baseline.truth,
         "followup": followup.truth,
         "lesion_ml_change_by_class": {k: round(follow_cls[k] - base_cls[k], 3) for k in base_cls},
-        "lesion_ml_change_by_class_rule": {k: round(after_rule[k] - before_rule[k], 3) for k in before_rule},
         "pv_regression": config.pv_regression,
     }
     return FollowupPhantom(baseline, followup, tuple(changes), truth)
-
-
-def _ml_by_rule(phantom: Phantom) -> dict[str, float]:
-    """Truth lesion volume per class by the location rule the runs use (at 1 mm the phantom's own
-    classes are the drawn ones: a band fragment that detaches from the ventricles stays
-    periventricular there, while the rule calls it deep)."""
-    classes, _ = classes_by_rule(phantom.lesion.data > 0, phantom.ventricles.data > 0, phantom.lesion_class.data)
-    voxel_ml = phantom.lesion.voxel_volume_ml
-    return {name: float(np.count_nonzero(classes == k)) * voxel_ml for k, name in ((PERIVENTRICULAR, "periventricular"),
-                                                                                  (DEEP, "deep"))}
 
 
 def _check(config: FollowupConfig) -> None:

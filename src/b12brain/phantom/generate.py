@@ -218,7 +218,7 @@ def render_phantom(
         # A voxel mostly of ventricle reads as CSF.
         lesion = visible_lesion(pv_f + deep_f, acq.apply(excess)) & ~vent_out
         design = np.where(pv_f >= deep_f, PERIVENTRICULAR, DEEP)
-        lesion_class, relabelled = classes_by_rule(lesion, vent_out, design)
+        lesion_class, relabelled = _classes_by_rule(lesion, vent_out, design)
         brain_out = acq.apply(brain.astype(np.float32)) >= 0.5
 
     # Acquisition: bias field, gain, Rician noise, on the output grid.
@@ -291,7 +291,7 @@ def visible_lesion(fraction: npt.NDArray[np.floating], excess: npt.NDArray[np.fl
     return fraction >= level[labels]
 
 
-def classes_by_rule(
+def _classes_by_rule(
     lesion: npt.NDArray[np.bool_], ventricles: npt.NDArray[np.bool_], design: npt.NDArray[np.integer]
 ) -> tuple[npt.NDArray[np.uint8], int]:
     """Classes of resampled lesions by the LST-AI location rule: periventricular when the 3x3x3
