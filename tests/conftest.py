@@ -239,6 +239,58 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def write_run_folder(
+    folder: Path,
+    flair: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    *,
+    affine: npt.ArrayLike | None = None,
+    classes: dict[int, str] | None = None,
+    sidecar: dict[str, object] | None = None,
+    settings: dict[str, object] | None = None,
+    schema: str = "1.3",
+) -> Path:
+    """A minimal ``b12brain run`` output folder (what ``b12brain followup`` reads); return it.
+
+    The FLAIR goes beside the folder (``<folder>_flair.nii.gz``, recorded with its SHA-256 in
+    ``summary.json``); ``lesion_labels.nii.gz`` holds ``labels`` and ``lesions.csv`` one row per
+    id (volume from its voxels, class from ``classes``, default deep); ``sidecar`` is written as
+    ``flair.json`` when given.
+    """
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    labels = np.asarray(labels, dtype=np.uint16)
+    affine = affine_mm(labels.shape) if affine is None else np.asarray(affine, dtype=np.float64)
+    flair_path = write_nifti(folder.parent, np.asarray(flair, dtype=np.float32), affine, f"{folder.name}_flair.nii.gz")
+    write_nifti(folder, labels, affine, "lesion_labels.nii.gz")
+    voxel_mm = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    rows = ["id,volume_ml,voxels,lesion_class"]
+    for lesion_id in np.unique(labels[labels > 0]).tolist():
+        voxels = int((labels == lesion_id).sum())
+        rows.append(f"{lesion_id},{voxels * float(np.prod(voxel_mm)) / 1000.0:.6f},{voxels},"
+                    f"{(classes or {}).get(lesion_id, 'deep')}")
+    (folder / "lesions.csv").write_text("\n".join(rows) + "\n")
+    summary = {
+        "schema_version": schema,
+        "software": {"name": "b12brain", "version": "test"},
+        "inputs": [{"role": "flair", "path": str(flair_path.absolute()), "sha256": hashlib.sha256(flair_path.read_bytes()).hexdigest(),
+                    "shape": list(labels.shape), "voxel_mm": voxel_mm.round(4).tolist()}],
+        "settings": {"segmenter": "classical", "threshold": 0.5, "min_lesion_ml": 0.03} | (settings or {}),
+        "caps_lining": {"count": 0, "ml": 0.0},
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    if sidecar is not None:
+        (folder / "flair.json").write_text(json.dumps(sidecar))
+    return folder
+
+
+@pytest.fixture(name="write_run_folder")
+def _write_run_folder_fixture() -> Callable[..., Path]:
+    return write_run_folder
+
+
 @pytest.fixture
 def blob() -> npt.NDArray[np.float32]:
     """A 64×64×40 smooth synthetic scan (use with :func:`affine_mm`, 2 mm voxels)."""

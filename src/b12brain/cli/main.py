@@ -23,6 +23,7 @@ from b12brain import __version__
 from b12brain.cli import (
     assess_cmd,
     evaluate_cmd,
+    followup_cmd,
     labs_cmd,
     phantom_cmd,
     questionnaire_cmd,
@@ -44,7 +45,7 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_COMMANDS = (run_cmd, series_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
+_COMMANDS = (run_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

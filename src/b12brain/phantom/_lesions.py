@@ -166,14 +166,14 @@ def _deep(
         # Avoid overshooting small targets with one large lesion.
         diameter = min(diameter, max(2.0, 2.0 * (3.0 * max(target_n - placed, 4.0) / (4.0 * np.pi)) ** (1 / 3) * 1.3))
         centre = np.array(np.unravel_index(centres[rng.integers(centres.size)], zone.shape))
-        blob = _blob(rng, diameter)
-        half = np.array(blob.shape) // 2
+        drawn = blob(rng, diameter)
+        half = np.array(drawn.shape) // 2
         lo = centre - half
-        hi = lo + np.array(blob.shape)
+        hi = lo + np.array(drawn.shape)
         clo, chi = np.maximum(lo, 0), np.minimum(hi, zone.shape)
         sub = tuple(slice(int(a), int(b)) for a, b in zip(clo, chi))
         bsub = tuple(slice(int(a - l), int(b - l)) for a, b, l in zip(clo, chi, lo))
-        piece = blob[bsub] & zone[sub] & ~deep[sub]
+        piece = drawn[bsub] & zone[sub] & ~deep[sub]
         n = int(piece.sum())
         if n < 3:
             continue
@@ -185,7 +185,7 @@ def _deep(
     return deep, count
 
 
-def _blob(rng: np.random.Generator, diameter_mm: float) -> BoolArray:
+def blob(rng: np.random.Generator, diameter_mm: float) -> BoolArray:
     """An irregular lesion: a randomly oriented ellipsoid with a noise-perturbed surface."""
     radius = diameter_mm / 2.0
     axes = radius * rng.uniform(0.7, 1.3, size=3)

@@ -15,6 +15,7 @@ thick slices each lesion's footprint at its half maximum (:func:`visible_lesion`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -25,7 +26,7 @@ from scipy import ndimage as ndi
 from b12brain.errors import ConfigError
 from b12brain.geometry import CONNECTIVITY_26
 from b12brain.phantom._acquire import plan_acquisition
-from b12brain.phantom._anatomy import enlarge_ventricles, load_geometry
+from b12brain.phantom._anatomy import Geometry, Ventricles, enlarge_ventricles, load_geometry
 from b12brain.phantom._contrast import (
     add_rician_noise,
     bias_field,
@@ -35,7 +36,7 @@ from b12brain.phantom._contrast import (
     head_signal,
 )
 from b12brain.phantom._fields import mm_grids, smooth_field
-from b12brain.phantom._lesions import LOAD_SPECS, components_touching, make_lesions
+from b12brain.phantom._lesions import LOAD_SPECS, Lesions, components_touching, make_lesions
 from b12brain.phantom._orbits import make_orbits, paint_orbits
 from b12brain.types import Volume
 
@@ -137,6 +138,27 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
     >>> ph.flair.shape[:2], ph.flair.spacing_mm[2]
     ((256, 256), 5.0)
     """
+    return render_phantom(config)
+
+
+#: Moves 1 mm template-grid arrays (images linearly, masks as fractions) before acquisition.
+Motion = Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]
+
+
+def render_phantom(
+    config: PhantomConfig,
+    *,
+    edit_lesions: Callable[[Lesions, Geometry, Ventricles], Lesions] | None = None,
+    motion: Motion | None = None,
+    acquisition_rng: np.random.Generator | None = None,
+) -> Phantom:
+    """:func:`make_phantom` with hooks for a later visit of the same subject.
+
+    ``edit_lesions`` changes the drawn lesions (same anatomy and contrasts: every draw from
+    ``seed`` stays as it is); ``motion`` moves the head on the 1 mm template grid before it is
+    acquired; ``acquisition_rng`` draws the bias field, gain and noise (default: the seed's
+    stream, as in :func:`make_phantom`). See :mod:`b12brain.phantom.followup`.
+    """
     check_config(config)
     rng = np.random.default_rng(int(config.seed))
     geo = load_geometry()
@@ -145,6 +167,8 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
 
     vent = enlarge_ventricles(geo, rng, rng.uniform(*spec.ventricle_scale))
     lesions = make_lesions(geo, vent, rng, spec)
+    if edit_lesions is not None:
+        lesions = edit_lesions(lesions, geo, vent)
     flair_c, t1_c = draw_contrasts(rng)
     radii = head_layers_mm(rng)
     # Orbits draw from their own stream, so adding them left every other draw as it was.
@@ -183,12 +207,18 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
     deep = np.zeros(atlas.shape, dtype=bool)
     ventricles = np.zeros(atlas.shape, dtype=bool)
     pv[box], deep[box], ventricles[box] = lesions.pv_box, lesions.deep_box, vent.mask_box
+    # A lesion too faint to see once blurred is no reader's lesion.
+    seen = np.zeros(atlas.shape, dtype=bool)
+    seen[box] = lesion_b & (flair_les - lesion_soft >= np.float32(VISIBLE_EXCESS))
+    excess = np.zeros(atlas.shape, dtype=np.float32)
+    excess[box] = np.where(lesion_b, lesions.flair_factor_box - 1.0, 0.0)
+    if motion is not None:
+        images = [motion(img) for img in images]
+        pv, deep, ventricles, brain, seen = (motion(m.astype(np.float32)) >= 0.5 for m in (pv, deep, ventricles, brain, seen))
+        excess = motion(excess)
 
     if config.slice_mm == 1.0:
         affine = atlas.affine.copy()
-        # A lesion too faint to see once blurred is no reader's lesion.
-        seen = np.zeros(atlas.shape, dtype=bool)
-        seen[box] = lesion_b & (flair_les - lesion_soft >= np.float32(VISIBLE_EXCESS))
         lesion = components_touching(pv | deep, seen)
         pv, deep = pv & lesion, deep & lesion
         lesion_class = np.where(pv, PERIVENTRICULAR, np.where(deep, DEEP, 0)).astype(np.uint8)
@@ -205,8 +235,6 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
         images = [acq.apply(img) for img in images]
         pv_f, deep_f = acq.apply(pv.astype(np.float32)), acq.apply(deep.astype(np.float32))
         vent_out = acq.apply(ventricles.astype(np.float32)) >= 0.5
-        excess = np.zeros(atlas.shape, dtype=np.float32)
-        excess[box] = np.where(lesion_b, lesions.flair_factor_box - 1.0, 0.0)
         # A voxel mostly of ventricle reads as CSF.
         lesion = visible_lesion(pv_f + deep_f, acq.apply(excess)) & ~vent_out
         design = np.where(pv_f >= deep_f, PERIVENTRICULAR, DEEP)
@@ -215,6 +243,7 @@ def make_phantom(config: PhantomConfig = PhantomConfig()) -> Phantom:
 
     # Acquisition: bias field, gain, Rician noise, on the output grid.
     coords = mm_grids(affine, images[0].shape)
+    rng = rng if acquisition_rng is None else acquisition_rng
     wm_level = rng.uniform(300.0, 900.0)
     bias_amp = rng.uniform(0.10, 0.20)
     noise_frac = rng.uniform(0.02, 0.045) if config.slice_mm == 1.0 else rng.uniform(0.015, 0.035)

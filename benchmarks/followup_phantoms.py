@@ -1,0 +1,214 @@
+"""Accuracy of ``b12brain followup`` on seeded phantom pairs, and its speed on clinical-size pairs.
+
+Usage::
+
+    python benchmarks/followup_phantoms.py [--seeds 5] [--slices 1,6] [--segmenter classical]
+                                           [--speed-repeats 3] [--workdir DIR]
+
+For each seed and slice thickness, :func:`b12brain.phantom.followup.make_followup` makes a
+baseline and a follow-up with known change (the head moved 1.5-3 degrees and 2-4 mm about
+each axis; new, enlarged, shrunk and resolved deep lesions; the outer 30 % of the
+periventricular band regressed); both visits go through ``b12brain run``'s library path
+(:func:`~b12brain.pipeline.run_pipeline`, :func:`~b12brain.outputs.write_outputs`) and then
+:func:`~b12brain.followup.compare_visits`. A truth lesion is matched to the lesion group
+with most voxels within 4 mm (plus half a slice) of its centre on the reference grid. Prints per pair and
+in total:
+
+* recall and precision of ``new`` and ``enlarging`` calls (lesion-wise: a truth new lesion
+  counts as found when its group is called new, an enlarged one when called enlarging; a call
+  is right when it is the group of a truth lesion of that change);
+* stable truth lesions of at least ``STABLE_MIN_ML`` found at both visits (in a group holding no
+  changed truth lesion) and called stable;
+* per-class volume change (periventricular, deep, and all lesions together: a lesion's class can
+  change between visits): measured against truth (mL), relative error.
+
+Speed: the ``b12brain followup`` command (a fresh process, as a user runs it: start-up, reading,
+alignment, matching, writing) on a 256x256x20 (0.9x0.9x6 mm) pair and on a 182x218x182 1 mm
+pair, median of ``--speed-repeats``; the pipeline runs that make the run folders are not timed. ``--workdir`` keeps phantoms and run
+folders between invocations (a rerun only repeats the comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from b12brain.followup import compare_visits
+from b12brain.followup.compare import FollowupResult
+from b12brain.io import save_nifti
+from b12brain.outputs import write_outputs
+from b12brain.phantom import PhantomConfig
+from b12brain.phantom.followup import FollowupConfig, make_followup
+from b12brain.pipeline import PipelineConfig, run_pipeline
+from b12brain.quantify.lesions import LESION_CLASSES
+from b12brain.types import Volume
+
+DATES = [date(2025, 1, 10), date(2025, 7, 2)]
+#: Stable truth lesions smaller than this (mL, 1 mm design) are left out of the stable score:
+#: 10 voxels of 0.9x0.9x6 mm; most are not segmented at either visit.
+STABLE_MIN_ML = 0.05
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per slice thickness (default 5)")
+    parser.add_argument("--slices", default="1,6", help="slice thicknesses in mm (default 1,6)")
+    parser.add_argument("--segmenter", default="classical", help="segmenter of the runs (default classical)")
+    parser.add_argument("--speed-repeats", type=int, default=3, help="repeats of the speed test (0: skip)")
+    parser.add_argument("--workdir", type=Path, help="keep phantoms and runs here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        rows = []
+        for slice_mm in [float(s) for s in args.slices.split(",")]:
+            for seed in range(args.seeds):
+                rows.append(_pair(work, seed, slice_mm, args.segmenter))
+                _print_row(rows[-1])
+        _print_totals(rows)
+        if args.speed_repeats > 0:
+            _speed(work, args.speed_repeats, args.segmenter)
+    return 0
+
+
+def _pair(work: Path, seed: int, slice_mm: float, segmenter: str) -> dict[str, Any]:
+    folder = work / f"s{seed}_{slice_mm:g}mm"
+    truth_path = folder / "truth.json"
+    if not truth_path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        pair = make_followup(FollowupConfig(PhantomConfig(seed=seed, slice_mm=slice_mm)))
+        for name, phantom in (("baseline", pair.baseline), ("followup", pair.followup)):
+            flair = _write(phantom.flair, folder / f"{name}_flair.nii.gz")
+            result = run_pipeline(flair, config=PipelineConfig(segmenter=segmenter))
+            write_outputs(result, folder / f"run_{name}", overwrite=True)
+        truth_path.write_text(json.dumps({"changes": pair.changes, "truth": pair.truth}))
+    truth = json.loads(truth_path.read_text())
+    result = compare_visits([folder / "run_baseline", folder / "run_followup"], dates=DATES)
+    return {"pair": folder.name, **_score(result, truth)}
+
+
+def _write(volume: Volume, path: Path) -> Path:
+    save_nifti(volume.data, volume.affine, path)
+    return path
+
+
+def _score(result: FollowupResult, truth: dict[str, Any]) -> dict[str, Any]:
+    ref = result.reference
+    inverse = np.linalg.inv(ref.affine)
+    spacing = np.asarray(ref.spacing_mm)
+    by_id = {g.id: g for g in result.groups}
+    matched: list[tuple[str, int | None]] = []
+    for change in truth["changes"]:
+        centre = inverse[:3, :3] @ np.asarray(change["centre_mm"]) + inverse[:3, 3]
+        radius = 4.0 + spacing / 2.0
+        lo = np.maximum(np.floor(centre - radius / spacing), 0).astype(int)
+        hi = np.minimum(np.ceil(centre + radius / spacing) + 1, ref.shape).astype(int)
+        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+        grid = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi)], indexing="ij"), axis=-1)
+        near = np.linalg.norm((grid - centre) * spacing, axis=-1) <= np.linalg.norm(radius) / np.sqrt(3)
+        ids = result.group_map[box][near]
+        ids = ids[ids > 0]
+        matched.append((change["change"], int(np.bincount(ids).argmax()) if ids.size else None))
+    out: dict[str, Any] = {}
+    for kind, call in (("new", "new"), ("enlarged", "enlarging")):
+        truth_groups = {g for c, g in matched if c == kind and g is not None}
+        n_truth = sum(c == kind for c, _ in matched)
+        found = sum(1 for c, g in matched if c == kind and g is not None and by_id[g].category == call)
+        calls = [g.id for g in result.groups if g.category == call]
+        right = sum(1 for g in calls if g in truth_groups)
+        out[kind] = (found, n_truth, right, len(calls))
+    # Stable truth lesions large enough to see on 6 mm slices, found at both visits, in a group
+    # that holds no changed truth lesion (a neighbour's change is that neighbour's).
+    changed_groups = {g for (c, g) in matched if c != "stable"}
+    stable = [by_id[g].category for (c, g), row in zip(matched, truth["changes"])
+              if c == "stable" and g is not None and g not in changed_groups and all(by_id[g].lesion_ids)
+              and row["baseline_ml"] >= STABLE_MIN_ML]
+    out["stable"] = (stable.count("stable"), len(stable))
+    measured = json.loads(json.dumps(_since_previous(result)))
+    true_change = truth["truth"]["lesion_ml_change_by_class"]
+    out["class_change"] = {k: (measured[k], true_change[k]) for k in ("periventricular", "deep")}
+    out["class_change"]["all lesions"] = (sum(measured[k] for k in LESION_CLASSES), sum(true_change.values()))
+    return out
+
+
+def _cropped_runs(folder: Path, slice_mm: float, shape: tuple[int, int, int], segmenter: str) -> list[Path]:
+    """Run folders of a phantom pair cropped to ``shape`` (top slices / centre), made once."""
+    runs = [folder / "run_baseline", folder / "run_followup"]
+    if all((run / "summary.json").is_file() for run in runs):
+        return runs
+    folder.mkdir(parents=True, exist_ok=True)
+    pair = make_followup(FollowupConfig(PhantomConfig(seed=0, slice_mm=slice_mm)))
+    for run, phantom in zip(runs, (pair.baseline, pair.followup)):
+        flair = phantom.flair
+        starts = [(n - m) // 2 for n, m in zip(flair.shape, shape)]
+        if slice_mm > 1.0:
+            starts[2] = flair.shape[2] - shape[2]  # the top slices, as a clinical scan of the brain
+        box = tuple(slice(a, a + m) for a, m in zip(starts, shape))
+        affine = flair.affine.copy()
+        affine[:3, 3] = flair.affine[:3, :3] @ np.asarray(starts, dtype=float) + flair.affine[:3, 3]
+        path = _write(Volume(np.ascontiguousarray(flair.data[box]), affine, flair.source),
+                      folder / f"{run.name}_flair.nii.gz")
+        write_outputs(run_pipeline(path, config=PipelineConfig(segmenter=segmenter)), run, overwrite=True)
+    return runs
+
+
+def _since_previous(result: FollowupResult) -> dict[str, float]:
+    before, after = result.ml_by_class()[-2:]
+    return {k: after[k] - before[k] for k in after}
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    n, e, s = row["new"], row["enlarged"], row["stable"]
+    change = "  ".join(f"{k} {m:+.2f}/{t:+.2f} mL" for k, (m, t) in row["class_change"].items())
+    print(f"{row['pair']:>10}  new found {n[0]}/{n[1]} right {n[2]}/{n[3]}  enlarging found {e[0]}/{e[1]} "
+          f"right {e[2]}/{e[3]}  stable {s[0]}/{s[1]}  change measured/truth: {change}", flush=True)
+
+
+def _print_totals(rows: list[dict[str, Any]]) -> None:
+    def ratio(a: int, b: int) -> str:
+        return f"{a / b:.2f} ({a}/{b})" if b else "n/a"
+
+    print("\nTotals (lesion-wise)")
+    print("| change | recall | precision |\n|---|---|---|")
+    for kind in ("new", "enlarged"):
+        found, n_truth, right, calls = (sum(r[kind][i] for r in rows) for i in range(4))
+        print(f"| {kind} | {ratio(found, n_truth)} | {ratio(right, calls)} |")
+    both = [sum(r[k][i] for r in rows for k in ("new", "enlarged")) for i in range(4)]
+    print(f"| new + enlarged | {ratio(both[0], both[1])} | {ratio(both[2], both[3])} |")
+    stable = [sum(r["stable"][i] for r in rows) for i in range(2)]
+    print(f"\nstable truth lesions found at both visits and called stable: {ratio(*stable)}")
+    print("\n| class | median relative error of the change | pairs within 20 % |\n|---|---|---|")
+    for name in ("periventricular", "deep", "all lesions"):
+        errors = [abs(m - t) / abs(t) for r in rows for m, t in [r["class_change"][name]] if abs(t) > 0]
+        within = sum(e <= 0.2 for e in errors)
+        print(f"| {name} | {statistics.median(errors):.2f} | {within}/{len(errors)} |" if errors else f"| {name} | n/a | |")
+
+
+def _speed(work: Path, repeats: int, segmenter: str) -> None:
+    print(f"\nSpeed of `b12brain followup` (whole command), median of {repeats}")
+    print("| pair | seconds (median) | all |\n|---|---|---|")
+    for name, slice_mm, shape in (("256x256x20, 6 mm", 6.0, (256, 256, 20)), ("182x218x182, 1 mm", 1.0, (182, 218, 182))):
+        folder = work / f"speed_{slice_mm:g}mm"
+        runs = _cropped_runs(folder, slice_mm, shape, segmenter)
+        times = []
+        for i in range(repeats):
+            command = [str(Path(sys.executable).with_name("b12brain")), "followup", *map(str, runs), "--out",
+                       str(folder / f"out{i}"), "--overwrite", "--quiet", "--dates", ",".join(map(str, DATES))]
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        print(f"| {name} | {statistics.median(times):.1f} | {', '.join(f'{t:.1f}' for t in times)} |", flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
