@@ -87,9 +87,9 @@ def make_followup(config: FollowupConfig = FollowupConfig()) -> FollowupPhantom:
 
     Examples
     --------
-    >>> pair = make_followup(FollowupConfig(PhantomConfig(seed=3, slice_mm=6.0)))  # doctest: +SKIP
-    >>> sorted({c["change"] for c in pair.changes})  # doctest: +SKIP
-    ['enlarged', 'new', 'resolved', 'shrunk', 'stable']
+    ``pair = make_followup(FollowupConfig(PhantomConfig(seed=3, slice_mm=6.0)))`` gives
+    ``pair.changes``, one truth row per lesion with its ``"change"`` (new, enlarged, shrunk,
+    resolved or stable); tests/phantom/test_followup.py runs it.
     """
     _check(config)
     seed = int(config.baseline.seed)
