@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-output
 
-.PHONY: demo test bench clean
+.PHONY: demo test docs bench clean
 
 $(STAMP): pyproject.toml constraints-torch.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,19 @@ demo: $(STAMP)
 		--labs examples/panel.json --symptoms examples/answers.json
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
 
-## test: type check, then the whole test suite
+## test: type check, the whole test suite, then the documentation site with warnings as errors
 test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	$(MAKE) docs
+
+## docs: build the documentation site (README, docs/, MODEL_CARD, API reference) into site/
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 ## bench: speed of the whole run on phantoms (2 cores)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_speed.py
 
 clean:
-	rm -rf $(DEMO) .pytest_cache
+	rm -rf $(DEMO) site .pytest_cache
