@@ -370,3 +370,30 @@ def _tree(folder: Path) -> dict[str, str]:
 def tree_of() -> TreeOf:
     """A snapshot of a folder tree, to show that nothing in it changed."""
     return _tree
+
+
+def require_system_tool(executable: str, apt_package: str) -> str:
+    """The path of ``executable``, installing Debian's ``apt_package`` first when it is missing.
+
+    The install needs root and ``apt-get`` (as in CI); otherwise the calling test is skipped
+    with the reason shown (``pytest -rs``). Used by the tests that render the report with
+    poppler-utils and open it in Chromium.
+    """
+    import shutil
+    import subprocess
+
+    found = shutil.which(executable)
+    if found is None and shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", apt_package], env=env, check=False, capture_output=True)
+        found = shutil.which(executable)
+    if found is None:
+        pytest.skip(f"{executable} is missing and could not be installed (needs root and apt-get: "
+                    f"apt-get install {apt_package})")
+    return found
+
+
+@pytest.fixture(name="require_system_tool")
+def _require_system_tool_fixture() -> Callable[[str, str], str]:
+    return require_system_tool
