@@ -7,6 +7,7 @@ has its own line style and every lab band its own hatch, so that the figures rea
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,7 +37,12 @@ def montage_png(flair: npt.NDArray[np.floating], classes: npt.NDArray[np.uint8],
     ``classes`` holds 0 (none) or 1 + index into ``LESION_CLASSES`` on the same grid.
     """
     plt = _pyplot()
-    picked = pick_slices(flair, classes, slices)
+    # Slices with at least half the largest head cross-section: the brain, not the neck or the vertex.
+    area = (flair > np.percentile(flair, 60)).sum(axis=(0, 1))
+    wide = np.nonzero(area >= 0.5 * area.max())[0] if area.max() > 0 else np.arange(flair.shape[2])
+    first, stop = int(wide[0]), int(wide[-1]) + 1
+    picked = [first + k for k in pick_slices(flair[:, :, first:stop], classes[:, :, first:stop], slices)]
+    picked = sorted(set(picked) | set(_lesion_slices(classes, outside=range(first, stop))))
     cols = min(4, len(picked))
     rows = int(np.ceil(len(picked) / cols))
     lo, hi = _window(flair)
@@ -83,7 +89,7 @@ def bands_png(rows: Sequence[tuple[str, Sequence[Band], float, str]]) -> bytes:
     diamond with its number. Unbounded ends extend to twice the last limit (or to the value).
     """
     plt = _pyplot()
-    fig, axes = plt.subplots(len(rows), 1, figsize=(7.2, 0.85 * len(rows) + 0.2), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.2, 0.75 * len(rows) + 0.2), squeeze=False)
     for ax, (name, bands, value, unit) in zip(axes[:, 0], rows, strict=True):
         limits = [b for band in bands for b in (band.lower, band.upper) if b is not None]
         low = min([0.0, *limits, value]) if min([*limits, value]) >= 0 else min([*limits, value]) * 1.2
@@ -93,9 +99,10 @@ def bands_png(rows: Sequence[tuple[str, Sequence[Band], float, str]]) -> bytes:
             end = high if band.upper is None else band.upper
             ax.axvspan(start, end, facecolor=_BAND_FILLS[n % 4], hatch=_BAND_HATCHES[n % 4], edgecolor="#777777",
                        linewidth=0.5)
-            ax.text((start + end) / 2, 0.8, band.label, ha="center", va="center", fontsize=6, wrap=True)
-        ax.plot([value], [0.35], marker="D", color="black", markersize=7)
-        ax.text(value, 0.05, f"{value:g}", ha="center", va="bottom", fontsize=7, fontweight="bold")
+            ax.text((start + end) / 2, 0.75, textwrap.fill(band.label, 28), ha="center", va="center", fontsize=5.5)
+        ax.plot([value], [0.3], marker="D", color="black", markersize=6)
+        ax.annotate(f"{value:.3g}", (value, 0.3), xytext=(6, 0), textcoords="offset points", ha="left", va="center",
+                    fontsize=7, fontweight="bold", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
         ax.set_xlim(low, high)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
@@ -113,6 +120,13 @@ def class_map_from_labels(labels: npt.NDArray[np.integer], classes: Mapping[int,
         if 0 < lesion_id < lookup.size:
             lookup[lesion_id] = LESION_CLASSES.index(name) + 1
     return lookup[labels]
+
+
+def _lesion_slices(classes: npt.NDArray[np.uint8], *, outside: range) -> list[int]:
+    """The slice with most lesion, if it lies outside ``outside`` (so that no lesion-rich slice is cut)."""
+    per_slice = (classes > 0).sum(axis=(0, 1))
+    top = int(np.argmax(per_slice))
+    return [top] if per_slice[top] > 0 and top not in outside else []
 
 
 def _outline(ax: Any, labels: npt.NDArray[np.uint8], caps: npt.NDArray[np.bool_] | None) -> None:
