@@ -38,10 +38,12 @@ def montage_png(flair: npt.NDArray[np.floating], classes: npt.NDArray[np.uint8],
     """
     plt = _pyplot()
     # Slices with at least half the largest head cross-section: the brain, not the neck or the vertex.
-    area = (flair > np.percentile(flair, 60)).sum(axis=(0, 1))
+    # Every other row and column is enough to choose slices, and four times faster on a 1 mm scan.
+    sparse, sparse_classes = flair[::2, ::2], classes[::2, ::2]
+    area = (sparse > np.percentile(sparse, 60)).sum(axis=(0, 1))
     wide = np.nonzero(area >= 0.5 * area.max())[0] if area.max() > 0 else np.arange(flair.shape[2])
     first, stop = int(wide[0]), int(wide[-1]) + 1
-    picked = [first + k for k in pick_slices(flair[:, :, first:stop], classes[:, :, first:stop], slices)]
+    picked = [first + k for k in pick_slices(sparse[:, :, first:stop], sparse_classes[:, :, first:stop], slices)]
     picked = sorted(set(picked) | set(_lesion_slices(classes, outside=range(first, stop))))
     cols = min(4, len(picked))
     rows = int(np.ceil(len(picked) / cols))
@@ -53,10 +55,11 @@ def montage_png(flair: npt.NDArray[np.floating], classes: npt.NDArray[np.uint8],
     for ax, k in zip(axes.ravel(), picked, strict=False):
         ax.imshow(flair[::-1, :, k].T, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
         _outline(ax, classes[::-1, :, k].T, None if caps_lining is None else caps_lining[::-1, :, k].T)
-        ax.set_title(f"slice {k}", color="white", fontsize=6, pad=1)
+        ax.text(0.5, 0.99, f"slice {k}", color="white", transform=ax.transAxes, fontsize=6, ha="center", va="top")
         ax.text(0.02, 0.5, "R", color="white", transform=ax.transAxes, fontsize=6)
     _legend(fig, with_caps=caps_lining is not None and bool(caps_lining.any()))
-    fig.tight_layout(rect=(0, 0.06, 1, 1), pad=0.2)
+    # Fixed margins, not tight_layout: the layout search costs a second of the report's three.
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.3 / fig.get_figheight(), wspace=0.02, hspace=0.02)
     return _png(fig, facecolor="black")
 
 
@@ -77,8 +80,8 @@ def three_plane_png(flair: npt.NDArray[np.floating], classes: npt.NDArray[np.uin
         ax.axis("off")
         ax.imshow(image, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
         _outline(ax, labels, None)
-        ax.set_title(name, color="white", fontsize=8)
-    fig.tight_layout(pad=0.3)
+        ax.text(0.5, 0.99, name, color="white", transform=ax.transAxes, fontsize=8, ha="center", va="top")
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01, wspace=0.02)
     return _png(fig, facecolor="black")
 
 
@@ -109,12 +112,13 @@ def bands_png(rows: Sequence[tuple[str, Sequence[Band], float, str]]) -> bytes:
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=7)
         ax.set_xlabel(unit, fontsize=6, labelpad=1)
         ax.tick_params(axis="x", labelsize=6)
-    fig.tight_layout(pad=0.3)
+    fig.subplots_adjust(left=0.15, right=0.98, top=0.99, bottom=0.3 / fig.get_figheight(), hspace=1.1)
     return _png(fig)
 
 
-def class_map_from_labels(labels: npt.NDArray[np.integer], classes: Mapping[int, str]) -> npt.NDArray[np.uint8]:
+def class_map_from_labels(labels: npt.NDArray[Any], classes: Mapping[int, str]) -> npt.NDArray[np.uint8]:
     """The class map (0 none, else 1 + index into ``LESION_CLASSES``) of a lesion-id image."""
+    labels = np.asarray(labels).astype(np.intp)  # NIfTI readers may hand integer labels back as float
     lookup = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.uint8)
     for lesion_id, name in classes.items():
         if 0 < lesion_id < lookup.size:
@@ -151,7 +155,9 @@ def _legend(fig: Any, *, with_caps: bool) -> None:
 
 
 def _window(data: npt.NDArray[np.floating]) -> tuple[float, float]:
-    inside = data[data > 0]
+    """Grey-level window: 1st to 99.5th percentile of the voxels above zero (every other one in-plane)."""
+    sparse = data[::2, ::2]
+    inside = sparse[sparse > 0]
     if inside.size == 0:
         return 0.0, 1.0
     lo, hi = np.percentile(inside, [1, 99.5])
