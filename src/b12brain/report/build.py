@@ -136,6 +136,7 @@ def render_html(run_dir: Path, flair: Volume, images: LesionImages, *,
         loader=jinja2.PackageLoader("b12brain.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.ChainableUndefined,
     )
+    environment.filters["fmt"] = _fmt
     return environment.get_template("report.html.j2").render(**context, followup=followup)
 
 
@@ -176,8 +177,8 @@ def _context(run_dir: Path, flair: Volume, images: LesionImages) -> dict[str, An
 def _headline(summary: Mapping[str, Any], assessment: Mapping[str, Any] | None) -> dict[str, str]:
     burden = summary["lesions"]
     fazekas = summary["fazekas_estimate"]
-    mri = (f"{burden['lesion_count']} white-matter lesions, {burden['lesion_ml']:.2f} mL "
-           f"({burden['lesion_percent_of_brain']:.2f} % of brain volume); Fazekas estimate periventricular "
+    mri = (f"{burden['lesion_count']} white-matter lesions, {_fmt(burden['lesion_ml'], '.2f')} mL "
+           f"({_fmt(burden['lesion_percent_of_brain'], '.2f')} % of brain volume); Fazekas estimate periventricular "
            f"{fazekas['periventricular']}, deep {fazekas['deep']}.")
     if assessment is None:
         return {"urgency": "not assessed (no labs or symptoms given)", "sentence": mri}
@@ -267,6 +268,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _read_lesions(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def _fmt(value: Any, spec: str) -> str:
+    """``value`` formatted by ``spec``; "not measured" for a figure the run could not measure (null)."""
+    return "not measured" if not isinstance(value, int | float) else format(value, spec)
 
 
 def _data_uri(png: bytes) -> str:
