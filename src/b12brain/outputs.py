@@ -36,7 +36,7 @@ from b12brain.pipeline import PipelineResult
 from b12brain.qc import no_t1_summary
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
 from b12brain.quantify.lining import CAPS_LINING_RULE
-from b12brain.report.build import REPORT_FILES, LesionImages, write_report_files
+from b12brain.report.build import LesionImages, write_report_files
 from b12brain.report.qc import write_qc_image
 from b12brain.types import Volume
 
@@ -118,9 +118,10 @@ def write_outputs(
         _write_json(summarise(result, deidentify=deidentify, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
-        write_report_files(stage, result.flair, LesionImages(result.lesion_labels, result.caps_lining_mask), stage)
+        report = write_report_files(stage, result.flair, LesionImages(result.lesion_labels, result.caps_lining_mask),
+                                    stage)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
-             "lesions.csv", "qc_axial.png", "summary.json", *sidecars, *REPORT_FILES]
+             "lesions.csv", "qc_axial.png", "summary.json", *sidecars, *report]
     names += [*(extra_json or {}), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
 

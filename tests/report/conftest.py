@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory, pango: None) -> Path:
     """The output folder of `b12brain run` with --labs and --symptoms (made once, about 20 s)."""
     root = tmp_path_factory.mktemp("report")
     assert main(["phantom", "--out", str(root / "phantom"), "--seed", "7", "--slice-mm", "6"]) == 0

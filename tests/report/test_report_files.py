@@ -73,3 +73,21 @@ def test_sections_say_what_is_missing(demo_run: Path, tmp_path: Path, missing: s
     assert "No lab results were given" in html and "No symptom answers were given" in html
     assert "No T1 was given" in html
     assert "Urgency: not assessed" in html
+
+
+def test_without_weasyprint_the_html_is_still_written(demo_run: Path, tmp_path: Path, monkeypatch, caplog) -> None:
+    import sys
+
+    import nibabel as nib
+
+    from b12brain.followup.register import load_checked_flair
+    from b12brain.followup.visits import read_visit
+    from b12brain.report.build import LesionImages, write_report_files
+
+    flair = load_checked_flair(read_visit(demo_run, visit_date=__import__("datetime").date(2026, 1, 1)))
+    labels = np.asarray(nib.load(demo_run / "lesion_labels.nii.gz").dataobj)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails as without the package or Pango
+    with caplog.at_level("WARNING", logger="b12brain"):
+        written = write_report_files(demo_run, flair, LesionImages(labels, None), tmp_path)
+    assert list(written) == ["report.html"] and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert "report.pdf not written" in caplog.text and "libpango" in caplog.text

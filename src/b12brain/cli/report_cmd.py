@@ -25,6 +25,8 @@ def add_parser(subparsers: Any) -> None:
                         help="an earlier run of the same patient; repeatable, earliest first")
     parser.add_argument("--dates", metavar="D1,D2,...", help="with --prior: visit dates YYYY-MM-DD, one per prior "
                         "run then one for RUN (default: each run folder's flair.json date)")
+    parser.add_argument("--allow-different-ids", action="store_true", help="with --prior: compare runs whose "
+                        "patient identifiers differ (recorded as a warning) instead of refusing")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder, must not exist or be empty (default: RUN-report beside RUN)")
     parser.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result")
@@ -43,6 +45,7 @@ def handle(args: argparse.Namespace) -> int:
     inputs = [args.run, *args.prior]
     args.exit_stack.enter_context(reserve_output_dir(out, overwrite=args.overwrite, inputs=inputs))
     paths = build_report(args.run, out, priors=args.prior, dates=dates, overwrite=args.overwrite,
+                         allow_different_ids=args.allow_different_ids,
                          command=args.command_line)
-    print(f"wrote {paths['report.html']} and {paths['report.pdf']} (decision support, not a diagnosis)")
+    print(f"wrote {' and '.join(str(p) for p in paths.values())} (decision support, not a diagnosis)")
     return 0

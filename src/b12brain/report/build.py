@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.report import figures
 from b12brain.types import Volume
 
+_LOG = logging.getLogger("b12brain")
 REPORT_FILES = ("report.html", "report.pdf")
 #: Section headings, in order; ``Follow-up`` only with earlier visits.
 SECTIONS = ("Summary", "MRI", "Labs", "Symptoms", "Assessment and next steps", "Follow-up", "References",
@@ -59,30 +61,39 @@ class LesionImages:
 
 def write_report_files(run_dir: Path, flair: Volume, images: LesionImages, dest: Path, *,
                        followup: Mapping[str, Any] | None = None) -> dict[str, Path]:
-    """Render the report of the run folder ``run_dir`` into ``dest`` (each file atomically).
+    """Render the report of the run folder ``run_dir`` into ``dest`` (each file atomically); return the paths.
+
+    Without WeasyPrint or its system library Pango only ``report.html`` is written, with a notice
+    on the ``b12brain`` logger (shown on stderr by the command line) saying how to get the PDF.
 
     ``run_dir`` must already hold ``summary.json`` and ``lesions.csv`` (and ``assessment.json``,
     ``flair.json`` when the run has them); ``followup`` is :func:`followup_context`'s result.
     """
     html = render_html(run_dir, flair, images, followup=followup)
-    from weasyprint import HTML
-
     paths = {name: dest / name for name in REPORT_FILES}
     with atomic_path(paths["report.html"], suffix=".html") as tmp:
         tmp.write_text(html, encoding="utf-8")
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as err:  # WeasyPrint or its system libraries (Pango) missing
+        _LOG.warning("report.pdf not written: WeasyPrint cannot be loaded (%s); install it with Pango (pip install "
+                     "weasyprint; Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0) and rebuild it with "
+                     "`b12brain report`; report.html is complete", err)
+        return {"report.html": paths["report.html"]}
     with atomic_path(paths["report.pdf"], suffix=".pdf") as tmp:
         HTML(string=html).write_pdf(tmp)
     return paths
 
 
 def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[Path | str] = (),
-                 dates: Sequence[date] | None = None, overwrite: bool = False,
+                 dates: Sequence[date] | None = None, overwrite: bool = False, allow_different_ids: bool = False,
                  command: str | None = None) -> dict[str, Path]:
     """Rebuild the report of a run folder into the new folder ``out_dir``; ``priors`` add the follow-up view.
 
     The run folder is only read; its FLAIR is read again from ``summary.json``'s inputs and
     checked against the SHA-256 recorded there. ``priors`` are earlier runs of the same patient
-    (``dates``: one per prior, then one for ``run_dir``, as ``b12brain followup --dates``).
+    (``dates``: one per prior, then one for ``run_dir``, as ``b12brain followup --dates``); runs
+    whose patient identifiers differ are refused unless ``allow_different_ids``.
 
     Raises
     ------
@@ -103,11 +114,12 @@ def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[P
     if priors:
         from b12brain.followup import compare_visits
 
-        followup = followup_context(compare_visits([*priors, run_dir], dates=dates))
+        followup = followup_context(compare_visits([*priors, run_dir], dates=dates,
+                                                   allow_different_ids=allow_different_ids))
     with staged_output_dir(out_dir, overwrite=overwrite, inputs=[run_dir, *priors], need_bytes=32 << 20,
                            command=command) as stage:
-        write_report_files(run_dir, flair, images, stage, followup=followup)
-    return {name: out_dir / name for name in REPORT_FILES}
+        written = write_report_files(run_dir, flair, images, stage, followup=followup)
+    return {name: out_dir / name for name in written}
 
 
 def followup_context(result: Any) -> dict[str, Any]:
