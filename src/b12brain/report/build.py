@@ -194,7 +194,8 @@ def _headline(summary: Mapping[str, Any], assessment: Mapping[str, Any] | None) 
            f"{fazekas['periventricular']}, deep {fazekas['deep']}.")
     if assessment is None:
         return {"urgency": "not assessed (no labs or symptoms given)", "sentence": mri}
-    return {"urgency": str(assessment["urgency"]), "sentence": f"{assessment['summary']} MRI: {mri}"}
+    sentence = str(assessment["summary"]).removeprefix("Summary: ")
+    return {"urgency": str(assessment["urgency"]), "sentence": f"{sentence[:1].upper()}{sentence[1:]} MRI: {mri}"}
 
 
 def _mri_figures(flair: Volume, images: LesionImages, lesions: list[dict[str, str]]) -> dict[str, Any]:
