@@ -49,3 +49,16 @@ def test_bad_run_folder_is_refused(demo_run: Path, tmp_path: Path, damage: str, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("b12brain report: error: ") and "Traceback" not in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_its_flair_path_needs_flair(demo_run: Path, tmp_path: Path) -> None:
+    run = shutil.copytree(demo_run, tmp_path / "run")
+    content = json.loads((run / "summary.json").read_text())
+    flair = content["inputs"][0]["path"]
+    content["inputs"][0]["path"] = None  # as `run --deidentify` records it
+    (run / "summary.json").write_text(json.dumps(content))
+    assert main(["report", str(run), "--out", str(tmp_path / "refused")]) == 2
+    assert not (tmp_path / "refused").exists()
+    assert main(["report", str(run), "--flair", flair, "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "not recorded (the run was made with --deidentify)" in html

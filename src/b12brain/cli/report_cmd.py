@@ -25,6 +25,8 @@ def add_parser(subparsers: Any) -> None:
                         help="an earlier run of the same patient; repeatable, earliest first")
     parser.add_argument("--dates", metavar="D1,D2,...", help="with --prior: visit dates YYYY-MM-DD, one per prior "
                         "run then one for RUN (default: each run folder's flair.json date)")
+    parser.add_argument("--flair", type=Path, metavar="PATH", help="where RUN's FLAIR is now, if it moved since the "
+                        "run or the run was made with --deidentify (checked against the run's SHA-256)")
     parser.add_argument("--allow-different-ids", action="store_true", help="with --prior: compare runs whose "
                         "patient identifiers differ (recorded as a warning) instead of refusing")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -42,10 +44,10 @@ def handle(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else args.run.parent / f"{args.run.name}-report"
     dates = [parse_date(text, "--dates") for text in args.dates.split(",")] if args.dates else None
-    inputs = [args.run, *args.prior]
+    inputs = [args.run, *args.prior, *([args.flair] if args.flair else [])]
     args.exit_stack.enter_context(reserve_output_dir(out, overwrite=args.overwrite, inputs=inputs))
     paths = build_report(args.run, out, priors=args.prior, dates=dates, overwrite=args.overwrite,
-                         allow_different_ids=args.allow_different_ids,
+                         allow_different_ids=args.allow_different_ids, image=args.flair,
                          command=args.command_line)
     print(f"wrote {' and '.join(str(p) for p in paths.values())} (decision support, not a diagnosis)")
     return 0

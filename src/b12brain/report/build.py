@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import nibabel as nib
 import numpy as np
@@ -39,6 +39,9 @@ from b12brain.preprocess.orient import to_canonical
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.report import figures
 from b12brain.types import Volume
+
+if TYPE_CHECKING:
+    from b12brain.followup.compare import FollowupResult
 
 _LOG = logging.getLogger("b12brain")
 REPORT_FILES = ("report.html", "report.pdf")
@@ -87,11 +90,12 @@ def write_report_files(run_dir: Path, flair: Volume, images: LesionImages, dest:
 
 def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[Path | str] = (),
                  dates: Sequence[date] | None = None, overwrite: bool = False, allow_different_ids: bool = False,
-                 command: str | None = None) -> dict[str, Path]:
+                 image: Path | str | None = None, command: str | None = None) -> dict[str, Path]:
     """Rebuild the report of a run folder into the new folder ``out_dir``; ``priors`` add the follow-up view.
 
     The run folder is only read; its FLAIR is read again from ``summary.json``'s inputs and
-    checked against the SHA-256 recorded there. ``priors`` are earlier runs of the same patient
+    checked against the SHA-256 recorded there (``image``: where it is now, e.g. for a run made with
+    ``--deidentify``, which records no path; checked all the same). ``priors`` are earlier runs of the same patient
     (``dates``: one per prior, then one for ``run_dir``, as ``b12brain followup --dates``); runs
     whose patient identifiers differ are refused unless ``allow_different_ids``.
 
@@ -107,7 +111,7 @@ def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[P
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     # read_visit checks the folder (files, schema, lesions.csv); its date is not used here.
-    flair = load_checked_flair(read_visit(run_dir, visit_date=date.today()))
+    flair = load_checked_flair(read_visit(run_dir, visit_date=date.today(), image=image))
     images = LesionImages(_read_image(run_dir / "lesion_labels.nii.gz", flair).astype(np.int32),
                           _read_image(run_dir / "caps_lining_mask.nii.gz", flair) > 0)
     followup = None
@@ -115,14 +119,15 @@ def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[P
         from b12brain.followup import compare_visits
 
         followup = followup_context(compare_visits([*priors, run_dir], dates=dates,
+                                                   images={run_dir: Path(image)} if image is not None else None,
                                                    allow_different_ids=allow_different_ids))
-    with staged_output_dir(out_dir, overwrite=overwrite, inputs=[run_dir, *priors], need_bytes=32 << 20,
+    with staged_output_dir(out_dir, overwrite=overwrite, inputs=[run_dir, *priors, *([image] if image else [])], need_bytes=32 << 20,
                            command=command) as stage:
         written = write_report_files(run_dir, flair, images, stage, followup=followup)
     return {name: out_dir / name for name in written}
 
 
-def followup_context(result: Any) -> dict[str, Any]:
+def followup_context(result: FollowupResult) -> dict[str, Any]:
     """What the report shows of a :class:`~b12brain.followup.compare.FollowupResult`."""
     from b12brain.followup.plots import write_change_slices, write_timeline
     from b12brain.followup.write import describe
