@@ -91,3 +91,11 @@ def test_without_weasyprint_the_html_is_still_written(demo_run: Path, tmp_path: 
         written = write_report_files(demo_run, flair, LesionImages(labels, None), tmp_path)
     assert list(written) == ["report.html"] and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     assert "report.pdf not written" in caplog.text and "libpango" in caplog.text
+
+
+def test_lesion_classes_differ_in_grey_too() -> None:
+    from b12brain.quantify.lesions import LESION_CLASSES
+    from b12brain.report.figures import CLASS_LINESTYLES
+
+    styles = [str(CLASS_LINESTYLES[name]) for name in (*LESION_CLASSES, "caps_lining")]
+    assert len(set(styles)) == len(styles)
