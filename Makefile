@@ -14,13 +14,21 @@ $(STAMP): pyproject.toml constraints-torch.txt
 	$(BIN)/python -m pip install --quiet -c constraints-torch.txt -e '.[test,train]'
 	touch $(STAMP)
 
-## demo: make a phantom, run the whole pipeline on it with the example lab panel and answers, score it
+## demo: make a phantom, run the whole pipeline on it with the example lab panel and answers, score it;
+## then a phantom follow-up pair, both visits run, and the follow-up report (demo-output/followup-report)
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/b12brain phantom --out $(DEMO)/phantom --seed 7 --lesion-load moderate --slice-mm 6
 	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result \
 		--labs examples/panel.json --symptoms examples/answers.json
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
+	$(BIN)/b12brain phantom --followup --out $(DEMO)/pair --seed 7 --slice-mm 6
+	$(BIN)/b12brain run --flair $(DEMO)/pair/baseline/flair.nii.gz --out $(DEMO)/visit1 \
+		--labs examples/panel.json --symptoms examples/answers.json --quiet
+	$(BIN)/b12brain run --flair $(DEMO)/pair/followup/flair.nii.gz --out $(DEMO)/visit2 \
+		--labs examples/panel.json --symptoms examples/answers.json --quiet
+	$(BIN)/b12brain report $(DEMO)/visit2 --prior $(DEMO)/visit1 --dates 2026-01-12,2026-07-13 \
+		--out $(DEMO)/followup-report
 
 ## test: type check, the whole test suite, then the documentation site with warnings as errors
 test: $(STAMP)

@@ -370,3 +370,59 @@ def _tree(folder: Path) -> dict[str, str]:
 def tree_of() -> TreeOf:
     """A snapshot of a folder tree, to show that nothing in it changed."""
     return _tree
+
+
+def require_system_tool(executable: str, apt_package: str) -> str:
+    """The path of ``executable``, installing Debian's ``apt_package`` first when it is missing.
+
+    The install needs root and ``apt-get`` (as in CI); otherwise the calling test is skipped
+    with the reason shown (``pytest -rs``). Used by the tests that render the report with
+    poppler-utils and open it in Chromium.
+    """
+    import shutil
+
+    found = shutil.which(executable)
+    if found is None and _apt_install(apt_package):
+        found = shutil.which(executable)
+    if found is None:
+        pytest.skip(f"{executable} is missing and could not be installed (needs root and apt-get: "
+                    f"apt-get install {apt_package})")
+    return found
+
+
+def require_pango() -> None:
+    """Make WeasyPrint's system libraries (Pango) loadable, as :func:`require_system_tool` does."""
+    import subprocess
+    import sys
+
+    def loads() -> bool:  # a fresh process: a failed import is not retried within one
+        return subprocess.run([sys.executable, "-c", "import weasyprint"], capture_output=True).returncode == 0
+
+    if not loads() and not (_apt_install("libpango-1.0-0 libpangoft2-1.0-0") and loads()):
+        pytest.skip("WeasyPrint cannot load Pango and it could not be installed (needs root and apt-get: "
+                    "apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
+
+
+def _apt_install(packages: str) -> bool:
+    """Install Debian ``packages`` (space-separated) when running as root with apt-get; whether it ran."""
+    import shutil
+    import subprocess
+
+    if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", *packages.split()], env=env, check=False,
+                          capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.fixture(name="require_system_tool")
+def _require_system_tool_fixture() -> Callable[[str, str], str]:
+    return require_system_tool
+
+
+@pytest.fixture(name="pango", scope="session")
+def _pango_fixture() -> None:
+    """WeasyPrint can load Pango (installed with apt when root), else the test is skipped."""
+    require_pango()

@@ -118,7 +118,7 @@ def test_config_is_validated() -> None:
 def test_write_outputs_returns_paths_and_summary_matches(notebook: dict) -> None:
     written, result = notebook["written"], notebook["result"]
     assert set(written) == {"lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz",
-                            "caps_lining_mask.nii.gz", "lesions.csv", "summary.json", "qc_axial.png",
+                            "caps_lining_mask.nii.gz", "lesions.csv", "summary.json", "qc_axial.png", "report.html", "report.pdf",
                             "b12brain-manifest.json"}
     assert all(isinstance(p, Path) and p.is_file() for p in written.values())
     on_disk = json.loads(written["summary.json"].read_text())

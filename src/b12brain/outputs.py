@@ -3,7 +3,8 @@
 Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1),
 ``lesion_labels.nii.gz`` (uint16 lesion ids matching ``lesions.csv``), ``caps_lining_mask.nii.gz``
 (uint8 0/1: caps and pencil-thin lining of the ventricles, not lesions), ``lesions.csv``,
-``summary.json`` and ``qc_axial.png``; every image on the input FLAIR's native grid and affine;
+``summary.json``, ``qc_axial.png`` and the report (``report.html``, ``report.pdf``,
+:mod:`b12brain.report.build`); every image on the input FLAIR's native grid and affine;
 ``flair.json`` / ``t1.json`` (the scans' acquisition metadata, BIDS sidecars) when known.
 ``b12brain-manifest.json`` (written last) lists them with their sizes and SHA-256; see
 :mod:`b12brain.io.outdir` for how the folder is published and when it may be replaced.
@@ -35,6 +36,7 @@ from b12brain.pipeline import PipelineResult
 from b12brain.qc import no_t1_summary
 from b12brain.quantify.lesions import CLASS_RULE, Lesion
 from b12brain.quantify.lining import CAPS_LINING_RULE
+from b12brain.report.build import LesionImages, write_report_files
 from b12brain.report.qc import write_qc_image
 from b12brain.types import Volume
 
@@ -116,8 +118,10 @@ def write_outputs(
         _write_json(summarise(result, deidentify=deidentify, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
+        report = write_report_files(stage, result.flair, LesionImages(result.lesion_labels, result.caps_lining_mask),
+                                    stage)
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
-             "lesions.csv", "qc_axial.png", "summary.json", *sidecars]
+             "lesions.csv", "qc_axial.png", "summary.json", *sidecars, *report]
     names += [*(extra_json or {}), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
 
@@ -125,10 +129,10 @@ def write_outputs(
 def estimate_output_bytes(shape: Sequence[int]) -> int:
     """An upper bound of the size of :func:`write_outputs`'s folder for a FLAIR of ``shape``.
 
-    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel), plus 4 MiB for the QC image,
-    tables and JSON; compressed files are smaller.
+    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel), plus 16 MiB for the QC image,
+    the report, tables and JSON; compressed files are smaller.
     """
-    return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
+    return 8 * math.prod(int(n) for n in shape[:3]) + (16 << 20)
 
 
 def summarise(

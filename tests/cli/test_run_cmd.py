@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 SEED = 11
 OUTPUT_FILES = ("lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
-                "lesions.csv", "summary.json", "qc_axial.png", "b12brain-manifest.json")
+                "lesions.csv", "summary.json", "qc_axial.png", "report.html", "report.pdf", "b12brain-manifest.json")
 
 
 def _sha256(path: Path) -> str:

@@ -70,7 +70,7 @@ def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers
     assert manifest["command"] == "b12brain run --flair '<input>' --out '<out>' --segmenter classical --deidentify"
     forbidden = ["QUUXLEY", "ZELDA", PID, "19500101", ACCESSION, "ELSEWHERE", "STATION-QX9", "SERIAL-4471"]
     files = sorted(p for p in out.rglob("*") if p.is_file())
-    assert {"flair.json", "summary.json", "b12brain-manifest.json", "qc_axial.png"} <= {p.name for p in files}
+    assert {"flair.json", "summary.json", "b12brain-manifest.json", "qc_axial.png", "report.html"} <= {p.name for p in files}
     for path in files:
         content = path.read_bytes()
         for text in forbidden:

@@ -27,6 +27,7 @@ from b12brain.cli import (
     labs_cmd,
     phantom_cmd,
     questionnaire_cmd,
+    report_cmd,
     run_cmd,
     series_cmd,
 )
@@ -45,7 +46,7 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_COMMANDS = (run_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
+_COMMANDS = (run_cmd, report_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from b12brain.cli.lifetime import with_exit_stack
 from b12brain.errors import ConfigError
 
@@ -38,6 +40,11 @@ def add_parser(subparsers: Any) -> None:
         help="1 for a 3D 1 mm scan (default); 1-10 for clinical 2D axial slices of S mm with 0.9 mm pixels",
     )
     parser.add_argument(
+        "--followup", action="store_true",
+        help="write a follow-up pair instead: baseline/ and followup/ (each a phantom folder; the head moved a "
+        "few mm and degrees, lesions new, enlarged, shrunk and resolved) and change_truth.json (what changed)",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result (checked against its "
         "b12brain-manifest.json)"
     )
@@ -64,6 +71,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"--{field.replace('_', '-')}:{problem}") from err
     # Locked and checked before spending seconds.
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite))
+    if args.followup:
+        return _write_pair(args, config)
     phantom = make_phantom(config)
     paths = write_phantom(phantom, args.out, overwrite=args.overwrite, command=args.command_line)
     truth = phantom.truth
@@ -72,4 +81,25 @@ def handle(args: argparse.Namespace) -> int:
         f"{truth['slice_mm']:g} mm slices, true lesion volume {truth['lesion_ml']:.2f} mL "
         f"({truth['lesion_count']} lesions)"
     )
+    return 0
+
+
+def _write_pair(args: argparse.Namespace, config: Any) -> int:
+    """Write a follow-up pair (:func:`b12brain.phantom.followup.make_followup`) all at once or not at all."""
+    import json
+
+    from b12brain.io.outdir import staged_output_dir
+    from b12brain.phantom import write_phantom
+    from b12brain.phantom.followup import FollowupConfig, make_followup
+
+    pair = make_followup(FollowupConfig(baseline=config))
+    need = 2 * 4 * 8 * int(np.prod(pair.baseline.flair.shape[:3])) + (1 << 20)
+    with staged_output_dir(args.out, overwrite=args.overwrite, need_bytes=need, command=args.command_line) as stage:
+        write_phantom(pair.baseline, stage / "baseline")
+        write_phantom(pair.followup, stage / "followup")
+        (stage / "change_truth.json").write_text(json.dumps({"truth": pair.truth, "changes": list(pair.changes)},
+                                                            indent=2) + "\n")
+    counts = {kind: sum(c["change"] == kind for c in pair.changes) for kind in ("new", "enlarged", "shrunk", "resolved")}
+    print(f"wrote a follow-up pair to {args.out} (baseline/, followup/, change_truth.json): seed {args.seed}, "
+          + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0

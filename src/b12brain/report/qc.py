@@ -63,7 +63,7 @@ def write_qc_image(
     caps = None if caps_lining is None else to_canonical(flair.with_data(caps_lining.astype(np.uint8)))[0].data
     data, labels = image.data, classes.data
     sx, sy, _ = image.spacing_mm
-    slices = _pick_slices(data, labels, max_slices)
+    slices = pick_slices(data, labels, max_slices)
     cols = min(4, len(slices))
     rows = int(np.ceil(len(slices) / cols))
     lo, hi = np.percentile(data[data > 0], [1, 99.5]) if (data > 0).any() else (0.0, 1.0)
@@ -103,7 +103,7 @@ def write_qc_image(
     return path
 
 
-def _pick_slices(data: npt.NDArray[np.floating], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
+def pick_slices(data: npt.NDArray[np.floating], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
     """Up to ``n`` axial slices spread over the head, always including those with most lesion."""
     filled = np.nonzero((data > np.percentile(data, 60)).any(axis=(0, 1)))[0]
     if filled.size == 0:
