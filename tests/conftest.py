@@ -370,3 +370,33 @@ def _tree(folder: Path) -> dict[str, str]:
 def tree_of() -> TreeOf:
     """A snapshot of a folder tree, to show that nothing in it changed."""
     return _tree
+
+
+def dicom_tool_or_skip(executable: str, package: str) -> str:
+    """The path of ``executable`` (a DICOM tool: dciodvfy, Orthanc), installed from Debian's
+    ``package`` (space-separated names) with apt when missing and the tests run as root (as in CI); else a visible skip."""
+    import shutil
+    import subprocess
+
+    found = shutil.which(executable)
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *package.split()]
+        if subprocess.run(install, env=env, capture_output=True, check=False, timeout=600).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False, timeout=600)
+            subprocess.run(install, env=env, capture_output=True, check=False, timeout=600)
+        found = shutil.which(executable) or shutil.which(executable, path="/usr/sbin:/usr/bin")
+    if found is None:
+        pytest.skip(f"{executable} not found and not installable here (Debian packages: {package}; needs root and apt)")
+    return found
+
+
+@pytest.fixture(name="session_builders", scope="session")
+def _session_builders_fixture() -> SimpleNamespace:
+    """The DICOM builders for session-scoped fixtures (a run shared by several tests)."""
+    return SimpleNamespace(write_dicom_series=write_dicom_series, write_enhanced_series=write_enhanced_series)
+
+
+@pytest.fixture(name="dicom_tool", scope="session")
+def _dicom_tool_fixture() -> Callable[[str, str], str]:
+    return dicom_tool_or_skip

@@ -45,7 +45,9 @@ from b12brain.types import Volume
 #: 1.4 (2026-12-07): ``inputs[].sidecar`` (``"flair.json"``/``"t1.json"``: the scan's acquisition
 #: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``; ``series`` (the
 #: series a run chose in a study, CD or archive, and why) and ``inputs[].series_uid`` added.
-SUMMARY_SCHEMA_VERSION = "1.4"
+#: 1.5 (2026-12-07): ``dicom_outputs`` (with ``run``: the DICOM objects written for the archive,
+#: ``written``, and why any was not, ``not_written``) added.
+SUMMARY_SCHEMA_VERSION = "1.5"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -62,6 +64,7 @@ def write_outputs(
     command: str | None = None,
     deidentify: bool = False,
     series: Mapping[str, Any] | None = None,
+    dicom: bool = False,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
@@ -76,7 +79,9 @@ def write_outputs(
     read from. ``deidentify`` leaves out what may identify the patient or site: input paths (in
     ``summary.json``, the QC image and its warnings) and the sidecars' institution, station and
     device fields (``docs/dicom.md``); ``command`` is written as given, so the caller withholds
-    its paths too.
+    its paths too. ``dicom`` adds the DICOM objects for the hospital's archive when the FLAIR was
+    read from DICOM (:func:`b12brain.pacs.write_dicom_outputs`; ``summary.json`` records under
+    ``dicom_outputs`` what was written and why anything was not).
 
     Raises
     ------
@@ -113,12 +118,18 @@ def write_outputs(
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[_withhold(w.message, shown) for w in result.warnings],
         )
-        _write_json(summarise(result, deidentify=deidentify, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
+        dicom_record = None
+        if dicom:  # after every other file: the Encapsulated PDF wraps the run's report.pdf
+            from b12brain.pacs import write_dicom_outputs
+
+            dicom_record = write_dicom_outputs(result, stage, deidentify=deidentify)
+        _write_json(summarise(result, deidentify=deidentify, series=series) | (
+            {"dicom_outputs": dicom_record} if dicom_record is not None else {}), stage / "summary.json")
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
              "lesions.csv", "qc_axial.png", "summary.json", *sidecars]
-    names += [*(extra_json or {}), MANIFEST_NAME]
+    names += [*(extra_json or {}), *(dicom_record or {}).get("written", ()), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
 
 

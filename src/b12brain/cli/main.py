@@ -28,6 +28,7 @@ from b12brain.cli import (
     phantom_cmd,
     questionnaire_cmd,
     run_cmd,
+    send_cmd,
     series_cmd,
 )
 from b12brain.errors import B12BrainError
@@ -45,7 +46,8 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_COMMANDS = (run_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
+_COMMANDS = (run_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd,
+             send_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

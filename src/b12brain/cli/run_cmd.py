@@ -123,7 +123,8 @@ def handle(args: argparse.Namespace) -> int:
     command = _withhold_paths(args.command_line, inputs, args.out) if args.deidentify else args.command_line
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
                           command=command, deidentify=args.deidentify,
-                          series=resolved.as_dict() if resolved.choices else None)
+                          series=resolved.as_dict() if resolved.choices else None, dicom=True)
+    _say_dicom_outputs(paths["summary.json"])
     for warning in result.warnings:
         print(f"b12brain run: QC warning: {resolved.relabel(str(warning))}", file=sys.stderr)  # the user's own paths
     b = result.burden
@@ -139,6 +140,15 @@ def handle(args: argparse.Namespace) -> int:
               f"imaging {assessment.imaging.pattern if assessment.imaging else 'not assessed'}")
     print(f"results in {paths['summary.json'].parent} (not a diagnosis: review the QC image)")
     return 0
+
+
+def _say_dicom_outputs(summary_path: Path) -> None:
+    """One stderr line per DICOM object the run did not write, saying why (summary.json has it too)."""
+    import json
+
+    record = json.loads(summary_path.read_text()).get("dicom_outputs", {})
+    for name, why in record.get("not_written", {}).items():
+        print(f"b12brain run: {name} {why}", file=sys.stderr)
 
 
 def _withhold_paths(command: str | None, inputs: list[str], out: str) -> str | None:
