@@ -136,10 +136,11 @@ def write_outputs(
 def estimate_output_bytes(shape: Sequence[int]) -> int:
     """An upper bound of the size of :func:`write_outputs`'s folder for a FLAIR of ``shape``.
 
-    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel), plus 4 MiB for the QC image,
+    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel) and the DICOM Segmentation (one
+    bit a voxel for each of at most five segments: under 1 byte), plus 4 MiB for the QC image,
     tables and JSON; compressed files are smaller.
     """
-    return 8 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
+    return 9 * math.prod(int(n) for n in shape[:3]) + (4 << 20)
 
 
 def summarise(

@@ -108,7 +108,7 @@ def orthanc(tmp_path: Path, dicom_tool: Callable[[str, str], str]) -> Iterator[S
         else:
             pytest.fail("Orthanc did not answer within 30 s")
         yield SimpleNamespace(url=url, dicom_port=dicom_port, aet="ORTHANC", dicomweb=bool(config["Plugins"]),
-                              system=system)
+                              system=system, get=orthanc_get)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,0 +1,55 @@
+"""`b12brain run` writes the DICOM objects for a DICOM FLAIR, and says why it writes none otherwise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from b12brain.cli.main import main
+from b12brain.io.manifest import MANIFEST_NAME
+from b12brain.pacs import write_dicom_outputs
+
+
+@pytest.mark.slow
+def test_run_on_a_dicom_flair_writes_the_seg(
+    dicom_sources: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "--flair", str(dicom_sources.classic), "--out", str(out), "--segmenter", "classical",
+                 "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema_version"] == "1.5"
+    assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm"]
+    why = summary["dicom_outputs"]["not_written"]["report_pdf.dcm"]
+    assert why == "not written: the run folder has no report.pdf"
+    assert f"report_pdf.dcm {why}" in capsys.readouterr().err
+    assert "lesion_seg.dcm" in {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
+
+
+@pytest.mark.slow
+def test_run_on_nifti_says_why_nothing_dicom_was_written(
+    tmp_path: Path, write_nifti: Callable[..., Path], blob: object, affine_mm: Callable[..., object],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flair = write_nifti(tmp_path, blob, affine_mm(blob.shape), "flair.nii.gz")  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    assert main(["run", "--flair", str(flair), "--out", str(out), "--segmenter", "classical", "--quiet"]) == 0
+    why = "not written: the FLAIR was not read from DICOM, so there is no source series to reference"
+    record = json.loads((out / "summary.json").read_text())["dicom_outputs"]
+    assert record == {"written": [], "not_written": {"lesion_seg.dcm": why, "report_pdf.dcm": why}}
+    err = capsys.readouterr().err
+    assert f"lesion_seg.dcm {why}" in err and f"report_pdf.dcm {why}" in err
+    assert not list(out.glob("*.dcm"))
+
+
+@pytest.mark.slow
+def test_deidentified_run_writes_no_dicom(classic_run: SimpleNamespace, tmp_path: Path,
+                                         write_report_pdf: Callable[[Path], Path]) -> None:
+    write_report_pdf(tmp_path / "report.pdf")
+    record = write_dicom_outputs(classic_run.result, tmp_path, deidentify=True)
+    assert record["written"] == [] and "--deidentify" in record["not_written"]["lesion_seg.dcm"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
