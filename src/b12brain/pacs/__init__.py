@@ -3,7 +3,7 @@ report as an Encapsulated PDF in the source study (:func:`write_dicom_outputs`),
 them to a PACS (:func:`send_dicomweb`, :func:`send_cstore`)."""
 
 from b12brain.pacs._send import SendTarget, run_dicom_files, send_cstore, send_dicomweb
-from b12brain.pacs._write import PDF_NAME, SEG_NAME, write_dicom_outputs
+from b12brain.pacs._write import NOT_DICOM_REASON, PDF_NAME, SEG_NAME, write_dicom_outputs
 
-__all__ = ["PDF_NAME", "SEG_NAME", "SendTarget", "run_dicom_files", "send_cstore", "send_dicomweb",
+__all__ = ["NOT_DICOM_REASON", "PDF_NAME", "SEG_NAME", "SendTarget", "run_dicom_files", "send_cstore", "send_dicomweb",
            "write_dicom_outputs"]

@@ -33,12 +33,17 @@ def build_segmentation(
     ``provenance`` (the segmenter's ``model_sha256`` when it has weights) is recorded in the
     algorithm identification with b12brain's version.
     """
-    planes = [(class_map == code + 1) for code in range(len(LESION_CLASSES))] + [caps_lining.astype(bool)]
+    caps_code = len(LESION_CLASSES) + 1
     labels = [f"{name} lesion" for name in LESION_CLASSES] + [CAPS_LINING_LABEL]
-    present = [i for i, plane in enumerate(planes) if plane.any()]
+    present = [code for code in range(1, caps_code) if (class_map == code).any()] + (
+        [caps_code] if caps_lining.any() else [])
     if not present:
         return None
-    pixels = np.stack([np.stack([planes[i][f.voxels] for i in present], axis=-1) for f in frames]).astype(np.uint8)
+    # Each frame's pixels gathered once from both maps, then split into the segments' planes.
+    on_frames = np.stack([class_map[f.voxels] for f in frames])
+    caps_on_frames = np.stack([caps_lining[f.voxels] for f in frames])
+    pixels = np.stack([caps_on_frames if code == caps_code else on_frames == code for code in present],
+                      axis=-1).astype(np.uint8)
     parameters = {"segmenter_model_sha256": provenance["model_sha256"]} if "model_sha256" in provenance else None
     algorithm = hd.AlgorithmIdentificationSequence(
         name="b12brain", version=__version__, parameters=parameters,
@@ -46,13 +51,13 @@ def build_segmentation(
     )
     segments = [
         hd.seg.SegmentDescription(
-            segment_number=number, segment_label=labels[i],
+            segment_number=number, segment_label=labels[code - 1],
             segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
             segmented_property_type=codes.SCT.Lesion,
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC, algorithm_identification=algorithm,
-            anatomic_regions=[codes.SCT.BrainVentricle if i == len(LESION_CLASSES) else codes.SCT.WhiteMatter],
+            anatomic_regions=[codes.SCT.BrainVentricle if code == caps_code else codes.SCT.WhiteMatter],
         )
-        for number, i in enumerate(present, start=1)
+        for number, code in enumerate(present, start=1)
     ]
     seg = hd.seg.Segmentation(
         source_images=_unique([f.dataset for f in frames]), pixel_array=pixels, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,

@@ -12,6 +12,10 @@ from pydicom.dataset import Dataset
 
 from b12brain.errors import InputFileError
 
+#: Patient and General Study attributes of type 2 (PS3.3 C.7.1.1, C.7.2.1), which the objects
+#: derived from the series copy: some writers leave them out instead of empty.
+_TYPE2_PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                        "ReferringPhysicianName", "StudyID", "AccessionNumber")
 #: A frame pixel must fall within this fraction of a voxel of a grid point to be mapped onto it.
 _GRID_TOLERANCE_VOXELS = 0.05
 
@@ -44,6 +48,9 @@ def read_source_series(folder: Path | str, series_uid: str) -> list[Dataset]:
         if ds.get("SeriesInstanceUID") == series_uid and "PixelData" in ds:
             if "SOPClassUID" not in ds:  # some writers keep it in the file meta only
                 ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+            for keyword in _TYPE2_PATIENT_STUDY:  # type 2: present, empty when unknown (in memory only)
+                if keyword not in ds:
+                    setattr(ds, keyword, "")
             datasets.append(ds)
     if not datasets:
         raise InputFileError(folder, f"no image of series {series_uid} is there any more; give the DICOM "

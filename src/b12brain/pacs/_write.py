@@ -15,6 +15,7 @@ from b12brain.pipeline import PipelineResult
 SEG_NAME = "lesion_seg.dcm"
 PDF_NAME = "report_pdf.dcm"
 REPORT_PDF = "report.pdf"
+NOT_DICOM_REASON = "not written: the FLAIR was not read from DICOM, so there is no source series to reference"
 DEIDENTIFIED_REASON = ("not written: the run was de-identified (--deidentify) and DICOM objects for the hospital's "
                        "archive must carry the patient's identifiers; run without --deidentify to have them")
 
@@ -40,7 +41,7 @@ def write_dicom_outputs(result: PipelineResult, folder: Path, *, deidentify: boo
     series_uid = flair.metadata.get("SeriesInstanceUID")
     reason = None
     if series_uid is None or not Path(flair.source).is_dir():
-        reason = "not written: the FLAIR was not read from DICOM, so there is no source series to reference"
+        reason = NOT_DICOM_REASON
     elif deidentify:
         reason = DEIDENTIFIED_REASON
     if reason is not None:
@@ -56,7 +57,7 @@ def write_dicom_outputs(result: PipelineResult, folder: Path, *, deidentify: boo
             frames = place_frames(datasets, flair.affine, flair.shape)
             seg = build_segmentation(frames, result.class_map(), result.caps_lining_mask,
                                      provenance=result.segmenter_provenance)
-        except (InputFileError, ValueError) as err:  # highdicom names the attribute it found wanting
+        except (InputFileError, ValueError, AttributeError) as err:  # highdicom names what it found wanting
             not_written[SEG_NAME] = f"not written: {err}"
         else:
             if seg is None:
