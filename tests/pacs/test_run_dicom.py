@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import pydicom
 import pytest
 
 from b12brain.cli.main import main
@@ -52,3 +54,30 @@ def test_deidentified_run_writes_no_dicom(classic_run: SimpleNamespace, tmp_path
     record = write_dicom_outputs(classic_run.result, tmp_path, deidentify=True)
     assert record["written"] == [] and "--deidentify" in record["not_written"]["lesion_seg.dcm"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("problem", ["off the grid", "no frame of reference"])
+def test_a_seg_that_cannot_be_placed_is_not_written_and_says_why(
+    problem: str, classic_run: SimpleNamespace, dicom_sources: SimpleNamespace, tmp_path: Path
+) -> None:
+    result = classic_run.result
+    if problem == "off the grid":  # the grid moved by half a voxel along the rows: no pixel on a voxel centre
+        affine = result.flair.affine.copy()
+        affine[:3, 3] += 0.5 * affine[:3, 0]
+        result = dataclasses.replace(result, flair=dataclasses.replace(result.flair, affine=affine))
+        expected = "frame 1 does not lie on the grid of the FLAIR the run read"
+    else:
+        folder = tmp_path / "source"
+        folder.mkdir()
+        for path in dicom_sources.classic.glob("*.dcm"):
+            ds = pydicom.dcmread(path)
+            del ds.FrameOfReferenceUID
+            ds.save_as(folder / path.name)
+        result = dataclasses.replace(result, flair=dataclasses.replace(result.flair, source=str(folder)))
+        expected = "the source series has no FrameOfReferenceUID"
+    out = tmp_path / "out"
+    out.mkdir()
+    record = write_dicom_outputs(result, out)
+    assert record["written"] == [] and expected in record["not_written"]["lesion_seg.dcm"]
+    assert list(out.iterdir()) == []

@@ -16,8 +16,10 @@ from b12brain.errors import InputFileError
 #: derived from the series copy: some writers leave them out instead of empty.
 _TYPE2_PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
                         "ReferringPhysicianName", "StudyID", "AccessionNumber")
-#: A frame pixel must fall within this fraction of a voxel of a grid point to be mapped onto it.
-_GRID_TOLERANCE_VOXELS = 0.05
+#: A frame pixel must fall within this fraction of a voxel of a grid point to be mapped onto it:
+#: well above the header-to-converted-geometry differences the reader accepts (0.05 mm at a corner,
+#: docs/dicom.md), well below the half voxel at which a pixel would land on another voxel.
+_GRID_TOLERANCE_VOXELS = 0.25
 
 
 @dataclass(frozen=True)
