@@ -11,7 +11,9 @@ from types import SimpleNamespace
 import pydicom
 import pytest
 
+from b12brain.assess.imaging import read_summary
 from b12brain.cli.main import main
+from b12brain.followup.visits import read_visit
 from b12brain.io.manifest import MANIFEST_NAME
 from b12brain.pacs import write_dicom_outputs
 
@@ -30,6 +32,9 @@ def test_run_on_a_dicom_flair_writes_the_seg(
     assert why == "not written: the run folder has no report.pdf"
     assert f"report_pdf.dcm {why}" in capsys.readouterr().err
     assert "lesion_seg.dcm" in {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
+    # The readers of run folders accept schema 1.5.
+    assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm"]
+    assert read_visit(out).flair_series_uid is None  # a folder given as --flair, not a series chosen in a study
 
 
 @pytest.mark.slow
