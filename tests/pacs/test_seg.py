@@ -47,6 +47,10 @@ def _seg_on_grid(seg: hd.seg.Segmentation, affine: npt.NDArray[np.float64], shap
     return planes
 
 
+def _rounded(position: object) -> list[float]:
+    return [round(float(v), 3) for v in position]  # type: ignore[attr-defined]
+
+
 def _dice(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> float:
     return float(2 * (a & b).sum() / (a.sum() + b.sum()))
 
@@ -74,11 +78,18 @@ def test_seg_frames_land_on_the_source_slices(
     assert seg.StudyInstanceUID == sources[0].StudyInstanceUID and seg.SeriesInstanceUID != sources[0].SeriesInstanceUID
     assert (seg.PatientName, seg.PatientID, seg.PatientBirthDate) == ("DOE^JANE", "PID-4711", "19600101")
     assert seg.FrameOfReferenceUID == sources[0].FrameOfReferenceUID
-    if source == "classic":  # each frame derives from the source slice at its very position
-        position_of = {ds.SOPInstanceUID: [round(float(v), 3) for v in ds.ImagePositionPatient] for ds in sources}
-        for group in seg.PerFrameFunctionalGroupsSequence:
-            referenced = group.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
-            assert position_of[referenced] == [round(float(v), 3) for v in group.PlanePositionSequence[0].ImagePositionPatient]
+    # Each frame derives from the source slice (or frame) at its very position.
+    position_of = {}
+    for ds in sources:
+        if "PerFrameFunctionalGroupsSequence" in ds:
+            for number, frame in enumerate(ds.PerFrameFunctionalGroupsSequence, start=1):
+                position_of[ds.SOPInstanceUID, number] = _rounded(frame.PlanePositionSequence[0].ImagePositionPatient)
+        else:
+            position_of[ds.SOPInstanceUID, 1] = _rounded(ds.ImagePositionPatient)
+    for group in seg.PerFrameFunctionalGroupsSequence:
+        referenced = group.DerivationImageSequence[0].SourceImageSequence[0]
+        key = referenced.ReferencedSOPInstanceUID, int(referenced.get("ReferencedFrameNumber", 1))
+        assert position_of[key] == _rounded(group.PlanePositionSequence[0].ImagePositionPatient)
     algorithm = seg.SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0]
     assert (algorithm.AlgorithmName, algorithm.AlgorithmVersion) == ("b12brain", __version__)
 
