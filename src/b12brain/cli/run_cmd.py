@@ -22,9 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="find, measure and localise white-matter lesions in one scan",
         description="Find, measure and localise white-matter lesions on a FLAIR (optional T1). "
         "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz, caps_lining_mask.nii.gz "
-        "(on the FLAIR's native grid), lesions.csv, summary.json and qc_axial.png into --out; for a DICOM FLAIR also "
-        "lesion_seg.dcm (DICOM Segmentation in the source study; not with --deidentify: docs/pacs.md); "
-        "with --labs and/or --symptoms also "
+        "(on the FLAIR's native grid), lesions.csv, summary.json and qc_axial.png into --out; for a DICOM FLAIR "
+        "also the DICOM Segmentation lesion_seg.dcm (docs/pacs.md); with --labs and/or --symptoms also "
         "assessment.json, which joins them with the MRI findings. Research and "
         "decision-support software, not a diagnosis.",
     )
