@@ -58,7 +58,8 @@ def write_dicom_outputs(result: PipelineResult, folder: Path, *, deidentify: boo
             seg = build_segmentation(frames, result.class_map(), result.caps_lining_mask,
                                      provenance=result.segmenter_provenance)
         except (InputFileError, ValueError, AttributeError) as err:  # highdicom names what it found wanting
-            not_written[SEG_NAME] = f"not written: {err}"
+            # The cause without the source's path: a series chosen in a study lies in a private folder.
+            not_written[SEG_NAME] = f"not written: {err.problem if isinstance(err, InputFileError) else err}"
         else:
             if seg is None:
                 not_written[SEG_NAME] = ("not written: no lesion and no caps/lining was found (a Segmentation "
