@@ -383,7 +383,7 @@ def require_system_tool(executable: str, apt_package: str) -> str:
 
     found = shutil.which(executable)
     if found is None and _apt_install(apt_package):
-        found = shutil.which(executable)
+        found = shutil.which(executable) or shutil.which(executable, path="/usr/sbin:/usr/bin")
     if found is None:
         pytest.skip(f"{executable} is missing and could not be installed (needs root and apt-get: "
                     f"apt-get install {apt_package})")
@@ -411,10 +411,11 @@ def _apt_install(packages: str) -> bool:
     if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
         return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", *packages.split()], env=env, check=False,
-                          capture_output=True)
-    return done.returncode == 0
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages.split()]
+    if subprocess.run(install, env=env, check=False, capture_output=True, timeout=900).returncode == 0:
+        return True
+    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True, timeout=900)
+    return subprocess.run(install, env=env, check=False, capture_output=True, timeout=900).returncode == 0
 
 
 @pytest.fixture(name="require_system_tool")
@@ -426,3 +427,14 @@ def _require_system_tool_fixture() -> Callable[[str, str], str]:
 def _pango_fixture() -> None:
     """WeasyPrint can load Pango (installed with apt when root), else the test is skipped."""
     require_pango()
+
+
+@pytest.fixture(name="session_builders", scope="session")
+def _session_builders_fixture() -> SimpleNamespace:
+    """The DICOM builders for session-scoped fixtures (a run shared by several tests)."""
+    return SimpleNamespace(write_dicom_series=write_dicom_series, write_enhanced_series=write_enhanced_series)
+
+
+@pytest.fixture(name="dicom_tool", scope="session")
+def _dicom_tool_fixture() -> Callable[[str, str], str]:
+    return require_system_tool

@@ -47,7 +47,9 @@ from b12brain.types import Volume
 #: 1.4 (2026-12-07): ``inputs[].sidecar`` (``"flair.json"``/``"t1.json"``: the scan's acquisition
 #: metadata, or null); ``inputs[].path`` is null with ``run --deidentify``; ``series`` (the
 #: series a run chose in a study, CD or archive, and why) and ``inputs[].series_uid`` added.
-SUMMARY_SCHEMA_VERSION = "1.4"
+#: 1.5 (2026-12-07): ``dicom_outputs`` (with ``run``: the DICOM objects written for the archive,
+#: ``written``, and why any was not, ``not_written``) added.
+SUMMARY_SCHEMA_VERSION = "1.5"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -64,6 +66,7 @@ def write_outputs(
     command: str | None = None,
     deidentify: bool = False,
     series: Mapping[str, Any] | None = None,
+    dicom: bool = False,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
@@ -78,7 +81,9 @@ def write_outputs(
     read from. ``deidentify`` leaves out what may identify the patient or site: input paths (in
     ``summary.json``, the QC image and its warnings) and the sidecars' institution, station and
     device fields (``docs/dicom.md``); ``command`` is written as given, so the caller withholds
-    its paths too.
+    its paths too. ``dicom`` adds the DICOM objects for the hospital's archive when the FLAIR was
+    read from DICOM (:func:`b12brain.pacs.write_dicom_outputs`; ``summary.json`` records under
+    ``dicom_outputs`` what was written and why anything was not).
 
     Raises
     ------
@@ -115,24 +120,32 @@ def write_outputs(
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[_withhold(w.message, shown) for w in result.warnings],
         )
-        _write_json(summarise(result, deidentify=deidentify, series=series), stage / "summary.json")
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
+        summary = summarise(result, deidentify=deidentify, series=series)
+        _write_json(summary, stage / "summary.json")  # the report reads it
         report = write_report_files(stage, result.flair, LesionImages(result.lesion_labels, result.caps_lining_mask),
                                     stage)
+        dicom_record = None
+        if dicom:  # after the report: the Encapsulated PDF wraps the run's report.pdf
+            from b12brain.pacs import write_dicom_outputs
+
+            dicom_record = write_dicom_outputs(result, stage, deidentify=deidentify)
+            _write_json(summary | {"dicom_outputs": dicom_record}, stage / "summary.json")
     names = ["lesion_mask.nii.gz", "lesion_prob.nii.gz", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz",
              "lesions.csv", "qc_axial.png", "summary.json", *sidecars, *report]
-    names += [*(extra_json or {}), MANIFEST_NAME]
+    names += [*(extra_json or {}), *(dicom_record or {}).get("written", ()), MANIFEST_NAME]
     return {name: out_dir / name for name in names}
 
 
 def estimate_output_bytes(shape: Sequence[int]) -> int:
     """An upper bound of the size of :func:`write_outputs`'s folder for a FLAIR of ``shape``.
 
-    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel), plus 16 MiB for the QC image,
+    The four images uncompressed (1 + 4 + 2 + 1 bytes a voxel) and the DICOM Segmentation (one
+    bit a voxel for each of at most five segments: under 1 byte), plus 16 MiB for the QC image,
     the report, tables and JSON; compressed files are smaller.
     """
-    return 8 * math.prod(int(n) for n in shape[:3]) + (16 << 20)
+    return 9 * math.prod(int(n) for n in shape[:3]) + (16 << 20)
 
 
 def summarise(

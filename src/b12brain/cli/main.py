@@ -29,6 +29,7 @@ from b12brain.cli import (
     questionnaire_cmd,
     report_cmd,
     run_cmd,
+    send_cmd,
     series_cmd,
 )
 from b12brain.errors import B12BrainError
@@ -46,7 +47,8 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_COMMANDS = (run_cmd, report_cmd, series_cmd, followup_cmd, labs_cmd, questionnaire_cmd, assess_cmd, phantom_cmd, evaluate_cmd)
+_COMMANDS = (run_cmd, report_cmd, series_cmd, followup_cmd, send_cmd, labs_cmd, questionnaire_cmd, assess_cmd,
+             phantom_cmd, evaluate_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from b12brain.cli.assess_cmd import add_evidence_options, read_evidence
@@ -21,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="find, measure and localise white-matter lesions in one scan",
         description="Find, measure and localise white-matter lesions on a FLAIR (optional T1). "
         "Writes lesion_mask.nii.gz, lesion_prob.nii.gz, lesion_labels.nii.gz, caps_lining_mask.nii.gz "
-        "(on the FLAIR's native grid), lesions.csv, summary.json, qc_axial.png, report.html and report.pdf into --out; with --labs and/or --symptoms also "
+        "(on the FLAIR's native grid), lesions.csv, summary.json, qc_axial.png, report.html and report.pdf into "
+        "--out; for a DICOM FLAIR also the DICOM Segmentation lesion_seg.dcm and the report as report_pdf.dcm "
+        "(docs/pacs.md); with --labs and/or --symptoms also "
         "assessment.json, which joins them with the MRI findings. Research and "
         "decision-support software, not a diagnosis.",
     )
@@ -68,7 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--deidentify", action="store_true",
                         help="keep what may identify the patient out of every output: input paths (summary.json, "
                         "QC image, manifest command line) and the scans' institution, station and device fields; "
-                        "patient names, IDs and birth dates are never written (docs/dicom.md)")
+                        "patient names, IDs and birth dates are never written (docs/dicom.md), so neither are the DICOM objects "
+                        "for the archive (docs/pacs.md)")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
     parser.set_defaults(handler=handle)
 
@@ -123,7 +127,8 @@ def handle(args: argparse.Namespace) -> int:
     command = _withhold_paths(args.command_line, inputs, args.out) if args.deidentify else args.command_line
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
                           command=command, deidentify=args.deidentify,
-                          series=resolved.as_dict() if resolved.choices else None)
+                          series=resolved.as_dict() if resolved.choices else None, dicom=True)
+    _say_dicom_outputs(paths["summary.json"], progress)
     for warning in result.warnings:
         print(f"b12brain run: QC warning: {resolved.relabel(str(warning))}", file=sys.stderr)  # the user's own paths
     b = result.burden
@@ -139,6 +144,24 @@ def handle(args: argparse.Namespace) -> int:
               f"imaging {assessment.imaging.pattern if assessment.imaging else 'not assessed'}")
     print(f"results in {paths['summary.json'].parent} (not a diagnosis: review the QC image)")
     return 0
+
+
+def _say_dicom_outputs(summary_path: Path, progress: Callable[[str], None]) -> None:
+    """Say on stderr which DICOM objects the run did not write, and why (summary.json has it too):
+    for a NIfTI FLAIR as a progress line, otherwise always (the user expected them)."""
+    import json
+
+    from b12brain.pacs import NOT_DICOM_REASON
+
+    reasons: dict[str, list[str]] = {}
+    for name, why in json.loads(summary_path.read_text()).get("dicom_outputs", {}).get("not_written", {}).items():
+        reasons.setdefault(why, []).append(name)
+    for why, names in reasons.items():
+        line = f"{', '.join(names)} {why}"
+        if why == NOT_DICOM_REASON:
+            progress(line)
+        else:
+            print(f"b12brain run: {line}", file=sys.stderr)
 
 
 def _withhold_paths(command: str | None, inputs: list[str], out: str) -> str | None:
