@@ -19,21 +19,25 @@ from b12brain.pacs import write_dicom_outputs
 
 
 @pytest.mark.slow
-def test_run_on_a_dicom_flair_writes_the_seg(
-    dicom_sources: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
+    dicom_sources: SimpleNamespace, tmp_path: Path, pango: None
 ) -> None:
     out = tmp_path / "out"
     assert main(["run", "--flair", str(dicom_sources.classic), "--out", str(out), "--segmenter", "classical",
                  "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == "1.5"
-    assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm"]
-    why = summary["dicom_outputs"]["not_written"]["report_pdf.dcm"]
-    assert why == "not written: the run folder has no report.pdf"
-    assert f"report_pdf.dcm {why}" in capsys.readouterr().err
-    assert "lesion_seg.dcm" in {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
+    assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
+    manifest = {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
+    assert {"lesion_seg.dcm", "report_pdf.dcm", "report.pdf"} <= manifest
+    # The Encapsulated PDF holds the run's own report.pdf, in the source's study.
+    pdf = pydicom.dcmread(out / "report_pdf.dcm")
+    source = pydicom.dcmread(next(dicom_sources.classic.glob("*.dcm")), stop_before_pixels=True)
+    assert pdf.MIMETypeOfEncapsulatedDocument == "application/pdf"
+    assert pdf.StudyInstanceUID == source.StudyInstanceUID
+    assert bytes(pdf.EncapsulatedDocument).rstrip(b"\0") == (out / "report.pdf").read_bytes()
     # The readers of run folders accept schema 1.5.
-    assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm"]
+    assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     assert read_visit(out).flair_series_uid is None  # a folder given as --flair, not a series chosen in a study
 
 
