@@ -39,7 +39,7 @@ def test_dciodvfy_reports_a_broken_pdf_object(tmp_path: Path, dicom_tool: Callab
     ds.save_as(tmp_path / "broken.dcm", enforce_file_format=True)
 
     def errors(path: Path) -> list[str]:
-        done = subprocess.run([dciodvfy, str(path)], capture_output=True, text=True, check=False, timeout=120)
+        done = subprocess.run([dciodvfy, str(path)], capture_output=True, encoding="utf-8", errors="replace", check=False, timeout=120)
         return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]
 
     assert errors(tmp_path / "good.dcm") == []

@@ -95,7 +95,7 @@ def test_seg_frames_land_on_the_source_slices(
 
 
 def _dciodvfy_errors(dciodvfy: str, path: Path) -> list[str]:
-    done = subprocess.run([dciodvfy, str(path)], capture_output=True, text=True, check=False, timeout=120)
+    done = subprocess.run([dciodvfy, str(path)], capture_output=True, encoding="utf-8", errors="replace", check=False, timeout=120)
     lines = (done.stdout + done.stderr).splitlines()
     return [line for line in lines if line.startswith("Error")]
 

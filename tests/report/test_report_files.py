@@ -17,17 +17,17 @@ SHOWN = [s for s in SECTIONS if s != "Follow-up"]
 def test_pdf_has_every_section_and_its_images(demo_run: Path, tmp_path: Path, require_system_tool) -> None:
     pdftoppm = require_system_tool("pdftoppm", "poppler-utils")
     pdf = demo_run / "report.pdf"
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, encoding="utf-8", errors="replace", check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert 2 <= pages <= 8
     assert "A4" in info or "595.28 x 841.89" in info
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, encoding="utf-8", errors="replace", check=True).stdout
     lines = {line.strip() for line in text.splitlines()}
     assert [s for s in SHOWN if s not in lines] == []
     assert "Follow-up" not in lines
     assert "Urgency: urgent" in text and "not a diagnosis" in text
     assert "CLINICAL.md" not in text
-    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, encoding="utf-8", errors="replace", check=True).stdout
     assert len(images.strip().splitlines()) - 2 >= 3  # montage, largest lesion, lab bands
     subprocess.run([pdftoppm, "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     rendered = sorted(tmp_path.glob("page-*.png"))
