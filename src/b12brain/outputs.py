@@ -13,7 +13,6 @@ Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1)
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -28,8 +27,7 @@ from b12brain import __version__
 from b12brain.clinical import DISCLAIMER
 from b12brain.io import save_nifti
 from b12brain.io.atomic import atomic_path
-from b12brain.io.manifest import MANIFEST_NAME
-from b12brain.io.manifest import sha256_of_file as _sha256_of_file
+from b12brain.io.manifest import MANIFEST_NAME, file_sha256
 from b12brain.io.outdir import staged_output_dir
 from b12brain.io.sidecar import public_metadata
 from b12brain.pipeline import PipelineResult
@@ -194,19 +192,6 @@ def summarise(
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
     } | ({"series": _series_record(series, shown)} if series is not None else {})
-
-
-def file_sha256(path: Path | str) -> str:
-    """SHA-256 of a file; for a folder (e.g. a DICOM series), the SHA-256 of its manifest.
-
-    The manifest lists ``<sha256>  <relative path>`` per file, sorted by path (as
-    ``sha256sum`` prints it), so different folders never share a checksum.
-    """
-    path = Path(path)
-    if not path.is_dir():
-        return _sha256_of_file(path)
-    lines = [f"{_sha256_of_file(f)}  {f.relative_to(path).as_posix()}\n" for f in sorted(path.rglob("*")) if f.is_file()]
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def _shown_paths(result: PipelineResult, chosen: Mapping[str, Mapping[str, Any]], *, deidentify: bool) -> dict[str, str]:

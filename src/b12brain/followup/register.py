@@ -91,7 +91,7 @@ def load_checked_flair(visit: Visit) -> Volume:
 
 def _checked(read: Path, named: Path, sha256: str, run_dir: Path) -> Volume:
     from b12brain.io import load_volume
-    from b12brain.outputs import file_sha256
+    from b12brain.io.manifest import file_sha256
 
     if file_sha256(read) != sha256:
         raise InputFileError(named, f"SHA-256 differs from the one {run_dir / 'summary.json'} recorded: this is "

@@ -28,6 +28,19 @@ def sha256_of_file(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file; for a folder (e.g. a DICOM series), the SHA-256 of its manifest.
+
+    The manifest lists ``<sha256>  <relative path>`` per file, sorted by path (as
+    ``sha256sum`` prints it), so different folders never share a checksum.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_of_file(path)
+    lines = [f"{sha256_of_file(f)}  {f.relative_to(path).as_posix()}\n" for f in sorted(path.rglob("*")) if f.is_file()]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
 def write_manifest(folder: Path, *, command: str | None = None, skip: frozenset[str] = frozenset()) -> Path:
     """List every file under ``folder`` (but ``skip``) in ``folder/b12brain-manifest.json``.
 

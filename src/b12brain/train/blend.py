@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from b12brain.outputs import file_sha256
+from b12brain.io.manifest import file_sha256
 from b12brain.segment.learned import threshold_path
 from b12brain.train.export import export_onnx
 from b12brain.train.loop import VALIDATION_PHANTOMS, tune_threshold, validation_scans
