@@ -1,0 +1,1 @@
+"""Cohort analyses: many subjects at once (statistics, simulated cohorts, BIDS datasets)."""
