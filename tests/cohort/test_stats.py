@@ -169,9 +169,11 @@ def test_outputs_figures_and_html_summary(tmp_path: Path) -> None:
 
 
 def test_group_table_status_and_qc_flags(tmp_path: Path) -> None:
-    table = simulate_cohort(SimulationConfig(n=40, seed=3)).table
+    table = simulate_cohort(SimulationConfig(n=40, seed=3)).table[["participant_id", "age", "sex", "b12",
+                                                                     "periventricular_ml", "qc_flags"]]
     table["status"] = ["failed"] + ["ok"] * 39
     table.loc[1, "qc_flags"] = "motion"
     stats = run_cohort_stats(table, tmp_path / "out", exclude_flagged=True)
     assert stats.data.counts["rows_not_ok"] == 1 and stats.data.counts["rows_qc_flagged"] == 1
     assert stats.data.counts["participants"] == 38
+    assert set(stats.effects.n_used) == {38} and (tmp_path / "out" / "summary.html").is_file()

@@ -38,6 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats as sps
+from threadpoolctl import threadpool_limits
 
 from b12brain.cohort.stats_ordinal import LogitOrderedModel
 from b12brain.cohort.stats_table import (
@@ -121,12 +122,15 @@ def cohort_statistics(data: CohortData) -> CohortStats:
         notes.append("no vascular risk factor (hypertension, diabetes, smoking) has a usable value: rung 2 not fitted")
     effects: list[dict[str, object]] = []
     ladder: list[Rung] = []
-    for exposure in (e for e in EXPOSURES if has(e)):
-        rungs = _ladder(exposure, base, vascular, extra, has)
-        ladder = max(ladder, rungs, key=len)
-        for outcome in (o for o in OUTCOMES if has(o)):
-            for rung in rungs:
-                effects.extend(_fit_all(frame, exposure, outcome, rung))
+    # One BLAS thread: the designs are tall and thin (n x about 15), where threads gain nothing,
+    # and on a busy 2-core machine their spinning made each QR/SVD some 30x slower (measured).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for exposure in (e for e in EXPOSURES if has(e)):
+            rungs = _ladder(exposure, base, vascular, extra, has)
+            ladder = max(ladder, rungs, key=len)
+            for outcome in (o for o in OUTCOMES if has(o)):
+                for rung in rungs:
+                    effects.extend(_fit_all(frame, exposure, outcome, rung))
     table = pd.DataFrame(effects, columns=list(EFFECT_COLUMNS))
     return CohortStats(table, data, tuple(ladder), tuple(notes))
 

@@ -37,7 +37,7 @@ def forest_png(effects: pd.DataFrame) -> bytes:
     outcomes = [o for o in OUTCOMES if o in set(per_sd["outcome"])]
     exposures = [e for e in EXPOSURES if e in set(per_sd["exposure"])]
     rungs = sorted(set(per_sd["adjustment"]))
-    fig = Figure(figsize=(4.2 * max(len(outcomes), 1), 0.9 + 0.32 * max(len(exposures) * len(rungs), 1)), dpi=110)
+    fig = Figure(figsize=(4.2 * max(len(outcomes), 1), 2.2 + 0.32 * max(len(exposures) * len(rungs), 1)), dpi=110)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, max(len(outcomes), 1), sharey=True, squeeze=False)[0]
     positions = {(e, r): -(i * (len(rungs) + 1) + j) for i, e in enumerate(exposures) for j, r in enumerate(rungs)}

@@ -110,7 +110,7 @@ def _html(stats: CohortStats, quality: pd.DataFrame, forest: bytes, dose: bytes)
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     effects = stats.effects
     shown = ["exposure", "outcome", "adjustment", "n_used", "n_excluded", "estimate", "ci_low", "ci_high", "p_value",
-             "note"]
+             "scale", "note"]
     per_sd = effects[effects["contrast"] == "per SD"]
     trend = effects[effects["contrast"] == "trend per quintile"]
     excluded = per_sd[["exposure", "outcome", "adjustment", "n_used", "n_excluded", "excluded_missing"]]
