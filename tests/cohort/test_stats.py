@@ -177,3 +177,12 @@ def test_group_table_status_and_qc_flags(tmp_path: Path) -> None:
     assert stats.data.counts["rows_not_ok"] == 1 and stats.data.counts["rows_qc_flagged"] == 1
     assert stats.data.counts["participants"] == 38
     assert set(stats.effects.n_used) == {38} and (tmp_path / "out" / "summary.html").is_file()
+
+
+def test_a_covariate_with_one_value_is_left_out_and_said() -> None:
+    table = simulate_cohort(SimulationConfig(n=200, seed=6)).table[_B12_ONLY].assign(sex="male")
+    effects = cohort_statistics(prepare_cohort(table)).effects
+    per_sd = effects[effects.contrast == "per SD"]
+    assert per_sd["estimate"].notna().all() and np.isfinite(per_sd["ci_high"]).all()
+    assert (per_sd["covariates"].str.startswith("age, hypertension") | (per_sd["covariates"] == "age")).all()
+    assert per_sd["note"].str.contains("not adjusted for sex").all()

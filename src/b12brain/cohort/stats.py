@@ -174,6 +174,13 @@ def _fit_all(frame: pd.DataFrame, exposure: str, outcome: str, rung: Rung) -> It
     x = sub[exposure].to_numpy(dtype=np.float64)
     y = sub[outcome].to_numpy(dtype=np.float64)
     covariates = sub[list(rung.covariates)].to_numpy(dtype=np.float64)
+    # A covariate with one value among the participants used (all men, no smoker) adjusts for
+    # nothing and would make the design singular: left out, and the row says so.
+    constant = [c for j, c in enumerate(rung.covariates) if len(x) and np.ptp(covariates[:, j]) == 0]
+    if constant:
+        covariates = covariates[:, [c not in constant for c in rung.covariates]]
+        common["covariates"] = ", ".join(_shown(c) for c in rung.covariates if c not in constant)
+    dropped = f"not adjusted for {', '.join(map(_shown, constant))} (one value in every participant used)" if constant else ""
     problem = _too_few(len(x), y, outcome)
     sd = float(np.std(x, ddof=1)) if len(x) > 1 else np.nan
     if problem is None and not sd > 0:
@@ -196,7 +203,8 @@ def _fit_all(frame: pd.DataFrame, exposure: str, outcome: str, rung: Rung) -> It
                             "exposure_median": float(np.median(x[q1])), "exposure_range": _range(x[q1], exposure),
                             "note": "reference group"}
         for j, name in enumerate(names):
-            row = common | {"contrast": name, "note": note or "", "exposure_sd": sd if kind == "per SD" else np.nan}
+            row = common | {"contrast": name, "note": "; ".join(filter(None, (note, dropped))),
+                            "exposure_sd": sd if kind == "per SD" else np.nan}
             if kind == "quintiles":
                 members = quintile == j + 1
                 row |= {"exposure_median": float(np.median(x[members])), "exposure_range": _range(x[members], exposure)}
