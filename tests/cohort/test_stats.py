@@ -90,7 +90,8 @@ def _messy_table() -> pd.DataFrame:
 
 
 def test_missing_and_unusable_values_are_counted_per_variable_and_listed_per_subject() -> None:
-    data = prepare_cohort(_messy_table(), source="messy.tsv")
+    data = prepare_cohort(_messy_table().assign(apoe4="1"), source="messy.tsv")
+    assert data.unused_columns == ("qc_flags", "self_check", "apoe4")
     assert data.counts == {"rows": 62, "rows_without_id": 0, "rows_duplicate": 2, "rows_later_session": 1,
                            "participants": 59}
     quality = {q.name: q for q in data.quality}
@@ -164,7 +165,7 @@ def test_outputs_figures_and_html_summary(tmp_path: Path) -> None:
     for section in ("design", "models", "counting", "missing", "effects", "trend", "forest", "dose-response",
                     "excluded", "problems"):
         assert f'id="{section}"' in html
-    assert "de Lau LML" in html and "not a diagnosis" in html and "CLINICAL.md" not in html
+    assert "de Lau et al. 2009, J Neurol Neurosurg Psychiatry 80:149" in html and "not a diagnosis" in html and "CLINICAL.md" not in html
     assert html.count('src="data:image/png;base64,') == 2 and "http" not in html  # self-contained
 
 
@@ -176,6 +177,7 @@ def test_group_table_status_and_qc_flags(tmp_path: Path) -> None:
     stats = run_cohort_stats(table, tmp_path / "out", exclude_flagged=True)
     assert stats.data.counts["rows_not_ok"] == 1 and stats.data.counts["rows_qc_flagged"] == 1
     assert stats.data.counts["participants"] == 38
+    assert "columns not used by the statistics: qc_flags" not in " ".join(stats.notes)
     assert set(stats.effects.n_used) == {38} and (tmp_path / "out" / "summary.html").is_file()
 
 

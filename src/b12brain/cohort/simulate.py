@@ -191,6 +191,6 @@ def simulate_cohort(config: SimulationConfig) -> SimulatedCohort:
                           "fazekas_periventricular": "log odds ratio", "fazekas_deep": "log odds ratio"},
         "b12_population_mean_pmol_l": round(mean, 6), "b12_population_sd_pmol_l": round(sd, 6),
         "fazekas_cuts": list(_FAZEKAS_CUTS),
-        "model": "see the docstring of b12brain.cohort.simulate and docs/cohort-statistics.md",
+        "model": " ".join((__doc__ or "").split()),
     }
     return SimulatedCohort(table, truth)

@@ -53,8 +53,7 @@ from b12brain.cohort.stats_table import (
 )
 
 #: The primary source of the analysis design, as outputs cite it.
-DE_LAU_2009 = ("de Lau LML, Smith AD, Refsum H, Johnston C, Breteler MMB. Plasma vitamin B12 status and cerebral "
-               "white-matter lesions. J Neurol Neurosurg Psychiatry 2009;80:149-157")
+DE_LAU_2009 = "de Lau et al. 2009, J Neurol Neurosurg Psychiatry 80:149 (Rotterdam Scan Study)"
 #: Fewest participants a model is fitted to (fewer: the row says so and has no estimate).
 MIN_PARTICIPANTS = 20
 QUINTILES = 5
@@ -117,6 +116,9 @@ def cohort_statistics(data: CohortData) -> CohortStats:
         if not has(c):
             notes.append(f"{name} has no usable value: models are adjusted without it")
     extra = tuple(c for c in data.covariates if has(c))
+    if data.unused_columns:
+        notes.append(f"columns not used by the statistics: {', '.join(data.unused_columns)} "
+                     "(name further covariates with --covariates)")
     vascular = tuple(c for c in VASCULAR if has(c))
     if not vascular:
         notes.append("no vascular risk factor (hypertension, diabetes, smoking) has a usable value: rung 2 not fitted")

@@ -94,6 +94,7 @@ class CohortData:
     counts: dict[str, int]
     covariates: tuple[str, ...]
     source: str
+    unused_columns: tuple[str, ...] = ()
 
 
 def read_cohort_table(path: Path | str) -> pd.DataFrame:
@@ -205,7 +206,10 @@ def prepare_cohort(table: pd.DataFrame, *, source: str = "table", covariates: Se
             issues.append((ids.iat[rows[i]], sessions.iat[rows[i]], name, value, problem))
     quality = _fill_cb12(frame, quality)
     issue_frame = pd.DataFrame(issues, columns=["participant_id", "session_id", "variable", "value", "problem"])
-    return CohortData(frame, tuple(quality), issue_frame, counts, tuple(covariates), source)
+    read = {"participant_id", "session_id", "status", *ANALYSIS_COLUMNS, *covariates,
+            *(m + UNIT_SUFFIX for m in _MARKERS), *(["qc_flags"] if exclude_flagged else [])}
+    unused = tuple(name for name in columns if name not in read)
+    return CohortData(frame, tuple(quality), issue_frame, counts, tuple(covariates), source, unused)
 
 
 def _text(column: pd.Series) -> pd.Series:
