@@ -34,7 +34,7 @@ import pandas as pd
 
 from b12brain.cohort.simulate import SimulationConfig, simulate_cohort
 from b12brain.cohort.stats import cohort_statistics
-from b12brain.cohort.stats_report import run_cohort_stats
+from b12brain.cohort.stats import run_cohort_stats
 from b12brain.cohort.stats_table import prepare_cohort
 
 

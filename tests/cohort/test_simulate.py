@@ -77,6 +77,7 @@ def test_images_make_a_bids_dataset_whose_lesion_load_follows_the_table(tmp_path
     for sub in participants["participant_id"]:
         image = nib.load(bids / sub / "anat" / f"{sub}_FLAIR.nii.gz")
         assert image.shape[:2] == (256, 256) and image.header.get_zooms()[2] == pytest.approx(10.0)
+        assert image.get_data_dtype() == np.int16 and 200 < np.percentile(image.get_fdata(), 99) < 5000
     phantoms = pd.read_csv(out / "phantoms.tsv", sep="\t").set_index("participant_id")
     table = pd.read_csv(out / "cohort.tsv", sep="\t").set_index("participant_id")
     np.testing.assert_allclose(phantoms["drawn_periventricular_ml"], table["periventricular_ml"], atol=1e-3)

@@ -14,8 +14,8 @@ import pytest
 
 from b12brain.cli.main import main
 from b12brain.cohort.simulate import SimulationConfig, b12_population_moments, simulate_cohort
-from b12brain.cohort.stats import EFFECT_COLUMNS, cohort_statistics
-from b12brain.cohort.stats_report import FILE_NAMES, run_cohort_stats
+from b12brain.cohort.stats import EFFECT_COLUMNS, cohort_statistics, run_cohort_stats
+from b12brain.cohort.stats_report import FILE_NAMES
 from b12brain.cohort.stats_table import prepare_cohort
 from b12brain.errors import ConfigError, InputFileError
 

@@ -66,7 +66,7 @@ def add_parser(sub: Any) -> None:
 @with_exit_stack
 def handle_stats(args: argparse.Namespace) -> int:
     """Compute and write the statistics; print one line per output and the headline counts."""
-    from b12brain.cohort.stats_report import run_cohort_stats
+    from b12brain.cohort.stats import run_cohort_stats
     from b12brain.io.outdir import reserve_output_dir
 
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=[args.table]))

@@ -70,7 +70,9 @@ def write_bids_dataset(table: pd.DataFrame, folder: Path, *, seed: int, slice_mm
                                  edit_lesions=_lesions_of(pv, deep, np.random.default_rng([seed, i, 3])))
         anat = folder / row.participant_id / "anat"
         anat.mkdir(parents=True)
-        save_nifti(phantom.flair.data, phantom.flair.affine, anat / f"{row.participant_id}_FLAIR.nii.gz")
+        # Stored as int16, as scanners store FLAIRs: half the size of float32 (the signal is in the hundreds).
+        save_nifti(np.round(phantom.flair.data), phantom.flair.affine, anat / f"{row.participant_id}_FLAIR.nii.gz",
+                   dtype=np.int16)
         visible = phantom.truth["lesion_ml_by_class"]
         rows.append({"participant_id": row.participant_id, "drawn_periventricular_ml": round(pv, 3),
                      "drawn_deep_ml": round(deep, 3), "visible_periventricular_ml": visible["periventricular"],

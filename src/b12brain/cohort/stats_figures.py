@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from b12brain.cohort.stats import LINEAR, unit_of
+from b12brain.cohort.stats_models import LINEAR, unit_of
 from b12brain.cohort.stats_table import EXPOSURES, OUTCOMES
 
 #: Marker and face colour of each rung of the ladder (by its number).

@@ -3,7 +3,7 @@
 The output folder appears complete or not at all (:func:`b12brain.io.outdir.staged_output_dir`):
 
 * ``effects.tsv`` / ``effects.json``: one row per exposure, outcome, adjustment and contrast
-  (:data:`~b12brain.cohort.stats.EFFECT_COLUMNS`); the JSON also holds the counts, the ladder,
+  (:data:`~b12brain.cohort.stats_models.EFFECT_COLUMNS`); the JSON also holds the counts, the ladder,
   the notes and the data quality.
 * ``missing.tsv``: usable, missing and unusable values per variable.
 * ``issues.tsv``: every problem found, one row per participant and variable.
@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from b12brain import __version__
-from b12brain.cohort.stats import DE_LAU_2009, CohortStats, analyse_table, cohort_statistics, quality_table
+from b12brain.cohort.stats_models import DE_LAU_2009, CohortStats, quality_table
 from b12brain.cohort.stats_figures import dose_response_png, forest_png, label_of
-from b12brain.cohort.stats_table import EXPOSURES, prepare_cohort
+from b12brain.cohort.stats_table import EXPOSURES
 from b12brain.io.outdir import staged_output_dir
 
 SCHEMA_VERSION = "1.0"
@@ -38,32 +38,6 @@ _LEFT_OUT = {
     "rows_duplicate": "rows whose participant and session appear more than once left out (every copy)",
     "rows_later_session": "later sessions not analysed",
 }
-
-
-def run_cohort_stats(table: pd.DataFrame | Path | str, out_dir: Path | str, *, covariates: tuple[str, ...] = (),
-                     exclude_flagged: bool = False, overwrite: bool = False, command: str | None = None,
-                     source: str = "table") -> CohortStats:
-    """Compute the statistics of a cohort table (a DataFrame or a file) and write them to ``out_dir``.
-
-    The call the group level of ``b12brain bids`` makes with its group table.
-
-    Raises
-    ------
-    InputFileError
-        The table cannot be read or has none of the columns the statistics need.
-    ConfigError
-        A covariate is not a further column of the table.
-    OutputError
-        ``out_dir`` cannot be written (see :func:`~b12brain.io.outdir.staged_output_dir`).
-    """
-    if isinstance(table, pd.DataFrame):
-        data = prepare_cohort(table, source=source, covariates=covariates, exclude_flagged=exclude_flagged)
-        stats = cohort_statistics(data)
-    else:
-        stats = analyse_table(table, covariates=covariates, exclude_flagged=exclude_flagged)
-    inputs = () if isinstance(table, pd.DataFrame) else (Path(table),)
-    write_cohort_stats(stats, out_dir, overwrite=overwrite, command=command, inputs=inputs)
-    return stats
 
 
 def write_cohort_stats(stats: CohortStats, out_dir: Path | str, *, overwrite: bool = False,
