@@ -60,6 +60,8 @@ def test_cli_writes_the_table_and_the_truth(tmp_path: Path, capsys: pytest.Captu
     assert "--effect: 'deep_ml:0.2' is not OUTCOME=NUMBER" in capsys.readouterr().err
     assert main(["cohort", "simulate", "--n", "-3", "--out", str(tmp_path / "x")]) == 2
     assert "--n: -3 is not a whole number" in capsys.readouterr().err
+    assert main(["cohort", "simulate", "--n", "501", "--images", "--out", str(tmp_path / "x")]) == 2
+    assert "--n: 501 phantoms would take hours" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 

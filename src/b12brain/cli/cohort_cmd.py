@@ -16,6 +16,9 @@ from typing import Any
 from b12brain.cli.lifetime import with_exit_stack
 from b12brain.errors import ConfigError
 
+#: Most subjects ``--images`` draws a phantom for (a few seconds each).
+MAX_IMAGE_SUBJECTS = 500
+
 
 def add_parser(sub: Any) -> None:
     """Register the ``cohort`` command group."""
@@ -96,6 +99,9 @@ def handle_simulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--{err}") from err
     if args.images and not SLICE_MM_RANGE[0] <= args.slice_mm <= SLICE_MM_RANGE[1]:
         raise ConfigError(f"--slice-mm: {args.slice_mm:g} is outside 1-10 mm")
+    if args.images and args.n > MAX_IMAGE_SUBJECTS:
+        raise ConfigError(f"--n: {args.n} phantoms would take hours (a few seconds each); with --images give at most "
+                          f"{MAX_IMAGE_SUBJECTS} subjects")
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite))
     cohort = simulate_cohort(config)
     with staged_output_dir(args.out, overwrite=args.overwrite, command=args.command_line) as stage:

@@ -47,8 +47,9 @@ _OTHER_VOLUMES: tuple[str, ...] = ("juxtacortical_ml", "infratentorial_ml", "tot
 ANALYSIS_COLUMNS: tuple[str, ...] = ("age", "sex", *_MARKERS, "cb12", *OUTCOMES, *_OTHER_VOLUMES, *VASCULAR)
 #: Columns the models already use (never a further covariate).
 _MODEL_COLUMNS: tuple[str, ...] = ("age", "sex", *EXPOSURES, *OUTCOMES, *VASCULAR, "folate")
-#: Largest table read (bytes); 10,000 subjects take about 3 MB.
-MAX_TABLE_BYTES = 512 << 20
+#: Largest table read (bytes): 10,000 subjects take about 3 MB, a million about 300 MB; the
+#: limit bounds the memory a table takes as text (several times its size) before it is read.
+MAX_TABLE_BYTES = 256 << 20
 _FAZEKAS_GRADES = (0, 1, 2, 3)
 _EXAMPLES = 3
 
