@@ -19,6 +19,7 @@ import pandas as pd
 
 from b12brain import __version__
 from b12brain.io import save_nifti
+from b12brain.labs.fields import FIELD
 from b12brain.phantom import PhantomConfig
 from b12brain.phantom._anatomy import Geometry, Ventricles
 from b12brain.phantom._lesions import LOAD_SPECS, Lesions, make_lesions
@@ -26,14 +27,9 @@ from b12brain.phantom.generate import LesionLoad, render_phantom
 
 #: participants.tsv columns taken from the table, with their BIDS sidecar description and unit.
 PARTICIPANT_COLUMNS: dict[str, tuple[str, str]] = {
-    "age": ("age at the scan", "years"),
+    "age": ("age at the scan", FIELD["age"].unit),
     "sex": ("sex (female or male)", ""),
-    "b12": ("serum total vitamin B12", "pmol/L"),
-    "holotc": ("holotranscobalamin (active B12)", "pmol/L"),
-    "mma": ("methylmalonic acid", "µmol/L"),
-    "homocysteine": ("total homocysteine", "µmol/L"),
-    "folate": ("serum folate", "nmol/L"),
-    "egfr": ("estimated glomerular filtration rate", "mL/min/1.73m²"),
+    **{name: (FIELD[name].label, FIELD[name].unit) for name in ("b12", "holotc", "mma", "homocysteine", "folate", "egfr")},
     "hypertension": ("hypertension (1 yes, 0 no)", ""),
     "diabetes": ("diabetes (1 yes, 0 no)", ""),
     "smoking": ("current smoking (1 yes, 0 no)", ""),

@@ -49,6 +49,7 @@ from b12brain.cohort.stats_table import (
     VariableQuality,
     prepare_cohort,
 )
+from b12brain.labs.fields import FIELD
 
 #: The primary source of the analysis design, as outputs cite it.
 DE_LAU_2009 = "de Lau et al. 2009, J Neurol Neurosurg Psychiatry 80:149 (Rotterdam Scan Study)"
@@ -62,8 +63,6 @@ EFFECT_COLUMNS: tuple[str, ...] = (
     "estimate", "ci_low", "ci_high", "p_value", "scale", "exposure_sd", "exposure_median", "exposure_range", "note",
 )
 _Z95 = float(sps.norm.ppf(0.975))
-_UNITS = {"b12": "pmol/L", "holotc": "pmol/L", "mma": "µmol/L", "homocysteine": "µmol/L", "cb12": "",
-          "folate": "nmol/L", "egfr": "mL/min/1.73m²", "age": "years"}
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -87,8 +86,10 @@ class CohortStats:
 
 
 def unit_of(variable: str) -> str:
-    """The canonical unit of a variable ('' when it has none)."""
-    return _UNITS.get(variable, "mL" if variable.endswith("_ml") else "")
+    """The canonical unit of a variable ('' when it has none, as cB12)."""
+    if variable in FIELD:
+        return FIELD[variable].unit
+    return "mL" if variable.endswith("_ml") else ""
 
 
 def cohort_statistics(data: CohortData) -> CohortStats:
@@ -105,6 +106,7 @@ def cohort_statistics(data: CohortData) -> CohortStats:
     (True, 400)
     """
     frame = data.frame
+
     def has(column: str) -> bool:
         return column in frame and bool(frame[column].notna().any())
 
