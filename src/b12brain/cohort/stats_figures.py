@@ -58,7 +58,7 @@ def forest_png(effects: pd.DataFrame) -> bytes:
             _plain_ticks(ax.xaxis)
         ax.set_title(label_of(outcome), fontsize=9)
         ax.set_xlabel("difference in log(1 + mL) per SD" if linear else "odds ratio per SD (log scale)", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(which="both", labelsize=7)
     centres = [np.mean([positions[(e, r)] for r in rungs]) for e in exposures]
     axes[0].set_yticks(centres, [label_of(e) for e in exposures])
     handles, labels = axes[0].get_legend_handles_labels()
@@ -105,7 +105,7 @@ def dose_response_png(effects: pd.DataFrame) -> bytes:
             ax.set_title(f"{label_of(outcome)}\np trend {', '.join(p_texts)}", fontsize=7)
             ax.set_xlabel(f"{label_of(exposure)} {unit_of(exposure)} (quintile median)".replace("  ", " "), fontsize=7)
             ax.set_ylabel("vs Q1: " + ("log(1 + mL)" if linear else "odds ratio"), fontsize=7)
-            ax.tick_params(labelsize=6)
+            ax.tick_params(which="both", labelsize=6)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=max(len(labels), 1), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))

@@ -45,6 +45,8 @@ _MARKERS: tuple[str, ...] = ("b12", "holotc", "mma", "homocysteine", "folate", "
 _OTHER_VOLUMES: tuple[str, ...] = ("juxtacortical_ml", "infratentorial_ml", "total_lesion_ml", "brain_ml")
 #: Every column the statistics read, in report order (``sex`` is read as ``male`` 0/1).
 ANALYSIS_COLUMNS: tuple[str, ...] = ("age", "sex", *_MARKERS, "cb12", *OUTCOMES, *_OTHER_VOLUMES, *VASCULAR)
+#: Columns of the group table that describe a row rather than the subject (not "unused" columns).
+_BOOKKEEPING: tuple[str, ...] = ("status", "error", "qc_flags", "self_check", "cb12_category")
 #: Columns the models already use (never a further covariate).
 _MODEL_COLUMNS: tuple[str, ...] = ("age", "sex", *EXPOSURES, *OUTCOMES, *VASCULAR, "folate")
 #: Largest table read (bytes): 10,000 subjects take about 3 MB, a million about 300 MB; the
@@ -207,8 +209,8 @@ def prepare_cohort(table: pd.DataFrame, *, source: str = "table", covariates: Se
             issues.append((ids.iat[rows[i]], sessions.iat[rows[i]], name, value, problem))
     quality = _fill_cb12(frame, quality)
     issue_frame = pd.DataFrame(issues, columns=["participant_id", "session_id", "variable", "value", "problem"])
-    read = {"participant_id", "session_id", "status", *ANALYSIS_COLUMNS, *covariates,
-            *(m + UNIT_SUFFIX for m in _MARKERS), *(["qc_flags"] if exclude_flagged else [])}
+    read = {"participant_id", "session_id", *_BOOKKEEPING, *ANALYSIS_COLUMNS, *covariates,
+            *(m + UNIT_SUFFIX for m in _MARKERS)}
     unused = tuple(name for name in columns if name not in read)
     return CohortData(frame, tuple(quality), issue_frame, counts, tuple(covariates), source, unused)
 
