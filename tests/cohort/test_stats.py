@@ -188,3 +188,16 @@ def test_a_covariate_with_one_value_is_left_out_and_said() -> None:
     assert per_sd["estimate"].notna().all() and np.isfinite(per_sd["ci_high"]).all()
     assert (per_sd["covariates"].str.startswith("age, hypertension") | (per_sd["covariates"] == "age")).all()
     assert per_sd["note"].str.contains("not adjusted for sex").all()
+
+
+def test_models_that_cannot_be_fitted_say_why_and_the_outputs_are_still_written(tmp_path: Path) -> None:
+    tiny = simulate_cohort(SimulationConfig(n=12, seed=1)).table
+    stats = run_cohort_stats(tiny, tmp_path / "tiny")
+    assert stats.effects["estimate"].isna().all()
+    assert stats.effects["note"].str.contains("12 participants have every variable; at least 20 are needed").all()
+    assert matplotlib.image.imread(tmp_path / "tiny" / "forest.png")[..., :3].std() > 0.01  # says why, not blank
+    flat = simulate_cohort(SimulationConfig(n=60, seed=1)).table.assign(fazekas_deep=0)
+    effects = cohort_statistics(prepare_cohort(flat)).effects
+    rows = effects[effects.outcome == "fazekas_deep"]
+    assert rows["estimate"].isna().all() and (rows["note"] == "fazekas_deep has the same value in every participant "
+                                                              "used").all()

@@ -34,6 +34,8 @@ def label_of(variable: str) -> str:
 def forest_png(effects: pd.DataFrame) -> bytes:
     """Per-SD estimates with 95 % intervals: one panel per outcome, one row per marker and rung."""
     per_sd = effects[(effects["contrast"] == "per SD") & effects["estimate"].notna()]
+    if per_sd.empty:
+        return _empty_png("Forest plot: no model could be fitted (the note of each row in effects.tsv says why)")
     outcomes = [o for o in OUTCOMES if o in set(per_sd["outcome"])]
     exposures = [e for e in EXPOSURES if e in set(per_sd["exposure"])]
     rungs = sorted(set(per_sd["adjustment"]))
@@ -70,7 +72,10 @@ def forest_png(effects: pd.DataFrame) -> bytes:
 
 def dose_response_png(effects: pd.DataFrame) -> bytes:
     """Estimates by quintile against Q1 at each quintile's median marker value, p for trend in the title."""
-    quint = effects[effects["contrast"].str.startswith("Q") & effects["exposure_median"].notna()]
+    quint = effects[effects["contrast"].str.startswith("Q") & effects["estimate"].notna()
+                    & effects["exposure_median"].notna()]
+    if quint.empty:
+        return _empty_png("Dose-response: no quintile model could be fitted (the note of each row in effects.tsv says why)")
     exposures = [e for e in EXPOSURES if e in set(quint["exposure"])]
     outcomes = [o for o in OUTCOMES if o in set(quint["outcome"])]
     fig = Figure(figsize=(3.0 * max(len(outcomes), 1), 2.4 * max(len(exposures), 1)), dpi=100)
@@ -109,6 +114,14 @@ def dose_response_png(effects: pd.DataFrame) -> bytes:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=max(len(labels), 1), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return _png(fig)
+
+
+def _empty_png(text: str) -> bytes:
+    """A small figure that says why there is nothing to plot."""
+    fig = Figure(figsize=(6.0, 1.2), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True)
     return _png(fig)
 
 

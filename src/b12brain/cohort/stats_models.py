@@ -220,9 +220,7 @@ def _fit(outcome: str, terms: FloatArray, covariates: FloatArray,
         warnings.simplefilter("always")
         try:
             if outcome in GRADE_OUTCOMES:
-                levels, codes = np.unique(y, return_inverse=True)
-                if len(levels) < 2:
-                    return None, "every participant used has the same grade"
+                _, codes = np.unique(y, return_inverse=True)
                 result = LogitOrderedModel(codes, exog).fit(method="newton", disp=False, maxiter=50)
                 if not result.mle_retvals.get("converged", False):
                     return None, "the model did not converge"
@@ -242,7 +240,7 @@ def _fit(outcome: str, terms: FloatArray, covariates: FloatArray,
 def _too_few(n: int, y: FloatArray, outcome: str) -> str | None:
     if n < MIN_PARTICIPANTS:
         return f"{n} participants have every variable; at least {MIN_PARTICIPANTS} are needed"
-    if outcome not in GRADE_OUTCOMES and np.ptp(y) == 0:
+    if np.ptp(y) == 0:
         return f"{outcome} has the same value in every participant used"
     return None
 
