@@ -201,3 +201,15 @@ def test_models_that_cannot_be_fitted_say_why_and_the_outputs_are_still_written(
     rows = effects[effects.outcome == "fazekas_deep"]
     assert rows["estimate"].isna().all() and (rows["note"] == "fazekas_deep has the same value in every participant "
                                                               "used").all()
+
+
+def test_a_text_covariate_enters_as_indicators_against_its_most_frequent_value() -> None:
+    table = simulate_cohort(SimulationConfig(n=300, seed=9)).table[_B12_ONLY]
+    table["site"] = np.where(np.arange(300) % 3 == 0, "Leiden", np.where(np.arange(300) % 3 == 1, "Oslo", "Oslo"))
+    table.loc[0, "site"] = ""
+    data = prepare_cohort(table, covariates=("site",))
+    assert data.covariates == ("site=Leiden",)
+    assert {q.name: q for q in data.quality}["site"].note == "categorical, 2 levels; reference 'Oslo'"
+    effects = cohort_statistics(data).effects
+    per_sd = effects[effects.contrast == "per SD"]
+    assert per_sd["covariates"].str.endswith("site=Leiden").all() and (per_sd["n_used"] == 299).all()

@@ -40,7 +40,7 @@ def add_parser(sub: Any) -> None:
                        "subject or subject-session (the group table of `b12brain bids` or any table with its columns)")
     stats.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (must not exist or be empty)")
     stats.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN",
-                       help="further numeric columns to adjust every model for")
+                       help="further columns to adjust every model for: numeric, or text with at most 20 values (site, scanner: one 0/1 term per value against the most frequent)")
     stats.add_argument("--exclude-flagged", action="store_true", help="leave out rows with a non-empty qc_flags cell")
     stats.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result")
     stats.set_defaults(handler=handle_stats)

@@ -53,7 +53,8 @@ _MODEL_COLUMNS: tuple[str, ...] = ("age", "sex", *EXPOSURES, *OUTCOMES, *VASCULA
 #: limit bounds the memory a table takes as text (several times its size) before it is read.
 MAX_TABLE_BYTES = 256 << 20
 _FAZEKAS_GRADES = (0, 1, 2, 3)
-_EXAMPLES = 3
+#: Most levels a text covariate may have to be read as categorical.
+MAX_LEVELS = 20
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -141,7 +142,8 @@ def prepare_cohort(table: pd.DataFrame, *, source: str = "table", covariates: Se
     source : str
         How messages name the table (its file name).
     covariates : sequence of str
-        Further numeric columns to adjust every model for.
+        Further columns to adjust every model for: numeric, or text with at most :data:`MAX_LEVELS`
+        values (site, scanner), entered as 0/1 indicators against the most frequent value.
     exclude_flagged : bool
         Leave out rows with a non-empty ``qc_flags`` cell.
 
@@ -198,12 +200,22 @@ def prepare_cohort(table: pd.DataFrame, *, source: str = "table", covariates: Se
 
     frame = pd.DataFrame(index=pd.Index(ids.iloc[rows].to_numpy(), name="participant_id"))
     quality: list[VariableQuality] = []
+    model_covariates: list[str] = []
     for name in dict.fromkeys((*ANALYSIS_COLUMNS, *covariates)):
         if name not in columns:
             quality.append(VariableQuality(name, False, 0, len(rows), note="column absent"))
             continue
-        values, q, bad = _parse(name, table[columns[name]].iloc[rows].reset_index(drop=True), table, columns, rows)
+        column = table[columns[name]].iloc[rows].reset_index(drop=True)
+        categories = _categories(column) if name in covariates and name not in ANALYSIS_COLUMNS else None
+        if categories is not None:
+            dummies, q = _indicators(name, column, categories)
+            frame[list(dummies)] = pd.DataFrame(dummies, index=frame.index)
+            model_covariates.extend(dummies)
+            quality.append(q)
+            continue
+        values, q, bad = _parse(name, column, table, columns, rows)
         frame["male" if name == "sex" else name] = values
+        model_covariates.extend([name] if name in covariates else [])
         quality.append(q)
         for i, value, problem in bad:
             issues.append((ids.iat[rows[i]], sessions.iat[rows[i]], name, value, problem))
@@ -212,7 +224,32 @@ def prepare_cohort(table: pd.DataFrame, *, source: str = "table", covariates: Se
     read = {"participant_id", "session_id", *_BOOKKEEPING, *ANALYSIS_COLUMNS, *covariates,
             *(m + UNIT_SUFFIX for m in _MARKERS)}
     unused = tuple(name for name in columns if name not in read)
-    return CohortData(frame, tuple(quality), issue_frame, counts, tuple(covariates), source, unused)
+    return CohortData(frame, tuple(quality), issue_frame, counts, tuple(model_covariates), source, unused)
+
+
+def _categories(column: pd.Series) -> list[str] | None:
+    """The levels of a text covariate (site, scanner), most frequent first; None for a numeric one.
+
+    A covariate is categorical when most of its filled cells are not numbers and it has at most
+    :data:`MAX_LEVELS` distinct values.
+    """
+    shown = _text(column)
+    filled = shown[shown != ""]
+    if filled.empty or pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.5:
+        return None
+    counts = filled.value_counts(sort=False)
+    if len(counts) > MAX_LEVELS:
+        return None
+    return sorted(counts.index, key=lambda level: (-counts[level], level))
+
+
+def _indicators(name: str, column: pd.Series, levels: list[str]) -> tuple[dict[str, FloatArray], VariableQuality]:
+    """0/1 columns ``name=level`` for every level but the reference (the most frequent)."""
+    shown = _text(column).to_numpy(dtype=object)
+    empty = shown == ""
+    dummies = {f"{name}={level}": np.where(empty, np.nan, (shown == level).astype(np.float64)) for level in levels[1:]}
+    note = f"categorical, {len(levels)} levels; reference {levels[0]!r}"
+    return dummies, VariableQuality(name, True, int((~empty).sum()), int(empty.sum()), note=note)
 
 
 def _text(column: pd.Series) -> pd.Series:
