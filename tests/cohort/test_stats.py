@@ -16,7 +16,7 @@ from b12brain.cli.main import main
 from b12brain.cohort.simulate import SimulationConfig, b12_population_moments, simulate_cohort
 from b12brain.cohort.stats import EFFECT_COLUMNS, cohort_statistics, run_cohort_stats
 from b12brain.cohort.stats_report import FILE_NAMES
-from b12brain.cohort.stats_table import prepare_cohort
+from b12brain.cohort.stats_table import prepare_cohort, read_cohort_table
 from b12brain.errors import ConfigError, InputFileError
 
 _B12_ONLY = ["participant_id", "session_id", "age", "sex", "b12", "periventricular_ml", "deep_ml",
@@ -213,3 +213,13 @@ def test_a_text_covariate_enters_as_indicators_against_its_most_frequent_value()
     effects = cohort_statistics(data).effects
     per_sd = effects[effects.contrast == "per SD"]
     assert per_sd["covariates"].str.endswith("site=Leiden").all() and (per_sd["n_used"] == 299).all()
+
+
+def test_bids_style_tsv_with_n_a_reads_missing_values(tmp_path: Path) -> None:
+    table = simulate_cohort(SimulationConfig(n=30, seed=2)).table
+    table.loc[:4, "b12"] = np.nan
+    path = tmp_path / "group.tsv"
+    table.to_csv(path, sep="\t", index=False, na_rep="n/a")
+    data = prepare_cohort(read_cohort_table(path))
+    b12 = {q.name: q for q in data.quality}["b12"]
+    assert (b12.empty, b12.not_a_number, b12.usable) == (5, 0, 25)

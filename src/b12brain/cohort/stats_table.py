@@ -53,6 +53,8 @@ _MODEL_COLUMNS: tuple[str, ...] = ("age", "sex", *EXPOSURES, *OUTCOMES, *VASCULA
 #: limit bounds the memory a table takes as text (several times its size) before it is read.
 MAX_TABLE_BYTES = 256 << 20
 _FAZEKAS_GRADES = (0, 1, 2, 3)
+#: Cells read as missing in CSV and TSV tables: empty, BIDS' "n/a", R's "NA".
+MISSING_MARKS: tuple[str, ...] = ("", "n/a", "N/A", "NA")
 #: Most levels a text covariate may have to be read as categorical.
 MAX_LEVELS = 20
 
@@ -104,8 +106,9 @@ class CohortData:
 def read_cohort_table(path: Path | str) -> pd.DataFrame:
     """Read a cohort table: CSV (``.csv``), TSV (``.tsv``, ``.tab``) or Parquet (``.parquet``).
 
-    Text tables are read as text (every cell a string or missing); the cells are parsed by
-    :func:`prepare_cohort`, which reports what it cannot use.
+    Text tables are read as text (every cell a string, or missing where it holds one of
+    :data:`MISSING_MARKS`); the cells are parsed by :func:`prepare_cohort`, which reports what it
+    cannot use.
 
     Raises
     ------
@@ -124,7 +127,7 @@ def read_cohort_table(path: Path | str) -> pd.DataFrame:
             return pd.read_parquet(path)
         if suffix in (".csv", ".tsv", ".tab"):
             return pd.read_csv(path, sep="," if suffix == ".csv" else "\t", dtype=str, keep_default_na=False,
-                               na_values=[""], encoding="utf-8-sig")
+                               na_values=list(MISSING_MARKS), encoding="utf-8-sig")
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise InputFileError(path, f"cannot be read as a {suffix[1:].upper()} table ({err}); "
                              "check that it is a table with a header row") from err
