@@ -263,7 +263,7 @@ def _shown(column: str) -> str:
 def quality_table(quality: tuple[VariableQuality, ...]) -> pd.DataFrame:
     """Missing and unusable values per variable, as a table."""
     rows = [{"variable": q.name, "column": "present" if q.present else "absent", "usable": q.usable,
-             "missing": q.empty, "censored": q.censored, "not_a_number": q.not_a_number, "unknown_unit": q.unknown_unit,
+             "missing": q.empty, "unusable": q.unusable, "censored": q.censored, "not_a_number": q.not_a_number, "unknown_unit": q.unknown_unit,
              "implausible": q.implausible, "invalid": q.invalid, "computed": q.computed, "note": q.note}
             for q in quality]
     return pd.DataFrame(rows)
