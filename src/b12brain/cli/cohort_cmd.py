@@ -56,7 +56,7 @@ def add_parser(sub: Any) -> None:
                      "periventricular_ml=-0.15 fazekas_periventricular=-0.35 and 0 on deep burden")
     sim.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0); same seed, same cohort")
     sim.add_argument("--missing", type=float, default=0.0, metavar="F",
-                     help="share of lab values removed at random (default 0)")
+                     help="share of B12, holoTC, MMA, homocysteine and folate values removed at random (default 0)")
     sim.add_argument("--images", action="store_true", help="also write bids/: one phantom FLAIR per subject "
                      "(a few seconds each; keep N small)")
     sim.add_argument("--slice-mm", type=float, default=5.0, metavar="S",

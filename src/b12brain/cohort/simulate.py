@@ -23,7 +23,8 @@ The generative model (every draw from ``numpy.random.default_rng(seed)``; docs/c
   + 0.5 (age - 75)/10 + 0.3 hypertension + u_d, cut at -1, 1 and 2.8 into grades 0-3.
   The volume noise shares the grade's logistic draw (e_pv = 0.8 u_pv / (pi / sqrt 3) + 0.6 n,
   n ~ N(0, 1); likewise for deep), so a larger volume goes with a higher grade.
-* With ``missing`` > 0 each lab value is removed with that probability (cB12 then missing too).
+* With ``missing`` > 0 each B12, holoTC, MMA, homocysteine and folate value is removed with that
+  probability (cB12 then missing too).
 
 Under this model the linear model on log(1 + mL) and the proportional-odds model of the statistics
 are correctly specified, so their 95 % intervals should cover b in 95 % of cohorts (per SD of
@@ -68,7 +69,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class SimulationConfig:
     """A simulated cohort: ``n`` subjects, ``seed``, effects per SD of B12 by outcome
-    (:data:`DEFAULT_EFFECTS` for those not given) and the share of lab values ``missing``."""
+    (:data:`DEFAULT_EFFECTS` for those not given) and the share of B12-marker and folate values ``missing``."""
 
     n: int = 500
     seed: int = 0
