@@ -26,7 +26,7 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert main(["run", "--flair", str(dicom_sources.classic), "--out", str(out), "--segmenter", "classical",
                  "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == "1.5"
+    assert summary["schema_version"] == "1.6"
     assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     manifest = {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
     assert {"lesion_seg.dcm", "report_pdf.dcm", "report.pdf"} <= manifest
@@ -36,7 +36,7 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert pdf.MIMETypeOfEncapsulatedDocument == "application/pdf"
     assert pdf.StudyInstanceUID == source.StudyInstanceUID
     assert bytes(pdf.EncapsulatedDocument).rstrip(b"\0") == (out / "report.pdf").read_bytes()
-    # The readers of run folders accept schema 1.5.
+    # The readers of run folders accept schema 1.6.
     assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     assert read_visit(out).flair_series_uid is None  # a folder given as --flair, not a series chosen in a study
 

@@ -42,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Compare the visits, write the outputs, print a one-line summary and the warnings."""
     from b12brain.followup import compare_visits, read_marker_series, write_followup
-    from b12brain.followup.visits import parse_date
+    from b12brain.subject import parse_date
     from b12brain.io.outdir import reserve_output_dir
 
     dates = None
