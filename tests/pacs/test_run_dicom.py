@@ -36,6 +36,16 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert pdf.MIMETypeOfEncapsulatedDocument == "application/pdf"
     assert pdf.StudyInstanceUID == source.StudyInstanceUID
     assert bytes(pdf.EncapsulatedDocument).rstrip(b"\0") == (out / "report.pdf").read_bytes()
+    # The patient and study identifiers are kept exactly as the headers give them, for the
+    # report's headline and the follow-up's check that the visits are of one patient.
+    subject = summary["subject"]
+    assert (subject["PatientID"], subject["PatientName"], subject["PatientBirthDate"]) == (
+        source.PatientID, str(source.PatientName), source.PatientBirthDate)
+    assert subject["StudyInstanceUID"] == source.StudyInstanceUID and subject["deidentified"] is False
+    assert subject["visit_date"] == f"{source.StudyDate[:4]}-{source.StudyDate[4:6]}-{source.StudyDate[6:]}"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<td>{source.PatientID}</td>" in html and f"<td>{source.PatientName}</td>" in html
+    assert "PatientID" not in (out / "flair.json").read_text()  # one place: summary.json's subject record
     # The readers of run folders accept schema 1.6.
     assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     assert read_visit(out).flair_series_uid is None  # a folder given as --flair, not a series chosen in a study
