@@ -76,7 +76,8 @@ def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers
     assert subject["PatientName"] is subject["PatientBirthDate"] is subject["AccessionNumber"] is None
     assert subject["deidentified"] is True and subject["visit_date"] == "2024-01-01"
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "<td>PSEUDO-0815</td>" in html and html.count("withheld (--deidentify)") == 3
+    assert '<td>PSEUDO-0815 <span class="note">(--patient-id)</span></td>' in html
+    assert html.count("<td>withheld (--deidentify)</td>") == 4  # name, birth date, accession number, input path
     forbidden = ["QUUXLEY", "ZELDA", PID, "19500101", ACCESSION, "ELSEWHERE", "STATION-QX9", "SERIAL-4471"]
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert {"flair.json", "summary.json", "b12brain-manifest.json", "qc_axial.png", "report.html"} <= {p.name for p in files}

@@ -44,7 +44,8 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert subject["StudyInstanceUID"] == source.StudyInstanceUID and subject["deidentified"] is False
     assert subject["visit_date"] == f"{source.StudyDate[:4]}-{source.StudyDate[4:6]}-{source.StudyDate[6:]}"
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert f"<td>{source.PatientID}</td>" in html and f"<td>{source.PatientName}</td>" in html
+    assert f'<th>Patient ID</th><td>{source.PatientID} <span class="note">(DICOM)</span></td>' in html
+    assert f'<th>Patient name</th><td>{source.PatientName} <span class="note">(DICOM)</span></td>' in html
     assert "PatientID" not in (out / "flair.json").read_text()  # one place: summary.json's subject record
     # The readers of run folders accept schema 1.6.
     assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]

@@ -61,7 +61,7 @@ def test_a_run_without_its_flair_path_needs_flair(demo_run: Path, tmp_path: Path
     assert not (tmp_path / "refused").exists()
     assert main(["report", str(run), "--flair", flair, "--out", str(tmp_path / "out")]) == 0
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "not recorded (the run was made with --deidentify)" in html
+    assert "<th>FLAIR input</th><td>withheld (--deidentify)</td>" in html
 
 
 def _timeline_src(html: str) -> str:
@@ -82,7 +82,9 @@ def test_pseudonym_and_date_of_run_reach_the_followup_report_with_treatment_star
     assert subject["sources"] == {"PatientID": "--patient-id", "visit_date": "--date"}
     assert "STUDY-0007" not in capsys.readouterr().err
     html = (later / "report.html").read_text(encoding="utf-8")
-    assert "<td>STUDY-0007</td>" in html and "<td>2025-07-02</td>" in html and html.count("<td>not given</td>") == 5
+    assert '<td>STUDY-0007 <span class="note">(--patient-id)</span></td>' in html
+    assert '<th>Visit date</th><td>2025-07-02 <span class="note">(--date)</span></td>' in html
+    assert html.count("<td>not given</td>") == 5  # name, birth date, accession number, study UID and date
     prior = shutil.copytree(later, tmp_path / "prior")
     content = json.loads((prior / "summary.json").read_text())
     (prior / "summary.json").write_text(json.dumps(content | {"subject": subject | {"visit_date": "2025-01-10"}}))
@@ -118,4 +120,4 @@ def test_prior_of_another_patient_is_refused_unless_allowed(demo_run: Path, tmp_
     assert main(["report", str(run), "--prior", str(prior), "--allow-different-ids", "--out", str(tmp_path / "out")]) == 0
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "Follow-up warning (followup.identifiers_differ): PatientID differs" in html
-    assert "<td>MRN-2</td>" in html  # the report's own patient, as recorded
+    assert "<th>Patient ID</th><td>MRN-2</td>" in html  # the report's own patient, as recorded

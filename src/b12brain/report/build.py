@@ -188,11 +188,14 @@ def _context(run_dir: Path, flair: Volume, images: LesionImages) -> dict[str, An
         "summary": summary,
         "assessment": assessment,
         "headline": _headline(summary, assessment),
-        "subject": _subject_rows(summary),
-        "identifiers": {k: sidecar[k] for k in _STUDY_FIELDS if sidecar.get(k) not in (None, "")},
+        "subject_grid": _subject_rows(summary) + [
+            {"label": key, "value": str(sidecar[key]), "source": "flair.json"}
+            for key in _STUDY_FIELDS if sidecar.get(key) not in (None, "")
+        ] + ([{"label": "Lab panel ID", "value": str(labs["id"]), "source": "lab panel"}] if labs and labs.get("id") else [])
+        + [{"label": "FLAIR input", "value": Path(flair_record["path"]).name if flair_record.get("path") else
+            "withheld (--deidentify)", "source": ""}],
         "input_name": Path(flair_record["path"]).name if flair_record.get("path") else None,
         "inputs": list(inputs.values()),
-        "lab_id": labs.get("id") if labs else None,
         "classes": LESION_CLASSES,
         "mri": _mri_figures(flair, images, lesions),
         "labs": labs,
@@ -217,7 +220,7 @@ def _headline(summary: Mapping[str, Any], assessment: Mapping[str, Any] | None) 
 
 
 def _subject_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The headline's patient and study rows: each value exactly as the run recorded it, "not given"
+    """The headline's patient and study cells: each value exactly as the run recorded it, "not given"
     when absent, "withheld (--deidentify)" for a patient field a de-identified run left out."""
     from b12brain.subject import WITHHELD_FIELDS
 
