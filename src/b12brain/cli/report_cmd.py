@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--prior", action="append", type=Path, default=[], metavar="RUN",
                         help="an earlier run of the same patient; repeatable, earliest first")
     parser.add_argument("--dates", metavar="D1,D2,...", help="with --prior: visit dates YYYY-MM-DD, one per prior "
-                        "run then one for RUN (default: each run folder's flair.json date)")
+                        "run then one for RUN (default: the visit date each run recorded: `run --date` or the scan's StudyDate)")
     parser.add_argument("--flair", type=Path, metavar="PATH", help="where RUN's FLAIR is now, if it moved since the "
                         "run or the run was made with --deidentify (checked against the run's SHA-256)")
     parser.add_argument("--allow-different-ids", action="store_true", help="with --prior: compare runs whose "
