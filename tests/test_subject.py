@@ -98,3 +98,10 @@ def test_a_t1_of_another_patient_is_refused():
     assert "HOSP" not in str(refused.value)
     check_same_patient(flair, _scan(DICOM_IDS, source="t1"))
     check_same_patient(flair, _scan(source="t1.nii.gz"))  # a NIfTI T1 gives nothing to compare
+
+
+def test_read_scans_refuses_a_t1_of_another_patient_before_any_work():
+    from b12brain.pipeline import read_scans
+
+    with pytest.raises(InputFileError, match="t1_folder: its DICOM PatientName differs"):
+        read_scans(_scan(DICOM_IDS), _scan(DICOM_IDS | {"PatientName": "OTHER^PERSON"}, source="t1_folder"))
