@@ -24,10 +24,10 @@ demo: $(STAMP)
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
 	$(BIN)/b12brain phantom --followup --out $(DEMO)/pair --seed 7 --slice-mm 6
 	$(BIN)/b12brain run --flair $(DEMO)/pair/baseline/flair.nii.gz --out $(DEMO)/visit1 \
-		--labs examples/panel.json --symptoms examples/answers.json --quiet
+		--patient-id DEMO-0001 --date 2026-01-12 --labs examples/panel.json --symptoms examples/answers.json --quiet
 	$(BIN)/b12brain run --flair $(DEMO)/pair/followup/flair.nii.gz --out $(DEMO)/visit2 \
-		--labs examples/panel.json --symptoms examples/answers.json --quiet
-	$(BIN)/b12brain report $(DEMO)/visit2 --prior $(DEMO)/visit1 --dates 2026-01-12,2026-07-13 \
+		--patient-id DEMO-0001 --date 2026-07-13 --labs examples/panel.json --symptoms examples/answers.json --quiet
+	$(BIN)/b12brain report $(DEMO)/visit2 --prior $(DEMO)/visit1 --treatment-start 2026-01-20 \
 		--out $(DEMO)/followup-report
 
 ## test: type check, the whole test suite, then the documentation site with warnings as errors

@@ -249,13 +249,14 @@ def write_run_folder(
     sidecar: dict[str, object] | None = None,
     settings: dict[str, object] | None = None,
     schema: str = "1.3",
+    subject: dict[str, object] | None = None,
 ) -> Path:
     """A minimal ``b12brain run`` output folder (what ``b12brain followup`` reads); return it.
 
     The FLAIR goes beside the folder (``<folder>_flair.nii.gz``, recorded with its SHA-256 in
     ``summary.json``); ``lesion_labels.nii.gz`` holds ``labels`` and ``lesions.csv`` one row per
     id (volume from its voxels, class from ``classes``, default deep); ``sidecar`` is written as
-    ``flair.json`` when given.
+    ``flair.json`` and ``subject`` as ``summary.json``'s ``subject`` record (schema 1.6) when given.
     """
     import json
 
@@ -279,7 +280,7 @@ def write_run_folder(
                     "shape": list(labels.shape), "voxel_mm": voxel_mm.round(4).tolist()}],
         "settings": {"segmenter": "classical", "threshold": 0.5, "min_lesion_ml": 0.03} | (settings or {}),
         "caps_lining": {"count": 0, "ml": 0.0},
-    }
+    } | ({"subject": subject} if subject is not None else {})
     (folder / "summary.json").write_text(json.dumps(summary))
     if sidecar is not None:
         (folder / "flair.json").write_text(json.dumps(sidecar))

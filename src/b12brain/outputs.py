@@ -36,6 +36,7 @@ from b12brain.quantify.lesions import CLASS_RULE, Lesion
 from b12brain.quantify.lining import CAPS_LINING_RULE
 from b12brain.report.build import LesionImages, write_report_files
 from b12brain.report.qc import write_qc_image
+from b12brain.subject import subject_record
 from b12brain.types import Volume
 
 #: 1.1 (2026-12-02): ``caps_lining`` added; lesion counts and volumes leave caps and lining out.
@@ -47,7 +48,9 @@ from b12brain.types import Volume
 #: series a run chose in a study, CD or archive, and why) and ``inputs[].series_uid`` added.
 #: 1.5 (2026-12-07): ``dicom_outputs`` (with ``run``: the DICOM objects written for the archive,
 #: ``written``, and why any was not, ``not_written``) added.
-SUMMARY_SCHEMA_VERSION = "1.5"
+#: 1.6 (2026-12-07): ``subject`` (patient and study identifiers exactly as given, the visit date
+#: and where each came from, :mod:`b12brain.subject`) added.
+SUMMARY_SCHEMA_VERSION = "1.6"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -65,6 +68,7 @@ def write_outputs(
     deidentify: bool = False,
     series: Mapping[str, Any] | None = None,
     dicom: bool = False,
+    subject: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write every output of ``result`` into ``out_dir``; return the paths by name.
 
@@ -81,7 +85,8 @@ def write_outputs(
     device fields (``docs/dicom.md``); ``command`` is written as given, so the caller withholds
     its paths too. ``dicom`` adds the DICOM objects for the hospital's archive when the FLAIR was
     read from DICOM (:func:`b12brain.pacs.write_dicom_outputs`; ``summary.json`` records under
-    ``dicom_outputs`` what was written and why anything was not).
+    ``dicom_outputs`` what was written and why anything was not). ``subject`` is the run's
+    :func:`~b12brain.subject.subject_record` (default: made from the scans and ``deidentify``).
 
     Raises
     ------
@@ -120,7 +125,7 @@ def write_outputs(
         )
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
-        summary = summarise(result, deidentify=deidentify, series=series)
+        summary = summarise(result, deidentify=deidentify, series=series, subject=subject)
         _write_json(summary, stage / "summary.json")  # the report reads it
         report = write_report_files(stage, result.flair, LesionImages(result.lesion_labels, result.caps_lining_mask),
                                     stage)
@@ -147,11 +152,17 @@ def estimate_output_bytes(shape: Sequence[int]) -> int:
 
 
 def summarise(
-    result: PipelineResult, *, deidentify: bool = False, series: Mapping[str, Any] | None = None
+    result: PipelineResult,
+    *,
+    deidentify: bool = False,
+    series: Mapping[str, Any] | None = None,
+    subject: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The content of ``summary.json`` (schema :data:`SUMMARY_SCHEMA_VERSION`).
 
-    ``series``, the series chosen in a study and why, is added as ``series`` when given.
+    ``subject`` is the run's :func:`~b12brain.subject.subject_record` (default: made from the
+    scans and ``deidentify``). ``series``, the series chosen in a study and why, is added as
+    ``series`` when given.
     ``deidentify`` replaces the inputs' paths with their role (``"flair input"``), in the
     inputs, the series record and the warnings.
     """
@@ -165,6 +176,7 @@ def summarise(
         "software": {"name": "b12brain", "version": __version__},
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
+        "subject": dict(subject) if subject is not None else subject_record(result.flair, deidentify=deidentify),
         "warnings": [{key: _withhold(text, shown) for key, text in w.as_dict().items()} for w in result.warnings],
         "inputs": [
             _describe_input(role, volume, deidentify=deidentify, chosen=chosen.get(role))

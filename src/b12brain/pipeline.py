@@ -38,6 +38,7 @@ from b12brain.segment import (
     lesion_mask_from_probability,
 )
 from b12brain.segment.edges import brain_tissue_ceiling, refine_lesion_edges
+from b12brain.subject import check_same_patient
 from b12brain.types import BoolArray, FloatArray, QCWarning, Volume
 
 Progress = Callable[[str], None]
@@ -150,13 +151,15 @@ def read_scans(flair: Volume | Path | str, t1: Volume | Path | str | None = None
     ------
     InputFileError, HeaderError
         A scan is unreadable or unusable, the FLAIR's metadata call it another kind of series,
-        or the T1 does not overlap the FLAIR (the message names it).
+        the T1's DICOM patient identifiers differ from the FLAIR's, or the T1 does not overlap
+        the FLAIR (the message names it).
     """
     flair_volume = flair if isinstance(flair, Volume) else load_volume(flair)
     check_metadata(flair_volume, "flair")
     t1_volume = None if t1 is None else t1 if isinstance(t1, Volume) else load_volume(t1)
     if t1_volume is None:
         return Scans(flair_volume)
+    check_same_patient(flair_volume, t1_volume)
     check_overlap(t1_volume, flair_volume)
     return Scans(flair_volume, t1_volume, check_metadata(t1_volume, "t1"))
 

@@ -92,6 +92,10 @@ class Volume:
         The acquisition's description as BIDS sidecar fields with their BIDS names and units
         (``SeriesDescription``, ``EchoTime`` in seconds...): what dcm2niix wrote for a DICOM
         series, or the sidecar beside a NIfTI; empty when unknown. Never patient identifiers.
+    identifiers : mapping of str to str
+        The patient's and study's identifiers as the DICOM headers give them (``PatientID``,
+        ``PatientName``, ``PatientBirthDate``, ``AccessionNumber``); empty for other sources.
+        Written only into a run's ``subject`` record (:mod:`b12brain.subject`), never in a message.
     """
 
     data: npt.NDArray[Any]
@@ -100,6 +104,7 @@ class Volume:
     warnings: tuple[QCWarning, ...] = ()
     nifti_geometry: NiftiGeometry | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    identifiers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:
@@ -127,5 +132,5 @@ class Volume:
         """Same grid, other voxel values."""
         return Volume(
             data, self.affine, self.source if source is None else source, self.warnings, self.nifti_geometry,
-            self.metadata,
+            self.metadata, self.identifiers,
         )

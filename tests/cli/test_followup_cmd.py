@@ -46,3 +46,40 @@ def test_bad_dates_exit_2_with_one_message_and_nothing_written(tmp_path, builder
     assert code == 2
     assert err.count("error:") == 1 and "is not after" in err and "Traceback" not in err
     assert tree_of(tmp_path) == before
+
+
+def _with_subject(run, **subject):
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"schema_version": "1.6", "subject": subject}))
+    return run
+
+
+def test_runs_of_different_patients_exit_2_naming_field_and_folders(tmp_path, builders, write_run_folder, capsys,
+                                                                     tree_of):
+    a, b = _runs(tmp_path, builders, write_run_folder)
+    _with_subject(a, PatientID="MRN-1111", visit_date="2025-01-10")
+    _with_subject(b, PatientID="MRN-2222", visit_date="2025-07-02")
+    before = tree_of(tmp_path)
+    code = main(["followup", str(a), str(b), "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("b12brain followup: error: ") and "Traceback" not in err
+    assert f"PatientID differs between {a} and {b}" in lines[0] and "--allow-different-ids" in lines[0]
+    assert "MRN-" not in err  # identifiers never reach stderr
+    assert tree_of(tmp_path) == before  # nothing half-written
+
+
+def test_allow_different_ids_compares_with_the_warning_recorded(tmp_path, builders, write_run_folder, capsys):
+    a, b = _runs(tmp_path, builders, write_run_folder)
+    _with_subject(a, PatientID="MRN-1111", visit_date="2025-01-10")
+    _with_subject(b, PatientID="MRN-2222", visit_date="2025-07-02")
+    code = main(["followup", str(a), str(b), "--out", str(tmp_path / "out"), "--allow-different-ids", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "2025-01-10 to 2025-07-02" in out  # the dates the runs recorded
+    document = json.loads((tmp_path / "out" / "followup.json").read_text())
+    warning = next(w for w in document["warnings"] if w["code"] == "followup.identifiers_differ")
+    assert "PatientID differs" in warning["message"] and "--allow-different-ids" in warning["message"]
+    assert "warning: PatientID differs" in err and "MRN-" not in err
+    assert [v["date_source"] for v in document["visits"]] == ["summary.json subject.visit_date (from the run)"] * 2

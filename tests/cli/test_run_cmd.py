@@ -15,6 +15,7 @@ import re
 import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -232,7 +233,9 @@ def test_existing_output_refused_then_overwritten(
 
 @pytest.mark.parametrize(
     ("option", "value", "named"),
-    [("--min-lesion-ml", "50", "min_lesion_ml 50.0 is outside 0-10 mL"), ("--threshold", "1.5", "threshold 1.5 is outside (0, 1)")],
+    [("--min-lesion-ml", "50", "min_lesion_ml 50.0 is outside 0-10 mL"), ("--threshold", "1.5", "threshold 1.5 is outside (0, 1)"),
+     ("--date", "2099-01-01", "--date: 2099-01-01 is after today"), ("--date", "31.01.2024", "--date: '31.01.2024' is not a date"),
+     ("--patient-id", " ", "--patient-id: expected 1 to 64 printable characters")],
 )
 def test_setting_out_of_range_exits_2_before_any_output(
     scan: SimpleNamespace, capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, named: str
@@ -241,6 +244,25 @@ def test_setting_out_of_range_exits_2_before_any_output(
     assert main(["run", "--flair", str(scan.flair), "--out", str(out), option, value]) == 2
     err = capsys.readouterr().err
     assert named in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [(["--patient-id", "PSEUDO-3"], "--patient-id: differs from the PatientID in the FLAIR's DICOM headers"),
+     (["--date", "2024-01-02"], "--date: 2024-01-02 differs from the FLAIR's StudyDate 2024-01-01")],
+)
+def test_identifiers_contradicting_the_dicom_exit_2_before_any_work(
+    tmp_path: Path, blob: object, write_dicom_series: Callable[..., Path], capsys: pytest.CaptureFixture[str],
+    options: list[str], named: str,
+) -> None:
+    series = write_dicom_series(tmp_path / "series", np.round(np.asarray(blob)),  # StudyDate 20240101
+                                extra_tags={"0010|0020": "MRN-7734", "0010|0010": "QUUX^ZELDA"})
+    out = tmp_path / "result"
+    assert main(["run", "--flair", str(series), "--out", str(out), "--segmenter", "classical", *options]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "MRN-7734" not in err and "QUUX" not in err and "PSEUDO-3" not in err
     assert not out.exists()
 
 

@@ -32,11 +32,13 @@ def _visit(blob: np.ndarray, boxes: dict[str, tuple[slice, ...]]) -> tuple[np.nd
 def make_pair(builders: SimpleNamespace, write_run_folder: Callable[..., Path]) -> Callable[..., SimpleNamespace]:
     """``make_pair(tmp_path, **options)``: run folders ``a`` (baseline) and ``b`` (follow-up, the
     head moved by :data:`SHIFT_MM`) with ``ids_a``/``ids_b`` mapping change names to lesion ids.
-    Options: ``sidecar_a``/``sidecar_b`` (flair.json content), ``settings_b``, ``schema_b``, and
+    Options: ``sidecar_a``/``sidecar_b`` (flair.json content), ``subject_a``/``subject_b`` (summary.json's
+    ``subject`` record, schema 1.6), ``settings_b``, ``schema_b``, and
     ``unsegmented_before`` (a lesion of the follow-up drawn on the baseline FLAIR but not in its mask)."""
 
     def make(folder: Path, *, sidecar_a: dict | None = None, sidecar_b: dict | None = None,
-             settings_b: dict | None = None, schema_b: str = "1.3", unsegmented_before: str | None = None) -> SimpleNamespace:
+             subject_a: dict | None = None, subject_b: dict | None = None, settings_b: dict | None = None,
+             schema_b: str = "1.3", unsegmented_before: str | None = None) -> SimpleNamespace:
         blob = builders.make_blob()
         affine = builders.affine_mm(blob.shape)
         moved = affine.copy()
@@ -45,9 +47,10 @@ def make_pair(builders: SimpleNamespace, write_run_folder: Callable[..., Path]) 
         if unsegmented_before is not None:  # on the image, not in the mask
             flair_a[AFTER[unsegmented_before]] += 600.0
         flair_b, labels_b, ids_b = _visit(builders.make_blob(seed=1), AFTER)
-        a = write_run_folder(folder / "visit_a", flair_a, labels_a, affine=affine, sidecar=sidecar_a)
-        b = write_run_folder(folder / "visit_b", flair_b, labels_b, affine=moved, sidecar=sidecar_b,
-                             settings=settings_b, schema=schema_b)
+        a = write_run_folder(folder / "visit_a", flair_a, labels_a, affine=affine, sidecar=sidecar_a, subject=subject_a,
+                             schema="1.6" if subject_a is not None else "1.3")
+        b = write_run_folder(folder / "visit_b", flair_b, labels_b, affine=moved, sidecar=sidecar_b, subject=subject_b,
+                             settings=settings_b, schema="1.6" if subject_b is not None else schema_b)
         return SimpleNamespace(a=a, b=b, ids_a=ids_a, ids_b=ids_b)
 
     return make

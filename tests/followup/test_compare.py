@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 
 import nibabel as nib
@@ -98,7 +99,8 @@ def test_dates_come_from_the_sidecar(tmp_path, make_pair):
         ({}, None, "no visit date"),
         ({"sidecar_a": {"StudyDate": "20250801"}, "sidecar_b": {"StudyDate": "20250110"}}, None, "is not after"),
         ({}, [date(2025, 1, 10)], "--dates"),
-        ({"sidecar_a": {"PatientID": "P1"}, "sidecar_b": {"PatientID": "P2"}}, DATES, "PatientID"),
+        ({"subject_a": {"PatientID": "P1"}, "subject_b": {"PatientID": "P2"}}, DATES, "PatientID differs between"),
+        ({"subject_a": {"visit_date": "2025-07-02"}, "subject_b": {"visit_date": "2025-01-10"}}, None, "is not after"),
         ({"schema_b": "1.1"}, DATES, "schema_version"),
     ],
 )
@@ -109,9 +111,40 @@ def test_bad_input_is_refused_naming_the_field(tmp_path, make_pair, kwargs, date
 
 
 def test_different_ids_are_compared_only_when_allowed(tmp_path, make_pair):
-    pair = make_pair(tmp_path, sidecar_a={"PatientID": "P1"}, sidecar_b={"PatientID": "P2"})
+    pair = make_pair(tmp_path, subject_a={"PatientID": "P1", "PatientName": "DOE^JANE"},
+                     subject_b={"PatientID": "P2", "PatientName": "Doe Jane"})
+    with pytest.raises(InputFileError) as refused:
+        compare_visits([pair.a, pair.b], dates=DATES)
+    # The field and both folders are named; the values never (messages reach stderr and logs).
+    message = str(refused.value)
+    assert "PatientID differs between" in message and str(pair.a) in message and str(pair.b) in message
+    assert "P1" not in message.replace(str(tmp_path), "") and "P2" not in message.replace(str(tmp_path), "")
+    assert "PatientName" not in message  # the same name, written another way
     result = compare_visits([pair.a, pair.b], dates=DATES, allow_different_ids=True)
     assert [w.code for w in result.warnings] == ["followup.identifiers_differ"]
+    assert "--allow-different-ids" in result.warnings[0].message
+
+
+def test_the_same_patient_and_the_run_dates_need_no_options(tmp_path, make_pair):
+    pair = make_pair(tmp_path, subject_a={"PatientID": "PSEUDO-9", "visit_date": "2025-01-10"},
+                     subject_b={"PatientID": "PSEUDO-9", "PatientBirthDate": "19500101", "visit_date": "2025-07-02",
+                                "sources": {"visit_date": "--date"}})
+    result = compare_visits([pair.a, pair.b])
+    assert result.dates == ["2025-01-10", "2025-07-02"]
+    assert "--date" in result.visits[1].date_source
+    assert not [w for w in result.warnings if w.code.startswith("followup.identifiers")]
+
+
+def test_a_run_without_identifiers_does_not_stop_the_others_being_compared(tmp_path, make_pair):
+    pair = make_pair(tmp_path, subject_b={"PatientID": "P1"})
+    third = shutil.copytree(pair.b, tmp_path / "visit_c")
+    summary = json.loads((third / "summary.json").read_text())
+    (third / "summary.json").write_text(json.dumps(summary | {"subject": {"PatientID": "P2"}}))
+    with pytest.raises(InputFileError, match="PatientID differs between"):
+        compare_visits([pair.a, pair.b, third], dates=[*DATES, date(2025, 12, 1)])
+    result = compare_visits([pair.a, pair.b], dates=DATES)
+    absent = [w for w in result.warnings if w.code == "followup.identifiers_absent"]
+    assert len(absent) == 1 and absent[0].source == str(pair.a)
 
 
 def test_a_different_model_is_reported_not_hidden(tmp_path, make_pair):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def phantom_series(tmp_path_factory, write_dicom_series) -> Path:
 
 @pytest.mark.slow
 def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers(
-    phantom_series, tmp_path, capfd, recode_dicom_series, write_enhanced_series
+    phantom_series, tmp_path, capfd, recode_dicom_series, write_enhanced_series, require_system_tool
 ):
     # The same FLAIR as one JPEG 2000 Legacy Converted Enhanced MR file: the same lesion figures.
     jpeg2000 = recode_dicom_series(phantom_series, tmp_path / "j2k", uid.JPEG2000Lossless)
@@ -51,7 +52,7 @@ def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers
     out = tmp_path / "out"
     capfd.readouterr()
     assert main(["run", "--flair", str(phantom_series), "--out", str(out), "--segmenter", "classical",
-                 "--deidentify"]) == 0
+                 "--deidentify", "--patient-id", "PSEUDO-0815"]) == 0
     captured = capfd.readouterr()
     summary = json.loads((out / "summary.json").read_text())
     figures = other.burden.as_dict()
@@ -67,7 +68,16 @@ def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers
     assert "InstitutionName" not in sidecar and "StationName" not in sidecar and "DeviceSerialNumber" not in sidecar
     assert summary["inputs"][0]["sidecar"] == "flair.json" and summary["inputs"][0]["path"] is None
     manifest = json.loads((out / "b12brain-manifest.json").read_text())
-    assert manifest["command"] == "b12brain run --flair '<input>' --out '<out>' --segmenter classical --deidentify"
+    assert manifest["command"] == ("b12brain run --flair '<input>' --out '<out>' --segmenter classical --deidentify "
+                                   "--patient-id PSEUDO-0815")
+    # The pseudonym replaces the hospital's identifiers; the study's UID and date are kept (docs/dicom.md).
+    subject = summary["subject"]
+    assert subject["PatientID"] == "PSEUDO-0815" and subject["sources"]["PatientID"] == "--patient-id"
+    assert subject["PatientName"] is subject["PatientBirthDate"] is subject["AccessionNumber"] is None
+    assert subject["deidentified"] is True and subject["visit_date"] == "2024-01-01"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<td>PSEUDO-0815 <span class="note">(--patient-id)</span></td>' in html
+    assert html.count("<td>withheld (--deidentify)</td>") == 4  # name, birth date, accession number, input path
     forbidden = ["QUUXLEY", "ZELDA", PID, "19500101", ACCESSION, "ELSEWHERE", "STATION-QX9", "SERIAL-4471"]
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert {"flair.json", "summary.json", "b12brain-manifest.json", "qc_axial.png", "report.html"} <= {p.name for p in files}
@@ -78,3 +88,9 @@ def test_deidentified_run_same_figures_as_compressed_enhanced_and_no_identifiers
     assert all(text not in captured.out for text in forbidden)
     # stderr names the input folder the user typed (its name here holds the patient's): nothing else.
     assert all(text not in captured.err.replace(str(phantom_series), "<input>") for text in forbidden)
+    # report.pdf's text is compressed and subset-encoded, so the byte search above cannot see it: read it.
+    if (out / "report.pdf").is_file():
+        pdftotext = require_system_tool("pdftotext", "poppler-utils")  # may skip, after every check above
+        text = subprocess.run([pdftotext, str(out / "report.pdf"), "-"], capture_output=True, encoding="utf-8",
+                              errors="replace", check=True).stdout
+        assert "PSEUDO-0815" in text and not [t for t in forbidden if t in text]

@@ -26,7 +26,7 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert main(["run", "--flair", str(dicom_sources.classic), "--out", str(out), "--segmenter", "classical",
                  "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == "1.5"
+    assert summary["schema_version"] == "1.6"
     assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     manifest = {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
     assert {"lesion_seg.dcm", "report_pdf.dcm", "report.pdf"} <= manifest
@@ -36,7 +36,18 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert pdf.MIMETypeOfEncapsulatedDocument == "application/pdf"
     assert pdf.StudyInstanceUID == source.StudyInstanceUID
     assert bytes(pdf.EncapsulatedDocument).rstrip(b"\0") == (out / "report.pdf").read_bytes()
-    # The readers of run folders accept schema 1.5.
+    # The patient and study identifiers are kept exactly as the headers give them, for the
+    # report's headline and the follow-up's check that the visits are of one patient.
+    subject = summary["subject"]
+    assert (subject["PatientID"], subject["PatientName"], subject["PatientBirthDate"]) == (
+        source.PatientID, str(source.PatientName), source.PatientBirthDate)
+    assert subject["StudyInstanceUID"] == source.StudyInstanceUID and subject["deidentified"] is False
+    assert subject["visit_date"] == f"{source.StudyDate[:4]}-{source.StudyDate[4:6]}-{source.StudyDate[6:]}"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert f'<th>Patient ID</th><td>{source.PatientID} <span class="note">(DICOM)</span></td>' in html
+    assert f'<th>Patient name</th><td>{source.PatientName} <span class="note">(DICOM)</span></td>' in html
+    assert "PatientID" not in (out / "flair.json").read_text()  # one place: summary.json's subject record
+    # The readers of run folders accept schema 1.6.
     assert read_summary(out / "summary.json")["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     assert read_visit(out).flair_series_uid is None  # a folder given as --flair, not a series chosen in a study
 

@@ -61,4 +61,63 @@ def test_a_run_without_its_flair_path_needs_flair(demo_run: Path, tmp_path: Path
     assert not (tmp_path / "refused").exists()
     assert main(["report", str(run), "--flair", flair, "--out", str(tmp_path / "out")]) == 0
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "not recorded (the run was made with --deidentify)" in html
+    assert "<th>FLAIR input</th><td>withheld (--deidentify)</td>" in html
+
+
+def _timeline_src(html: str) -> str:
+    start = html.index('<img src="', html.index('id="followup"')) + len('<img src="')
+    return html[start:html.index('"', start)]
+
+
+@pytest.mark.slow
+def test_pseudonym_and_date_of_run_reach_the_followup_report_with_treatment_start(
+    demo_run: Path, tmp_path: Path, capsys
+) -> None:
+    # A run given a pseudonym and a visit date; the same scan's earlier run recorded another date.
+    later = tmp_path / "later"
+    assert main(["run", "--flair", str(demo_run.parent / "phantom" / "flair.nii.gz"), "--out", str(later),
+                 "--segmenter", "classical", "--patient-id", "STUDY-0007", "--date", "2025-07-02", "--quiet"]) == 0
+    subject = json.loads((later / "summary.json").read_text())["subject"]
+    assert (subject["PatientID"], subject["visit_date"]) == ("STUDY-0007", "2025-07-02")
+    assert subject["sources"] == {"PatientID": "--patient-id", "visit_date": "--date"}
+    assert "STUDY-0007" not in capsys.readouterr().err
+    html = (later / "report.html").read_text(encoding="utf-8")
+    assert '<td>STUDY-0007 <span class="note">(--patient-id)</span></td>' in html
+    assert '<th>Visit date</th><td>2025-07-02 <span class="note">(--date)</span></td>' in html
+    assert html.count("<td>not given</td>") == 5  # name, birth date, accession number, study UID and date
+    prior = shutil.copytree(later, tmp_path / "prior")
+    content = json.loads((prior / "summary.json").read_text())
+    (prior / "summary.json").write_text(json.dumps(content | {"subject": subject | {"visit_date": "2025-01-10"}}))
+    labs = tmp_path / "labs.csv"
+    labs.write_text("date,b12,b12_unit\n2025-01-05,110,pmol/L\n2025-06-20,420,pmol/L\n")
+    plain, treated = tmp_path / "plain", tmp_path / "treated"
+    assert main(["report", str(later), "--prior", str(prior), "--out", str(plain)]) == 0
+    assert main(["report", str(later), "--prior", str(prior), "--out", str(treated), "--treatment-start", "2025-02-01",
+                 "--labs-series", str(labs)]) == 0
+    without, with_ = (p.joinpath("report.html").read_text(encoding="utf-8") for p in (plain, treated))
+    assert "Visits: 2025-01-10, 2025-07-02" in with_  # the dates the runs recorded, no --dates needed
+    assert "treatment started 2025-02-01 (dotted line)" in with_ and "treatment started" not in without
+    assert "blood markers of 2 dated lab panels" in with_
+    assert _timeline_src(with_) != _timeline_src(without)  # the line and the markers are drawn
+
+
+@pytest.mark.parametrize("option", [["--treatment-start", "2025-02-01"], ["--allow-different-ids"]])
+def test_followup_options_without_prior_are_refused(demo_run: Path, tmp_path: Path, option: list[str], capsys) -> None:
+    assert main(["report", str(demo_run), "--out", str(tmp_path / "out"), *option]) == 2
+    assert f"{option[0]}: only used with --prior" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_prior_of_another_patient_is_refused_unless_allowed(demo_run: Path, tmp_path: Path, capsys) -> None:
+    run, prior = (shutil.copytree(demo_run, tmp_path / name) for name in ("run", "prior"))
+    for folder, pid, when in ((prior, "MRN-1", "2025-01-10"), (run, "MRN-2", "2025-07-02")):
+        content = json.loads((folder / "summary.json").read_text())
+        (folder / "summary.json").write_text(json.dumps(content | {"subject": {"PatientID": pid, "visit_date": when}}))
+    assert main(["report", str(run), "--prior", str(prior), "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert f"PatientID differs between {prior} and {run}" in err and "MRN-" not in err
+    assert not (tmp_path / "refused").exists()
+    assert main(["report", str(run), "--prior", str(prior), "--allow-different-ids", "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Follow-up warning (followup.identifiers_differ): PatientID differs" in html
+    assert "<th>Patient ID</th><td>MRN-2</td>" in html  # the report's own patient, as recorded

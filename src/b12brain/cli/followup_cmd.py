@@ -24,15 +24,16 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders, earliest visit first (two or more)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (must not exist or be empty)")
-    parser.add_argument("--dates", metavar="D1,D2,...", help="visit dates YYYY-MM-DD, one per RUN (default: each "
-                        "run folder's flair.json StudyDate/AcquisitionDateTime)")
+    parser.add_argument("--dates", metavar="D1,D2,...", help="visit dates YYYY-MM-DD, one per RUN (default: the "
+                        "visit date each run recorded: `run --date` or the scan's StudyDate)")
     parser.add_argument("--treatment-start", metavar="DATE", help="date treatment started (YYYY-MM-DD), marked on the timeline")
     parser.add_argument("--labs-series", type=Path, metavar="CSV", help="dated lab panels: a lab table as `b12brain "
                         "labs` reads it plus a 'date' column; B12, holoTC, MMA and homocysteine go on the timeline")
     parser.add_argument("--image", action="append", default=[], metavar="RUN=PATH", help="where RUN's FLAIR is now, "
                         "if it moved since the run (checked against the run's SHA-256); repeatable")
     parser.add_argument("--allow-different-ids", action="store_true", help="compare runs whose patient identifiers "
-                        "differ (recorded as a warning) instead of refusing")
+                        "(PatientID, PatientName, PatientBirthDate of summary.json's subject) differ, with a warning "
+                        "recorded in followup.json, instead of refusing")
     parser.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
     parser.set_defaults(handler=handle)
@@ -42,7 +43,7 @@ def add_parser(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Compare the visits, write the outputs, print a one-line summary and the warnings."""
     from b12brain.followup import compare_visits, read_marker_series, write_followup
-    from b12brain.followup.visits import parse_date
+    from b12brain.subject import parse_date
     from b12brain.io.outdir import reserve_output_dir
 
     dates = None

@@ -68,11 +68,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds an unchanged b12brain result (checked "
                         "against its b12brain-manifest.json) and none of this run's inputs")
+    parser.add_argument("--patient-id", metavar="ID",
+                        help="the patient's identifier to record (a pseudonym or hospital number; up to 64 "
+                        "characters), for a NIfTI scan or as the pseudonym of a --deidentify run; one that differs "
+                        "from a DICOM FLAIR's PatientID is refused without --deidentify. `followup` and `report "
+                        "--prior` refuse runs whose identifiers differ (docs/dicom.md)")
+    parser.add_argument("--date", metavar="YYYY-MM-DD",
+                        help="the visit date (default: the scan's StudyDate); one that differs from the scan's "
+                        "StudyDate is refused. `followup` and `report --prior` order the visits by it")
     parser.add_argument("--deidentify", action="store_true",
-                        help="keep what may identify the patient out of every output: input paths (summary.json, "
-                        "QC image, manifest command line) and the scans' institution, station and device fields; "
-                        "patient names, IDs and birth dates are never written (docs/dicom.md), so neither are the DICOM objects "
-                        "for the archive (docs/pacs.md)")
+                        help="keep what may identify the patient out of every output: the patient's name, ID, birth "
+                        "date and accession number (a --patient-id pseudonym is kept), input paths (summary.json, "
+                        "QC image, manifest command line), the scans' institution, station and device fields, and "
+                        "so the DICOM objects for the archive (docs/pacs.md); study UID and dates are kept "
+                        "(docs/dicom.md)")
     parser.add_argument("--quiet", action="store_true", help="do not report progress")
     parser.set_defaults(handler=handle)
 
@@ -83,6 +92,7 @@ def handle(args: argparse.Namespace) -> int:
     from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
     from b12brain.study import resolve_scans
+    from b12brain.subject import check_patient_id, parse_visit_date, subject_record
 
     config = PipelineConfig(
         segmenter=args.segmenter or "learned",
@@ -99,12 +109,15 @@ def handle(args: argparse.Namespace) -> int:
     args.exit_stack.enter_context(reserve_output_dir(args.out, overwrite=args.overwrite, inputs=inputs))
     segmenter = get_segmenter(config.segmenter, model=config.model)
     labs, symptoms = read_evidence(args)
+    patient_id = check_patient_id(args.patient_id) if args.patient_id is not None else None
+    visit_date = parse_visit_date(args.date) if args.date is not None else None
     start = time.perf_counter()
     resolved = args.exit_stack.enter_context(resolve_scans(
         flair=args.flair, study=args.study, t1=args.t1, flair_series=args.flair_series, t1_series=args.t1_series,
         no_t1=args.no_t1, study_uid=args.study_uid,
     ))
     scans = read_scans(resolved.flair, resolved.t1)
+    subject = subject_record(scans.flair, patient_id=patient_id, visit_date=visit_date, deidentify=args.deidentify)
     for choice in resolved.choices:
         print(f"b12brain run: took {choice.series.label} of {choice.source} as the {choice.role.upper()}: {choice.why}",
               file=sys.stderr)
@@ -127,7 +140,7 @@ def handle(args: argparse.Namespace) -> int:
     command = _withhold_paths(args.command_line, inputs, args.out) if args.deidentify else args.command_line
     paths = write_outputs(result, args.out, overwrite=args.overwrite, extra_json=extra, inputs=inputs,
                           command=command, deidentify=args.deidentify,
-                          series=resolved.as_dict() if resolved.choices else None, dicom=True)
+                          series=resolved.as_dict() if resolved.choices else None, dicom=True, subject=subject)
     _say_dicom_outputs(paths["summary.json"], progress)
     for warning in result.warnings:
         print(f"b12brain run: QC warning: {resolved.relabel(str(warning))}", file=sys.stderr)  # the user's own paths

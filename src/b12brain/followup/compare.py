@@ -23,8 +23,9 @@ from b12brain.errors import InputFileError
 from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
 from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
-from b12brain.followup.visits import IDENTIFIER_FIELDS, Visit, read_visit
+from b12brain.followup.visits import Visit, read_visit
 from b12brain.quantify.lesions import LESION_CLASSES
+from b12brain.subject import PATIENT_FIELDS, differing_fields
 from b12brain.types import QCWarning, Volume
 
 #: Slice thicknesses that differ by more than this (mm) make volumes not directly comparable [U].
@@ -228,24 +229,29 @@ def _change_map(groups: list[LesionGroup], group_map: npt.NDArray[np.int32],
 
 
 def _identifier_warnings(visits: list[Visit], allow_different: bool) -> list[QCWarning]:
+    """Refuse runs whose patient identifiers differ (warn instead with ``allow_different``); warn
+    about runs that record none. Values are never quoted: the messages reach stderr."""
+    out = []
+    absent = ", ".join(str(v.run_dir) for v in visits if not v.identifiers)
+    if absent:
+        out.append(QCWarning("followup.identifiers_absent", absent, f"no patient identifiers ({', '.join(PATIENT_FIELDS)}) "
+                             f"recorded in {absent}: b12brain cannot check that these scans are of one patient "
+                             "(`b12brain run --patient-id` records one for a NIfTI scan)"))
     present = [v for v in visits if v.identifiers]
-    if len(present) < len(visits):
-        missing = ", ".join(str(v.run_dir) for v in visits if not v.identifiers)
-        return [QCWarning("followup.identifiers_absent", missing, f"no patient identifiers ({', '.join(IDENTIFIER_FIELDS)}) "
-                          f"in {missing}: b12brain cannot check that these scans are of one patient")]
-    first = present[0]
-    for visit in present[1:]:
-        differing = [k for k in IDENTIFIER_FIELDS if k in first.identifiers and k in visit.identifiers
-                     and first.identifiers[k] != visit.identifiers[k]]
-        if differing:
-            problem = (f"{differing[0]} is {visit.identifiers[differing[0]]!r}, but {first.identifiers[differing[0]]!r} "
-                       f"in {first.run_dir}")
+    for k, later in enumerate(present):
+        for earlier in present[:k]:
+            differing = differing_fields(earlier.identifiers, later.identifiers)
+            if not differing:
+                continue
+            problem = (f"{' and '.join(differing)} differ{'s' if len(differing) == 1 else ''} between "
+                       f"{earlier.run_dir} and {later.run_dir} (values not shown)")
             if not allow_different:
-                raise InputFileError(visit.run_dir / "flair.json", f"{problem}: these may be different patients; "
-                                     "pass --allow-different-ids if they are the same person")
-            return [QCWarning("followup.identifiers_differ", str(visit.run_dir), f"{problem} (compared anyway, "
-                              "--allow-different-ids)")]
-    return []
+                raise InputFileError(later.run_dir / "summary.json", f"{problem}: these may be scans of different "
+                                     "patients; check the run folders, or pass --allow-different-ids if they are of "
+                                     "the same person (e.g. a new hospital number)")
+            out.append(QCWarning("followup.identifiers_differ", str(later.run_dir), f"{problem}; compared anyway "
+                                 "(--allow-different-ids): check that these are scans of one patient"))
+    return out
 
 
 def _protocol_warnings(visits: list[Visit]) -> list[QCWarning]:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from b12brain.errors import InputFileError, LabValueError
-from b12brain.followup.visits import parse_date
+from b12brain.subject import parse_date
 
 #: Markers drawn on the timeline, in canonical units (pmol/L, µmol/L).
 TIMELINE_MARKERS = {"b12": "B12 (pmol/L)", "holotc": "holoTC (pmol/L)", "mma": "MMA (µmol/L)",

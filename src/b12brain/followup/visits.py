@@ -1,8 +1,9 @@
 """One visit of a follow-up: what a ``b12brain run`` folder says about a scan, checked.
 
 A run folder must hold ``summary.json`` (schema :data:`SUPPORTED_SCHEMAS`), ``lesions.csv`` and
-``lesion_labels.nii.gz``. The visit's date, scanner facts and patient identifiers come from
-``flair.json`` (the BIDS sidecar written beside a DICOM input) when the folder holds one.
+``lesion_labels.nii.gz``. The patient identifiers and the visit date come from ``summary.json``'s
+``subject`` record (schema 1.6, :mod:`b12brain.subject`); the date of an older run, and the
+scanner facts, from ``flair.json`` (the BIDS sidecar of the scan) when the folder holds one.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from b12brain.errors import InputFileError
+from b12brain.subject import given_fields, parse_date
 
-SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5")
+SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5", "1.6")
 SIDECAR_NAME = "flair.json"
 _REQUIRED = ("summary.json", "lesions.csv", "lesion_labels.nii.gz")
-#: Sidecar fields that identify the patient, compared across visits when present.
-IDENTIFIER_FIELDS = ("PatientID", "PatientName", "PatientBirthDate")
 #: Largest JSON file read (summary, sidecar): far above any b12brain writes.
 _MAX_JSON_BYTES = 16 << 20
 
@@ -31,7 +31,7 @@ class Visit:
 
     ``lesion_ml`` and ``lesion_class`` map each lesion id of ``lesion_labels.nii.gz`` to its
     volume and class (``lesions.csv``); ``caps_lining_ml`` is counted apart from lesions.
-    ``identifiers`` holds the sidecar's patient fields that are present.
+    ``identifiers`` holds the patient fields of the ``subject`` record that are given.
     """
 
     run_dir: Path
@@ -69,7 +69,8 @@ def read_visit(run_dir: Path | str, *, visit_date: date | None = None, image: Pa
     run_dir : path
         A folder written by ``b12brain run``.
     visit_date : date, optional
-        The scan's date; default: ``flair.json``'s ``AcquisitionDateTime`` or ``StudyDate``.
+        The scan's date; default: ``summary.json``'s ``subject.visit_date``, else (older runs)
+        ``flair.json``'s ``AcquisitionDateTime`` or ``StudyDate``.
     image : path, optional
         Where the FLAIR is now, when it moved since the run (checked against the run's SHA-256
         by :func:`~b12brain.followup.register.load_checked_flair`).
@@ -99,10 +100,18 @@ def read_visit(run_dir: Path | str, *, visit_date: date | None = None, image: Pa
     voxel = _field(summary_path, flair, "voxel_mm", list)
     if len(voxel) != 3 or not all(isinstance(v, int | float) and v > 0 for v in voxel):
         raise InputFileError(summary_path, f"inputs[flair].voxel_mm is {voxel!r}; expected three positive numbers")
-    found_date, source = _visit_date(sidecar, run_dir / SIDECAR_NAME) if visit_date is None else (visit_date, "--dates")
+    subject = _mapping(summary.get("subject"))
+    found_date: date | None
+    if visit_date is not None:
+        found_date, source = visit_date, "--dates"
+    elif isinstance(subject.get("visit_date"), str):
+        found_date = parse_date(subject["visit_date"], f"{summary_path}: subject.visit_date")
+        source = f"summary.json subject.visit_date (from {_mapping(subject.get('sources')).get('visit_date', 'the run')})"
+    else:
+        found_date, source = _visit_date(sidecar, run_dir / SIDECAR_NAME)
     if found_date is None:
-        raise InputFileError(run_dir, f"no visit date: the folder has no {SIDECAR_NAME} with StudyDate or "
-                             "AcquisitionDateTime; give the dates with --dates YYYY-MM-DD,...")
+        raise InputFileError(run_dir, "no visit date: the run recorded none (its scan had no StudyDate and "
+                             "`b12brain run` was given no --date); give the dates with --dates YYYY-MM-DD,...")
     caps = summary.get("caps_lining", {})
     thickness = sidecar.get("SliceThickness")
     field_t = sidecar.get("MagneticFieldStrength")
@@ -122,18 +131,8 @@ def read_visit(run_dir: Path | str, *, visit_date: date | None = None, image: Pa
         lesion_ml=lesion_ml,
         lesion_class=lesion_class,
         caps_lining_ml=float(caps.get("ml", 0.0)) if isinstance(caps, dict) else 0.0,
-        identifiers={k: str(sidecar[k]) for k in IDENTIFIER_FIELDS if sidecar.get(k) not in (None, "")},
+        identifiers=given_fields(subject),
     )
-
-
-def parse_date(text: str, source: str) -> date:
-    """A date given as ``YYYY-MM-DD`` or DICOM's ``YYYYMMDD``; :class:`InputFileError` naming ``source`` else."""
-    for pattern in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    raise InputFileError(source, f"{text!r} is not a date; expected YYYY-MM-DD")
 
 
 def _visit_date(sidecar: dict[str, Any], path: Path) -> tuple[date | None, str]:
@@ -147,6 +146,10 @@ def _visit_date(sidecar: dict[str, Any], path: Path) -> tuple[date | None, str]:
     if isinstance(study, str) and study:
         return parse_date(study, f"{path}: StudyDate"), f"{path.name} StudyDate"
     return None, ""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

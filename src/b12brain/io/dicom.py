@@ -44,6 +44,8 @@ _DCM2NIIX_ARGS = (
     "-m", "y",  # one series, one grid (checked on the headers): merge whatever dcm2niix would split it by
     "-w", "2", "-v", "0",  # name clashes get a suffix (never overwritten: each image is seen)
 )
+#: The DICOM header elements kept as :attr:`Volume.identifiers`.
+PATIENT_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "AccessionNumber")
 _CONVERT_HINT = "export the series again from the scanner or PACS, or convert it to NIfTI (e.g. with dcm2niix)"
 
 
@@ -67,7 +69,8 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_v
         ``data`` is (X, Y, Z) float32 with X along the DICOM rows (columns index), Y along
         the columns, Z up the slice normal; ``affine`` maps voxels to RAS+ mm; ``metadata``
         the BIDS fields dcm2niix writes, without patient identifiers, plus ``StudyDate``,
-        ``StudyInstanceUID`` and ``SeriesInstanceUID``.
+        ``StudyInstanceUID`` and ``SeriesInstanceUID``; ``identifiers`` the patient's
+        (:func:`patient_identifiers`).
 
     Raises
     ------
@@ -101,7 +104,7 @@ def load_dicom_series(folder: Path | str, *, allow_constant: bool = False, max_v
     reader_warnings = tuple(QCWarning(w.code, name, w.message) for w in converted.warnings)
     return Volume(
         data, affine, name, reader_warnings + _thickness_warning(name, headers.frames),
-        metadata=_with_identifiers(metadata, headers),
+        metadata=_with_identifiers(metadata, headers), identifiers=patient_identifiers(headers.first),
     )
 
 
@@ -272,6 +275,13 @@ def _with_identifiers(metadata: dict[str, Any], headers: SeriesHeaders) -> dict[
         key: value for key, value in metadata.items()
         if not (isinstance(value, str) and any(len(p) >= 3 and p in value for p in personal))
     }
+
+
+def patient_identifiers(dataset: pydicom.Dataset) -> dict[str, str]:
+    """The patient identifiers of a DICOM header that are present, as text exactly as stored
+    (``PatientName`` in DICOM's ``FAMILY^GIVEN`` form, ``PatientBirthDate`` as ``YYYYMMDD``)."""
+    found = {key: str(dataset.get(key, "") or "").strip() for key in PATIENT_KEYWORDS}
+    return {key: value for key, value in found.items() if value}
 
 
 def _thickness_warning(name: str, frames: tuple[Frame, ...]) -> tuple[QCWarning, ...]:

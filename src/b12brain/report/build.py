@@ -42,15 +42,20 @@ from b12brain.types import Volume
 
 if TYPE_CHECKING:
     from b12brain.followup.compare import FollowupResult
+    from b12brain.followup.markers import MarkerDraw
 
 _LOG = logging.getLogger("b12brain")
 REPORT_FILES = ("report.html", "report.pdf")
 #: Section headings, in order; ``Follow-up`` only with earlier visits.
 SECTIONS = ("Summary", "MRI", "Labs", "Symptoms", "Assessment and next steps", "Follow-up", "References",
             "Provenance")
-#: Sidecar fields shown as the study's identifiers, exactly as recorded.
-_STUDY_FIELDS = ("StudyDate", "StudyInstanceUID", "SeriesInstanceUID", "SeriesDescription", "Manufacturer",
-                 "ManufacturersModelName", "MagneticFieldStrength", "SliceThickness")
+#: Sidecar fields shown as the scan's description, exactly as recorded.
+_STUDY_FIELDS = ("SeriesInstanceUID", "SeriesDescription", "Manufacturer", "ManufacturersModelName",
+                 "MagneticFieldStrength", "SliceThickness")
+#: How the headline names the ``subject`` record's fields.
+_SUBJECT_LABELS = {"PatientID": "Patient ID", "PatientName": "Patient name", "PatientBirthDate": "Birth date",
+                   "AccessionNumber": "Accession number", "StudyInstanceUID": "Study instance UID",
+                   "StudyDate": "Study date", "visit_date": "Visit date"}
 _LAB_ORDER = ("b12", "holotc", "mma", "homocysteine", "folate", "egfr", "mcv")
 
 
@@ -90,14 +95,17 @@ def write_report_files(run_dir: Path, flair: Volume, images: LesionImages, dest:
 
 def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[Path | str] = (),
                  dates: Sequence[date] | None = None, overwrite: bool = False, allow_different_ids: bool = False,
-                 image: Path | str | None = None, command: str | None = None) -> dict[str, Path]:
+                 image: Path | str | None = None, command: str | None = None, markers: Sequence[MarkerDraw] = (),
+                 treatment_start: date | None = None) -> dict[str, Path]:
     """Rebuild the report of a run folder into the new folder ``out_dir``; ``priors`` add the follow-up view.
 
     The run folder is only read; its FLAIR is read again from ``summary.json``'s inputs and
     checked against the SHA-256 recorded there (``image``: where it is now, e.g. for a run made with
     ``--deidentify``, which records no path; checked all the same). ``priors`` are earlier runs of the same patient
     (``dates``: one per prior, then one for ``run_dir``, as ``b12brain followup --dates``); runs
-    whose patient identifiers differ are refused unless ``allow_different_ids``.
+    whose patient identifiers differ are refused unless ``allow_different_ids``. ``markers`` (dated
+    lab panels, :func:`~b12brain.followup.read_marker_series`) and ``treatment_start`` go on the
+    follow-up view's timeline, as with ``b12brain followup``.
 
     Raises
     ------
@@ -120,21 +128,25 @@ def build_report(run_dir: Path | str, out_dir: Path | str, *, priors: Sequence[P
 
         followup = followup_context(compare_visits([*priors, run_dir], dates=dates,
                                                    images={run_dir: Path(image)} if image is not None else None,
-                                                   allow_different_ids=allow_different_ids))
+                                                   allow_different_ids=allow_different_ids),
+                                    markers=markers, treatment_start=treatment_start)
     with staged_output_dir(out_dir, overwrite=overwrite, inputs=[run_dir, *priors, *([image] if image else [])], need_bytes=32 << 20,
                            command=command) as stage:
         written = write_report_files(run_dir, flair, images, stage, followup=followup)
     return {name: out_dir / name for name in written}
 
 
-def followup_context(result: FollowupResult) -> dict[str, Any]:
-    """What the report shows of a :class:`~b12brain.followup.compare.FollowupResult`."""
+def followup_context(result: FollowupResult, *, markers: Sequence[MarkerDraw] = (),
+                     treatment_start: date | None = None) -> dict[str, Any]:
+    """What the report shows of a :class:`~b12brain.followup.compare.FollowupResult`; ``markers``
+    and ``treatment_start`` go on its timeline."""
     from b12brain.followup.plots import write_change_slices, write_timeline
     from b12brain.followup.write import describe
 
-    document = describe(result)
+    document = describe(result, markers=markers, treatment_start=treatment_start)
     with tempfile.TemporaryDirectory(prefix="b12brain-report-") as tmp:
-        timeline = _data_uri(write_timeline(result, Path(tmp) / "timeline.png").read_bytes())
+        timeline = _data_uri(write_timeline(result, Path(tmp) / "timeline.png", markers=markers,
+                                            treatment_start=treatment_start).read_bytes())
         slices = _data_uri(write_change_slices(result, Path(tmp) / "slices.png").read_bytes())
     by_class = result.ml_by_class()
     rows = [{"name": name.replace("_", "/"), "first": by_class[0][name], "last": by_class[-1][name],
@@ -176,10 +188,14 @@ def _context(run_dir: Path, flair: Volume, images: LesionImages) -> dict[str, An
         "summary": summary,
         "assessment": assessment,
         "headline": _headline(summary, assessment),
-        "identifiers": {k: sidecar[k] for k in _STUDY_FIELDS if sidecar.get(k) not in (None, "")},
+        "subject_grid": _subject_rows(summary) + [
+            {"label": key, "value": str(sidecar[key]), "source": "flair.json"}
+            for key in _STUDY_FIELDS if sidecar.get(key) not in (None, "")
+        ] + ([{"label": "Lab panel ID", "value": str(labs["id"]), "source": "lab panel"}] if labs and labs.get("id") else [])
+        + [{"label": "FLAIR input", "value": Path(flair_record["path"]).name if flair_record.get("path") else
+            "withheld (--deidentify)", "source": ""}],
         "input_name": Path(flair_record["path"]).name if flair_record.get("path") else None,
         "inputs": list(inputs.values()),
-        "lab_id": labs.get("id") if labs else None,
         "classes": LESION_CLASSES,
         "mri": _mri_figures(flair, images, lesions),
         "labs": labs,
@@ -201,6 +217,27 @@ def _headline(summary: Mapping[str, Any], assessment: Mapping[str, Any] | None) 
         return {"urgency": "not assessed (no labs or symptoms given)", "sentence": mri}
     sentence = str(assessment["summary"]).removeprefix("Summary: ")
     return {"urgency": str(assessment["urgency"]), "sentence": f"{sentence[:1].upper()}{sentence[1:]} MRI: {mri}"}
+
+
+def _subject_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The headline's patient and study cells: each value exactly as the run recorded it, "not given"
+    when absent, "withheld (--deidentify)" for a patient field a de-identified run left out."""
+    from b12brain.subject import WITHHELD_FIELDS
+
+    subject = summary.get("subject")
+    if not isinstance(subject, dict):
+        why = f"not recorded (a run of summary schema {summary.get('schema_version')}; rerun `b12brain run`)"
+        return [{"label": label, "value": why, "source": ""} for label in _SUBJECT_LABELS.values()]
+    sources = subject["sources"] if isinstance(subject.get("sources"), dict) else {}
+    rows = []
+    for key, label in _SUBJECT_LABELS.items():
+        value = subject.get(key)
+        if value not in (None, ""):
+            rows.append({"label": label, "value": str(value), "source": str(sources.get(key, ""))})
+        else:
+            withheld = subject.get("deidentified") and key in WITHHELD_FIELDS
+            rows.append({"label": label, "value": "withheld (--deidentify)" if withheld else "not given", "source": ""})
+    return rows
 
 
 def _mri_figures(flair: Volume, images: LesionImages, lesions: list[dict[str, str]]) -> dict[str, Any]:
