@@ -21,7 +21,8 @@
 #
 # WORK gets the pool cache and one folder per model (ONNX, .sha256, JSON record, best.pt,
 # train.log). With BRING, each model's ONNX, JSON and log and the pool's log are copied there
-# (7 files, flat, as the device's $OUT takes them).
+# (7 files, flat, as the device's $OUT takes them). A model stopped by --max-minutes is still
+# validated and exported (its log says so).
 #
 # Python packages beyond the GPU image's (nibabel, pydicom, and nilearn, whose MNI templates the
 # phantoms are built on) are installed from .whl/ when it is there (carried wheels).
@@ -51,9 +52,11 @@ if [ "${TINY:-0}" = 1 ]; then
     jobs=2
 else
     # --max-minutes stops training in time for validation and export inside the 10-minute command.
-    scale=(--pool 96 --batch 32 --crop 192 224 --val-every 400 --workers 3 --max-minutes 4.5)
+    # Steps are sized to end in about 4 minutes with both models sharing the GPU (release 1: three
+    # width-16 models at 0.115 s/step each); --max-minutes is the guard if the GPU is slower.
+    scale=(--pool 96 --batch 32 --crop 192 224 --val-every 400 --workers 6 --max-minutes 4.5)
     tuned=(--steps 1600 --lr 5e-4)
-    wide=(--steps 3200 --lr 2e-3 --width 24)
+    wide=(--steps 2000 --lr 2e-3 --width 24)
     jobs=16
 fi
 common=(--seed 0 "${scale[@]}" "${recipe[@]}" --cache "$work/cache")

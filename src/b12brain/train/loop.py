@@ -203,23 +203,29 @@ def _dice(truth: BoolArray, pred: BoolArray) -> float:
 
 
 class _BatchStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
-    """Endless batches of a :class:`SliceSampler`; each loader worker seeds its own."""
+    """Endless batches of a :class:`SliceSampler`; each loader worker seeds its own. With
+    ``config.small_lesion_weight`` each batch also carries its :func:`lesion_weights`."""
 
     def __init__(self, pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | None) -> None:
         self.pool, self.config, self.augment = pool, config, augment
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         info = torch.utils.data.get_worker_info()
         seed = self.config.seed if info is None else (self.config.seed, info.id)
         c = self.config
         sampler = SliceSampler(self.pool, crop_hw=c.crop_hw, lesion_share=c.lesion_share, augment=self.augment, seed=seed)
         while True:
             x, y = sampler.batch(c.batch)
-            yield torch.from_numpy(x), torch.from_numpy(y)
+            if c.small_lesion_weight > 0:
+                w = lesion_weights(y, c.small_lesion_weight, c.small_lesion_px)
+                yield torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w)
+            else:
+                yield torch.from_numpy(x), torch.from_numpy(y)
 
 
-def batches(pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Training batches of ``pool`` (seeded: the same pool, config and worker count give the
+def batches(pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Training batches ``(x, y)`` of ``pool``, or ``(x, y, weights)`` with
+    ``config.small_lesion_weight`` (seeded: the same pool, config and worker count give the
     same batches): made in this process, or by ``config.workers`` loader processes in turn."""
     stream = _BatchStream(pool, config, augment)
     if config.workers == 0:
@@ -232,7 +238,7 @@ def batches(pool: list[SliceSet], config: TrainConfig, augment: AugmentConfig | 
 
 def train_model(
     model: nn.Module,
-    data: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    data: Iterator[tuple[torch.Tensor, ...]],
     config: TrainConfig,
     *,
     val_scans: list[ValidationScan] | None = None,
@@ -259,13 +265,14 @@ def train_model(
     t_start, losses, step = time.perf_counter(), [], 0
     for step in range(1, config.steps + 1):
         model.train()
-        x_cpu, y_cpu = next(data)
-        x, y = x_cpu.to(device, non_blocking=True), y_cpu.to(device, non_blocking=True)
+        batch = next(data)
+        if config.small_lesion_weight > 0 and len(batch) < 3:
+            raise ValueError("config.small_lesion_weight is set but the batches carry no weights; make them with batches()")
+        x, y = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
         with autocast:
             logits = model(x)
-        if config.small_lesion_weight > 0:
-            w = lesion_weights(y_cpu.numpy(), config.small_lesion_weight, config.small_lesion_px)
-            loss = weighted_soft_dice_bce(logits.float(), y, torch.from_numpy(w).to(device, non_blocking=True))
+        if len(batch) > 2:  # lesion-wise weights (config.small_lesion_weight), made with the batch
+            loss = weighted_soft_dice_bce(logits.float(), y, batch[2].to(device, non_blocking=True))
         else:
             loss = soft_dice_bce(logits.float(), y)
         opt.zero_grad(set_to_none=True)
