@@ -110,3 +110,34 @@ def test_train_command_refuses_bad_lever_values(tmp_path, capsys, extra, message
     with pytest.raises(SystemExit) as info:
         train_main(["--out", str(tmp_path), *extra])
     assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def _pool():
+    from b12brain.train.data import SliceSet
+
+    rng = np.random.default_rng(0)
+    targets = np.zeros((4, 64, 64), np.uint8)
+    targets[:, 10:12, 10:12] = 1
+    targets[:, 30:50, 30:50] = 1
+    return [SliceSet(rng.integers(0, 255, (4, 3, 64, 64), dtype=np.uint8), targets, "toy")]
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_weighted_batches_carry_their_weights_from_the_workers(workers):
+    from b12brain.train.loop import TrainConfig, batches
+
+    config = TrainConfig(batch=3, crop_hw=(64, 64), workers=workers, small_lesion_weight=4.0)
+    x, y, w = next(batches(_pool(), config))
+    assert x.shape == (3, 3, 64, 64) and w.shape == y.shape
+    assert np.array_equal(w.numpy(), lesion_weights(y.numpy(), 4.0))
+    assert len(next(batches(_pool(), TrainConfig(batch=3, crop_hw=(64, 64))))) == 2  # off: (x, y) as before
+
+
+def test_weighting_without_weights_in_the_batches_is_refused():
+    from b12brain.train.loop import TrainConfig, train_model
+    from b12brain.train.model import UNet2D
+
+    config = TrainConfig(steps=1, batch=2, width=4, device="cpu", crop_hw=(64, 64), small_lesion_weight=4.0)
+    plain = iter([(torch.zeros(2, 3, 64, 64), torch.zeros(2, 1, 64, 64))])
+    with pytest.raises(ValueError, match="carry no weights"):
+        train_model(UNet2D(width=4), plain, config)
