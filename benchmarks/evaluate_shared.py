@@ -9,7 +9,9 @@ DATA_DIR holds ``<dataset>/<subject>/{flair,lesion[,t1]}.nii.gz`` (default
 ``../shared/data/lesions`` next to the repository). For every subject the pipeline runs on
 ``flair.nii.gz`` (with ``t1.nii.gz`` when present) and its lesion mask is written to
 ``OUT_DIR/<dataset>/<subject>/lesion_mask.nii.gz``; then every prediction is scored against
-``lesion.nii.gz`` and the per-subject table, per-dataset means and run times are printed.
+``lesion.nii.gz`` and the per-subject table, per-dataset means, lesion-wise detection by
+lesion size (< 0.05, 0.05-0.5, > 0.5 mL, lesions pooled per dataset and over all) and run
+times are printed; ``--json FILE`` also writes them (``b12brain evaluate``'s JSON).
 
 A subject the pipeline fails on gets an empty mask (it scores as "found nothing") and is
 listed; the exit code is then 1. ``--score-only`` skips the pipeline and scores the masks
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=None, help="only these datasets of DATA_DIR")
     parser.add_argument("--out-dir", type=Path, default=None, help="where predictions go (default: a temp folder)")
     parser.add_argument("--score-only", action="store_true", help="score the masks already in --out-dir")
+    parser.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     args = parser.parse_args(argv)
 
     if not args.data_dir.is_dir():
@@ -90,6 +93,8 @@ def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: st
         print(f"evaluate_shared: {err}", file=sys.stderr)
         return 2
     _print_report(evaluation, seconds, failures)
+    if args.json is not None:
+        print(f"wrote {evaluation.to_json(args.json)}")
     return 1 if failures else 0
 
 
@@ -134,6 +139,9 @@ def _print_report(evaluation: DatasetEvaluation, seconds: dict[str, float], fail
         n = sum(1 for r in evaluation.rows if r.dataset == name)
         cells = "  ".join(f"{m} {_fmt(mean[m])}" for m in _SUMMARY)
         print(f"  {name:<{width}}  n={n:<3} {cells}")
+    print()
+    print("lesion-wise detection by lesion size (lesions pooled):")
+    print(evaluation.format_size_table())
     if seconds:
         times = np.array(list(seconds.values()))
         print()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
 import pytest
 
-from b12brain.errors import InputFileError
-from b12brain.evaluate import DatasetEvaluation, evaluate_dataset, evaluate_pair
+from b12brain.errors import InputFileError, OutputError
+from b12brain.evaluate import SIZE_BIN_NAMES, DatasetEvaluation, evaluate_dataset, evaluate_pair, evaluate_subject
 
 SHAPE = (16, 16, 10)
 SPACING = (3.0, 3.0, 5.0)  # 48 × 48 × 50 mm: passes the loader's field-of-view check
@@ -157,3 +158,61 @@ def test_empty_dataset_folder_is_an_error(tmp_path):
 
 def test_mean_of_no_rows_is_nan():
     assert math.isnan(DatasetEvaluation(()).mean["dice"])
+
+
+# Every lesion of the tree is 4 x 4 x 2 voxels of 45 uL: 1.44 mL, in the > 0.5 mL bin.
+LARGE = SIZE_BIN_NAMES[2]
+
+
+def test_size_bins_per_subject_and_pooled(tree):
+    evaluation = evaluate_dataset(*tree)
+    assert [r.size_bins[LARGE].n_truth_found for r in evaluation.rows] == [1, 0, 1]
+    pooled = evaluation.pooled_size_bins()
+    assert (pooled[LARGE].n_truth, pooled[LARGE].n_truth_found) == (3, 2)
+    assert pooled[LARGE].precision == 1.0
+    assert evaluation.pooled_size_bins("alpha")[LARGE].recall == pytest.approx(0.5)
+    assert all(pooled[name].n_truth == 0 for name in SIZE_BIN_NAMES[:2])
+
+
+def test_size_table_has_a_block_per_dataset_and_all(tree):
+    lines = evaluate_dataset(*tree).format_size_table().splitlines()
+    assert lines[0].split() == ["dataset", "lesion", "size", "n_true", "found", "recall", "n_pred", "real", "precision"]
+    assert [line.split()[0] for line in lines[1:]] == 3 * ["alpha"] + 3 * ["beta"] + 3 * ["all"]
+    assert lines[-1].split()[-6:] == ["3", "2", "0.667", "2", "2", "1.000"]
+
+
+def test_evaluate_subject_matches_evaluate_pair(tmp_path, write):
+    truth = write(tmp_path, _mask(), "lesion.nii.gz")
+    pred = write(tmp_path, _mask(start=(5, 4, 3)), "pred.nii.gz")
+    row = evaluate_subject(truth, pred, dataset="d", subject="s")
+    assert row.scores == evaluate_pair(truth, pred)
+    assert (row.dataset, row.subject, row.size_bins[LARGE].n_truth_found) == ("d", "s", 1)
+
+
+def test_csv_has_the_size_bin_columns(tree, tmp_path):
+    out = evaluate_dataset(*tree).to_csv(tmp_path / "scores.csv")
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r[f"{LARGE}_recall"]) for r in rows] == [1.0, 0.0, 1.0]
+    assert math.isnan(float(rows[0][f"{SIZE_BIN_NAMES[0]}_recall"]))  # no small lesion: nan
+    assert math.isnan(float(rows[1][f"{LARGE}_precision"]))  # nothing predicted
+    assert int(rows[2][f"{LARGE}_n_pred_real"]) == 1
+
+
+def test_json_holds_subjects_means_and_pooled_bins(tree, tmp_path):
+    out = evaluate_dataset(*tree).to_json(tmp_path / "scores.json")
+    record = json.loads(out.read_text())  # strict JSON: NaN became null
+    assert record["size_bin_edges_ml"] == [0.05, 0.5]
+    assert [s["subject"] for s in record["subjects"]] == ["s1", "s2", "s3"]
+    assert record["subjects"][1]["h95_mm"] is None
+    assert record["mean"]["dice"] == pytest.approx(1.75 / 3)
+    assert record["size_bins_pooled"][LARGE]["recall"] == pytest.approx(2 / 3)
+    assert record["by_dataset"]["alpha"]["n_subjects"] == 2
+    assert record["by_dataset"]["beta"]["size_bins_pooled"][LARGE]["n_truth_found"] == 1
+    assert "NaN" not in out.read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".scores.json")]  # no temp left
+
+
+def test_json_into_a_missing_folder_is_an_output_error(tree, tmp_path):
+    with pytest.raises(OutputError, match="folder does not exist"):
+        evaluate_dataset(*tree).to_json(tmp_path / "nope" / "scores.json")

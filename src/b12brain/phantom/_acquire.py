@@ -45,17 +45,20 @@ def plan_acquisition(
     slice_mm: float,
     z_range_mm: tuple[float, float],
     centre_xy_mm: tuple[float, float],
+    *,
+    gap_mm: float = 0.0,
 ) -> Acquisition:
-    """Axial slices of ``slice_mm`` (contiguous, box slice profile) covering ``z_range_mm``,
-    each a ``MATRIX`` x ``MATRIX`` image of ``FOV_MM`` centred on ``centre_xy_mm``."""
+    """Axial slices of ``slice_mm`` (box slice profile) every ``slice_mm + gap_mm`` covering
+    ``z_range_mm``, each a ``MATRIX`` x ``MATRIX`` image of ``FOV_MM`` centred on ``centre_xy_mm``."""
     pixel = FOV_MM / MATRIX
     origin = np.array(centre_xy_mm) - pixel * (MATRIX - 1) / 2.0
     wx = _linear_weights(src_affine[0, 3], src_shape[0], origin[0], pixel, MATRIX)
     wy = _linear_weights(src_affine[1, 3], src_shape[1], origin[1], pixel, MATRIX)
-    n_slices = int(np.ceil((z_range_mm[1] - z_range_mm[0]) / slice_mm))
-    z0 = 0.5 * (z_range_mm[0] + z_range_mm[1]) - slice_mm * (n_slices - 1) / 2.0
-    wz = _slab_weights(src_affine[2, 3], src_shape[2], z0, slice_mm, n_slices)
-    affine = np.diag([pixel, pixel, slice_mm, 1.0])
+    step = slice_mm + gap_mm
+    n_slices = int(np.ceil((z_range_mm[1] - z_range_mm[0]) / step))
+    z0 = 0.5 * (z_range_mm[0] + z_range_mm[1]) - step * (n_slices - 1) / 2.0
+    wz = _slab_weights(src_affine[2, 3], src_shape[2], z0, slice_mm, n_slices, step)
+    affine = np.diag([pixel, pixel, step, 1.0])
     affine[:3, 3] = [origin[0], origin[1], z0]
     return Acquisition(wx, wy, wz, affine)
 
@@ -72,12 +75,13 @@ def _linear_weights(src_origin: float, n_src: int, out_origin: float, step: floa
     return w
 
 
-def _slab_weights(src_origin: float, n_src: int, z0: float, thickness: float, n_out: int) -> FloatArray:
-    """Average over [centre - t/2, centre + t/2] of the linearly interpolated 1 mm profile."""
+def _slab_weights(src_origin: float, n_src: int, z0: float, thickness: float, n_out: int, step: float) -> FloatArray:
+    """Average over [centre - t/2, centre + t/2] of the linearly interpolated 1 mm profile, for
+    slices centred every ``step`` mm from ``z0``."""
     w = np.zeros((n_out, n_src), dtype=np.float32)
     fine = 8  # sub-samples per mm to integrate the box profile
     for k in range(n_out):
-        centre = z0 + thickness * k - src_origin
+        centre = z0 + step * k - src_origin
         offsets = (np.arange(int(np.ceil(thickness * fine))) + 0.5) / fine - thickness / 2.0
         pos = centre + offsets
         left = np.floor(pos).astype(int)

@@ -37,6 +37,7 @@ from b12brain.phantom._contrast import (
 )
 from b12brain.phantom._fields import mm_grids, smooth_field
 from b12brain.phantom._lesions import LOAD_SPECS, Lesions, components_touching, make_lesions
+from b12brain.phantom._mimics import add_punctate_lesions, draw_mimics
 from b12brain.phantom._orbits import make_orbits, paint_orbits
 from b12brain.types import Volume
 
@@ -51,6 +52,8 @@ CLASS_NAMES = {1: "periventricular", 2: "deep", 3: "juxtacortical", 4: "infraten
 PERIVENTRICULAR, DEEP = 1, 2
 
 SLICE_MM_RANGE = (1.0, 10.0)
+#: Most punctate lesions a phantom may ask for.
+MAX_PUNCTATE = 200
 #: Gaussian sigma (mm) that gives lesions their soft partial-volume edge in the signal.
 _LESION_EDGE_MM = 0.7
 #: A lesion is in the truth where its FLAIR excess over white matter reaches this somewhere
@@ -81,12 +84,27 @@ class PhantomConfig:
         a proton-density and a diffusion-weighted (b = 1000 trace) image, e.g. to check that
         a scan that is not a FLAIR is noticed. Their tissue signals are drawn from a stream of
         their own, so asking for them leaves the FLAIR and T1 unchanged.
+    punctate_lesions : int
+        Add up to this many punctate deep lesions of 1.5-3.5 mm (under 0.05 mL each), the
+        small lesions segmenters miss most (``_mimics.py``).
+    mimics : bool
+        Also draw normal FLAIR signal that is not lesion: a bright ependymal rim, faintly bright
+        corticospinal tracts and fornix, and dark perivascular spaces (never in the truth).
+    slice_gap_mm : float
+        Gap between 2D slices (0 to ``slice_mm``): slices of ``slice_mm`` every
+        ``slice_mm + slice_gap_mm``, as many clinical 2D FLAIRs are acquired.
+
+    Punctate lesions and mimics draw from random streams of their own: at the defaults of
+    these three the phantom is exactly what it was before they existed.
     """
 
     seed: int = 0
     lesion_load: LesionLoad = "moderate"
     slice_mm: float = 1.0
     other_contrasts: tuple[OtherContrast, ...] = ()
+    punctate_lesions: int = 0
+    mimics: bool = False
+    slice_gap_mm: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +137,13 @@ def check_config(config: PhantomConfig) -> None:
         raise ConfigError(f"slice_mm: {config.slice_mm!r} is outside {lo:g}-{hi:g} mm; use 1 for 3D or a clinical slice thickness")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int | np.integer) or config.seed < 0:
         raise ConfigError(f"seed: {config.seed!r} must be a non-negative integer")
+    if isinstance(config.punctate_lesions, bool) or not isinstance(config.punctate_lesions, int | np.integer) or not 0 <= config.punctate_lesions <= MAX_PUNCTATE:
+        raise ConfigError(f"punctate_lesions: {config.punctate_lesions!r} must be an integer from 0 to {MAX_PUNCTATE}")
+    gap = config.slice_gap_mm
+    if not (np.isfinite(gap) and 0.0 <= gap <= config.slice_mm) or (gap > 0 and config.slice_mm == 1.0):
+        raise ConfigError(
+            f"slice_gap_mm: {gap!r} must be 0 to slice_mm ({config.slice_mm:g}) on 2D slices, and 0 at 1 mm (3D)"
+        )
     unknown = [c for c in config.other_contrasts if c not in OTHER_CONTRASTS]
     if unknown:
         raise ConfigError(f"other_contrasts: {unknown!r} not among {', '.join(OTHER_CONTRASTS)}")
@@ -167,6 +192,8 @@ def render_phantom(
 
     vent = enlarge_ventricles(geo, rng, rng.uniform(*spec.ventricle_scale))
     lesions = make_lesions(geo, vent, rng, spec)
+    if config.punctate_lesions:
+        lesions = add_punctate_lesions(geo, lesions, np.random.default_rng([int(config.seed), 3]), config.punctate_lesions)
     if edit_lesions is not None:
         lesions = edit_lesions(lesions, geo, vent)
     flair_c, t1_c = draw_contrasts(rng)
@@ -191,14 +218,21 @@ def render_phantom(
     head_dist[orbits.box] = np.minimum(head_dist[orbits.box], orbits.distance + np.float32(radii[-2]))
     other_rng = np.random.default_rng([int(config.seed), 2])
     contrasts = [(flair_c, flair_les), (t1_c, t1_les)]
+    mimic = None
+    if config.mimics:
+        mimic_rng = np.random.default_rng([int(config.seed), 4])
+        mimic = draw_mimics(geo, vent, mimic_rng, mm_grids(atlas.affine, atlas.shape, box), lesion_b, flair_c.csf)
     for kind in config.other_contrasts:
         other_c, lesion_share = draw_other_contrast(kind, other_rng)
         contrasts.append((other_c, lesion_soft + np.float32(lesion_share) * (flair_les - lesion_soft)))
     images = []
-    for c, les in contrasts:
+    for index, (c, les) in enumerate(contrasts):
         img = atlas.wm + np.float32(c.gm) * atlas.gm + np.float32(c.csf) * atlas.csf
         tissue_b = wm_b + np.float32(c.gm) * gm_b + np.float32(c.csf) * csf_b
         img[box] = tissue_b * (1.0 - lesion_soft) + les
+        if mimic is not None and index == 0:  # the FLAIR
+            weight, level = mimic
+            img[box] = img[box] * (1.0 - weight) + weight * level
         img = np.where(brain, img, head_signal(head_dist, radii, c.head)).astype(np.float32)
         images.append(paint_orbits(img, orbits, vitreous=c.head[0], fat=c.head[4]))
 
@@ -229,8 +263,9 @@ def render_phantom(
         ys = np.flatnonzero(brain.any(axis=(0, 2))) + atlas.affine[1, 3]
         z_top = float(zs.max() + radii[-1] + 2.0)
         acq = plan_acquisition(
-            atlas.affine, atlas.shape, float(config.slice_mm), (float(atlas.affine[2, 3]), z_top), (0.0, float(ys.mean()))
-        )
+            atlas.affine, atlas.shape, float(config.slice_mm), (float(atlas.affine[2, 3]), z_top), (0.0, float(ys.mean())),
+            gap_mm=float(config.slice_gap_mm),
+        )  # fmt: skip
         affine = acq.affine
         images = [acq.apply(img) for img in images]
         pv_f, deep_f = acq.apply(pv.astype(np.float32)), acq.apply(deep.astype(np.float32))
@@ -252,7 +287,12 @@ def render_phantom(
         img *= bias_field(rng, coords, bias_amp) * np.float32(wm_level)
         out_images.append(add_rician_noise(rng, img, noise_frac * wm_level))
 
-    source = f"phantom(seed={config.seed}, load={config.lesion_load}, slice_mm={config.slice_mm:g})"
+    extras = "".join(
+        f", {name}={value:g}" if isinstance(value, float) else f", {name}={value}"
+        for name, value in (("punctate_lesions", config.punctate_lesions), ("mimics", config.mimics), ("slice_gap_mm", config.slice_gap_mm))
+        if value
+    )
+    source = f"phantom(seed={config.seed}, load={config.lesion_load}, slice_mm={config.slice_mm:g}{extras})"
     vol = lambda data, kind: Volume(data, affine.copy(), f"{source} {kind}")  # noqa: E731
     phantom = Phantom(
         flair=vol(out_images[0], "flair"),
@@ -335,10 +375,20 @@ def _truth(phantom: Phantom, config: PhantomConfig) -> dict[str, Any]:
     voxel_ml = phantom.lesion.voxel_volume_ml
     cls = phantom.lesion_class.data
     _, count = ndi.label(phantom.lesion.data, structure=CONNECTIVITY_26)
+    extras = {
+        name: value
+        for name, value in (
+            ("punctate_lesions", int(config.punctate_lesions)),
+            ("mimics", bool(config.mimics)),
+            ("slice_gap_mm", float(config.slice_gap_mm)),
+        )
+        if value
+    }
     return {
         "seed": int(config.seed),
         "lesion_load": config.lesion_load,
         "slice_mm": float(config.slice_mm),
+        **extras,
         "shape": list(phantom.flair.shape),
         "voxel_mm": [round(s, 6) for s in phantom.flair.spacing_mm],
         "lesion_ml": round(float(np.count_nonzero(phantom.lesion.data)) * voxel_ml, 3),

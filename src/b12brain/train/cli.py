@@ -13,7 +13,9 @@ from pathlib import Path
 
 import torch
 
+from b12brain.train.augment import SCANNER_AUGMENT, AugmentConfig
 from b12brain.train.data import (
+    PoolRecipe,
     SliceSampler,
     SliceSet,
     build_pool,
@@ -70,6 +72,18 @@ def _get_parser() -> argparse.ArgumentParser:
         "exported .onnx of the same width such as the shipped src/b12brain/resources/wmh_unet.onnx",
     )  # fmt: skip
     p.add_argument("--name", default="b12brain_wmh_unet2d")
+    round2 = p.add_argument_group("round-2 levers (all off by default: the recipe of release 2)")
+    round2.add_argument("--punctate", type=int, default=0, metavar="N",
+                        help="each phantom gets 0..N punctate lesions (1.5-3.5 mm, under 0.05 mL)")
+    round2.add_argument("--mimics", type=float, default=0.0, metavar="P",
+                        help="share of phantoms with normal FLAIR signal that is not lesion (ependymal rim, "
+                        "corticospinal tracts, fornix, perivascular spaces)")
+    round2.add_argument("--slice-gaps", type=float, default=0.0, metavar="P",
+                        help="share of 2D phantoms (>= 3 mm) acquired with gaps of 10-40 %% of the slice thickness")
+    round2.add_argument("--scanner-augment", action="store_true",
+                        help="1.5T/3T looks, motion ghosts and resampled exports in augmentation")
+    round2.add_argument("--small-lesion-weight", type=float, default=0.0, metavar="W",
+                        help="lesion-wise loss weighting: a lesion of A pixels weighs 1 + W*min(1, 30/A)")
     return p
 
 
@@ -80,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--real {args.real}: not found; give a folder <site>/<subject>/flair.nii.gz or a real-*.npz pool")
     if args.exclude_site is not None and args.real is None:
         parser.error("--exclude-site needs --real (the site is left out of the real scans)")
+    if not 0 <= args.punctate <= 200:
+        parser.error(f"--punctate {args.punctate}: give 0 to 200 lesions")
+    for option, share in (("--mimics", args.mimics), ("--slice-gaps", args.slice_gaps)):
+        if not 0.0 <= share <= 1.0:
+            parser.error(f"{option} {share}: give a share from 0 to 1")
+    if args.small_lesion_weight < 0:
+        parser.error(f"--small-lesion-weight {args.small_lesion_weight}: give 0 (off) or more")
     torch.manual_seed(args.seed)
     model = UNet2D(width=args.width)
     if args.init is not None and not args.init.is_file():
@@ -111,10 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps, batch=args.batch, width=args.width, lr=args.lr, seed=args.seed,
         val_every=args.val_every, device=args.device, threads=args.threads, workers=args.workers,
         crop_hw=tuple(args.crop), amp=not args.no_amp, max_minutes=args.max_minutes,
+        small_lesion_weight=args.small_lesion_weight,
     )  # fmt: skip
+    recipe = PoolRecipe(max_punctate=args.punctate, p_mimics=args.mimics, p_gap=args.slice_gaps)
+    augment = AugmentConfig(**SCANNER_AUGMENT) if args.scanner_augment else AugmentConfig()  # type: ignore[arg-type]
     if config.threads:
         torch.set_num_threads(config.threads)
-    configs = phantom_configs(args.pool, args.seed)
+    configs = phantom_configs(args.pool, args.seed, recipe)
     pool = build_pool(configs, max_slices=args.max_slices, cache_dir=args.cache, jobs=args.jobs, progress=say)
     real: list[SliceSet] = []
     if args.real is not None:
@@ -132,22 +156,24 @@ def main(argv: list[str] | None = None) -> int:
         log.close()
         return 0
     pool += real
-    sampler = SliceSampler(pool, crop_hw=config.crop_hw, seed=args.seed)
+    sampler = SliceSampler(pool, crop_hw=config.crop_hw, augment=augment, seed=args.seed)
     say(f"pool: {len(pool)} scans, {len(sampler.lesion_index)} lesion / {len(sampler.other_index)} other slices")
     val = validation_scans(VALIDATION_PHANTOMS[: args.val_phantoms])
     if from_onnx:
         # Batch-norm statistics of this pool's batches (a stream of their own: training's is unchanged).
-        calibration, _ = SliceSampler(pool, crop_hw=config.crop_hw, seed=(args.seed, 1)).batch(CALIBRATION_SAMPLES)
+        calibration, _ = SliceSampler(pool, crop_hw=config.crop_hw, augment=augment, seed=(args.seed, 1)).batch(CALIBRATION_SAMPLES)
         recalibrate_batch_norms(model, calibration)
     if args.init is not None:
         say(f"init: weights of {args.init}")
     say(f"model: UNet2D width {args.width}, {count_parameters(model)} parameters, torch {torch.__version__}")
-    result = train_model(model, batches(pool, config), config, val_scans=val, checkpoint=out / "best.pt", progress=say)
+    result = train_model(model, batches(pool, config, augment), config, val_scans=val, checkpoint=out / "best.pt", progress=say)
     meta = {
         "threshold": result.threshold,  # read by segment.learned: the best cut on the validation phantoms
         "dice_by_threshold": result.dice_by_threshold,
         "train_config": asdict(config),
         "pool": [asdict(c) for c in configs],
+        "pool_recipe": asdict(recipe),
+        "augment": asdict(augment),
         "init": None if args.init is None else str(args.init),
         "real": None if args.real is None else {"scans": [s.source for s in real], "exclude_site": args.exclude_site},
         "best_val_dice": result.best_dice,

@@ -10,7 +10,9 @@ contain lesion over-represented.
 Randomised per phantom: seed (anatomy, lesions, contrast, bias, noise: see
 ``phantom.generate``), lesion load (weights :data:`LOAD_WEIGHTS`), slice thickness
 (1 mm 3D with probability :data:`P_3D`, else uniform 1-8 mm 2D), and the brain mask used for
-normalisation (shifted and eroded/dilated by a few mm, as atlas masks err).
+normalisation (shifted and eroded/dilated by a few mm, as atlas masks err). A
+:class:`PoolRecipe` adds, from a stream of its own, punctate lesions, mimics (normal FLAIR
+signal that is not lesion) and slice gaps to some phantoms (``phantom.generate.PhantomConfig``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +138,52 @@ def slice_set(
     return SliceSet(encode(stacks[keep]), targets[keep], source)
 
 
-def phantom_configs(size: int, seed: int) -> list[PhantomConfig]:
-    """The ``size`` randomised phantom configs of a training pool (seeded)."""
+@dataclass(frozen=True)
+class PoolRecipe:
+    """What a training pool adds to its phantoms besides load and slice thickness.
+
+    Attributes
+    ----------
+    max_punctate : int
+        Each phantom gets ``0..max_punctate`` punctate lesions (uniform).
+    p_mimics : float
+        Share of phantoms with mimics (bright rim, tracts, fornix; perivascular spaces).
+    p_gap : float
+        Share of 2D phantoms of at least :data:`MIN_GAP_SLICE_MM` acquired with a gap between
+        slices of :data:`GAP_SHARE` of the slice thickness.
+
+    The default adds nothing (the pool of release 2).
+    """
+
+    max_punctate: int = 0
+    p_mimics: float = 0.0
+    p_gap: float = 0.0
+
+    @property
+    def is_plain(self) -> bool:
+        """True when the recipe adds nothing."""
+        return self == PoolRecipe()
+
+
+#: Slice gaps are drawn as this share of the slice thickness (clinical 2D FLAIR: 0-30 % is usual).
+GAP_SHARE = (0.1, 0.4)
+#: Only slices this thick or thicker get a gap.
+MIN_GAP_SLICE_MM = 3.0
+
+
+def phantom_configs(size: int, seed: int, recipe: PoolRecipe = PoolRecipe()) -> list[PhantomConfig]:
+    """The ``size`` randomised phantom configs of a training pool (seeded).
+
+    The recipe's extras draw from ``default_rng([seed, 5])``, so the loads, thicknesses and
+    seeds are those of the plain pool of the same ``seed``.
+
+    Examples
+    --------
+    >>> plain = phantom_configs(4, 0)
+    >>> rich = phantom_configs(4, 0, PoolRecipe(max_punctate=20, p_mimics=1.0))
+    >>> [(c.seed, c.slice_mm) for c in plain] == [(c.seed, c.slice_mm) for c in rich], all(c.mimics for c in rich)
+    (True, True)
+    """
     rng = np.random.default_rng(seed)
     loads = list(LOAD_WEIGHTS)
     out = []
@@ -145,6 +191,16 @@ def phantom_configs(size: int, seed: int) -> list[PhantomConfig]:
         load = loads[int(rng.choice(len(loads), p=list(LOAD_WEIGHTS.values())))]
         slice_mm = 1.0 if rng.random() < P_3D else round(float(rng.uniform(*SLICE_MM_2D)), 1)
         out.append(PhantomConfig(seed=int(rng.integers(0, 1_000_000)), lesion_load=load, slice_mm=slice_mm))  # type: ignore[arg-type]
+    if recipe.is_plain:
+        return out
+    extra = np.random.default_rng([seed, 5])
+    for i, config in enumerate(out):
+        punctate = int(extra.integers(0, recipe.max_punctate + 1))
+        mimics = bool(extra.random() < recipe.p_mimics)
+        gap = round(float(extra.uniform(*GAP_SHARE)) * config.slice_mm, 1) if extra.random() < recipe.p_gap else 0.0
+        if config.slice_mm < MIN_GAP_SLICE_MM:
+            gap = 0.0
+        out[i] = replace(config, punctate_lesions=punctate, mimics=mimics, slice_gap_mm=gap)
     return out
 
 
@@ -170,7 +226,7 @@ def build_pool(
     """Slice sets of the given phantoms, read from / written to ``cache_dir/pool-<hash>.npz``;
     ``jobs`` processes make the phantoms (the result does not depend on it)."""
     say = progress or (lambda _line: None)
-    path = _cache_path(cache_dir, "pool", max_slices, [(c.seed, c.lesion_load, c.slice_mm) for c in configs])
+    path = _cache_path(cache_dir, "pool", max_slices, [_config_key(c) for c in configs])
     if path is not None and path.exists():
         say(f"pool: reading {len(configs)} phantoms from {path}")
         return load_pool(path)
@@ -182,6 +238,14 @@ def build_pool(
         save_pool(pool, path)
         say(f"pool: cached in {path}")
     return pool
+
+
+def _config_key(config: PhantomConfig) -> tuple[object, ...]:
+    """What identifies a phantom in a cache name (the plain fields alone for a plain phantom, so
+    caches of earlier pools stay valid)."""
+    key: tuple[object, ...] = (config.seed, config.lesion_load, config.slice_mm)
+    extras = (config.punctate_lesions, config.mimics, config.slice_gap_mm)
+    return key + extras if any(extras) else key
 
 
 def _cache_path(cache_dir: Path | str | None, prefix: str, *key: object) -> Path | None:
