@@ -196,7 +196,7 @@ def _job(root: Path, label: str, session: str, files: dict[str, list[Path]] | No
 
 def _why_no_flair(root: Path, anat: Path, session: str) -> str:
     folder = anat.parent
-    if session and not any(folder.iterdir()):
+    if session and not any(not p.name.startswith(".") for p in folder.iterdir()):
         return f"{folder}: empty session folder (no anat/*_FLAIR.nii.gz)"
     if not anat.is_dir():
         return f"{anat}: missing; expected {anat.relative_to(root)}/<sub>[_ses-<label>]_FLAIR.nii.gz"

@@ -11,6 +11,7 @@ note; nothing here stops a cohort run.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Mapping
@@ -62,13 +63,20 @@ def read_participants_tsv(bids_dir: Path) -> Participants:
     if not tsv.is_file():
         return Participants(notes=(f"{tsv}: missing; age, sex and labs are empty for every subject",))
     try:
-        frame = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        return Participants(notes=(f"{tsv}: cannot be read as a tab-separated table ({err}); age, sex and labs "
-                                   "are empty for every subject",))
+        rows = list(csv.reader(tsv.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t"))
+    except (OSError, ValueError) as err:
+        return Participants(notes=(f"{tsv}: cannot be read as UTF-8 text ({err}); age, sex and labs are empty for "
+                                   "every subject",))
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        return Participants(notes=(f"{tsv}: empty; age, sex and labs are empty for every subject",))
+    header, body = rows[0], rows[1:]
+    notes = [f"{tsv}: row {i} has {len(row)} cells where the header has {len(header)}; row not used"
+             for i, row in enumerate(body, start=1) if len(row) != len(header)]
+    frame = pd.DataFrame([row for row in body if len(row) == len(header)], columns=header, dtype=str)
     units, note = _sidecar_units(bids_dir / "participants.json")
     table = read_participants(frame, source=tsv.name, units=units)
-    return Participants(table.values, table.flags, ((note,) if note else ()) + table.notes)
+    return Participants(table.values, table.flags, tuple(notes) + ((note,) if note else ()) + table.notes)
 
 
 def read_participants(frame: pd.DataFrame, *, source: str, units: Mapping[str, str] | None = None) -> Participants:
