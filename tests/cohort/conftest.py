@@ -24,7 +24,8 @@ PARTICIPANTS_JSON = ('{"b12": {"Units": "pmol/L"}, "holotc": {"Units": "pmol/L"}
 @pytest.fixture(scope="module")
 def phantom_bids(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sub-01..03, each the same moderate-load phantom FLAIR (so every scan must give the same
-    lesion figures, whichever worker ran it), with participants.tsv/.json."""
+    lesion figures, whichever worker ran it), sub-04 with a FLAIR that is not a NIfTI file, and
+    participants.tsv/.json."""
     flair = make_phantom(PhantomConfig(seed=1, lesion_load="moderate", slice_mm=6.0)).flair
     top = flair.shape[2] - 16
     data = np.ascontiguousarray(flair.data[::2, ::2, top:])
@@ -34,6 +35,9 @@ def phantom_bids(tmp_path_factory: pytest.TempPathFactory) -> Path:
         anat = root / f"sub-{label}" / "anat"
         anat.mkdir(parents=True)
         save_nifti(data, affine, anat / f"sub-{label}_FLAIR.nii.gz")
+    broken = root / "sub-04" / "anat" / "sub-04_FLAIR.nii.gz"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a NIfTI file")
     (root / "dataset_description.json").write_text('{"Name": "phantoms", "BIDSVersion": "1.10.0"}')
     (root / "participants.tsv").write_text(PARTICIPANTS_TSV)
     (root / "participants.json").write_text(PARTICIPANTS_JSON)

@@ -108,35 +108,43 @@ def test_a_killed_worker_costs_no_scan_and_a_rerun_recomputes_nothing(
         victim.kill()
         stdout, stderr = run.communicate(timeout=600)
     assert run.returncode == 0, stderr
-    assert "participant level: 3 ok, 0 failed, 0 done before" in stdout
+    assert "participant level: 3 ok, 1 failed, 0 done before" in stdout
+    assert "sub-04: failed: " in stderr and "sub-04_FLAIR.nii.gz" in stderr
 
     logs = {path.stem: json.loads(path.read_text()) for path in (out / "logs").glob("*_scan.json")}
+    assert logs.pop("sub-04_scan")["status"] == "failed"
     assert {record["status"] for record in logs.values()} == {"ok"} and len(logs) == 3
     for key in killed_keys:  # the killed worker's scans were finished by the other one
         record = logs[f"{key.split('-')[1]}-{key.split('-')[2]}_scan"]
         assert record["worker"].endswith(f":{survivor_pid}")
 
     assert main(["bids", str(phantom_bids), str(out), "group"]) == 0
-    table = pd.read_csv(out / "group" / "b12brain_group.tsv", sep="\t", keep_default_na=False)
-    assert list(table["participant_id"]) == ["sub-01", "sub-02", "sub-03"]
-    assert list(table["status"]) == ["ok"] * 3 and list(table["error"]) == [""] * 3
+    table = pd.read_csv(out / "group" / "b12brain_group.tsv", sep="\t", keep_default_na=False, na_values=["n/a"])
+    assert list(table["participant_id"]) == ["sub-01", "sub-02", "sub-03", "sub-04"]
+    assert list(table["status"]) == ["ok"] * 3 + ["failed"] and list(table["error"][:3]) == [""] * 3
+    assert "sub-04_FLAIR.nii.gz" in table["error"][3] and pd.isna(table["total_lesion_ml"][3])
+    table = table[:3]
     # the same scan thrice: the same figures, whichever worker ran it and however often
     assert table["total_lesion_ml"].nunique() == 1 and float(table["total_lesion_ml"][0]) > 1.0
     assert table["fazekas_periventricular"].nunique() == 1
     summary = json.loads((out / "sub-02" / "anat" / "sub-02_space-orig_desc-lesion_mask.json").read_text())
     assert float(table["total_lesion_ml"][1]) == summary["b12brain"]["lesions"]["lesion_ml"]
     assert list(table["age"]) == [71.0, 66.0, 80.0] and list(table["sex"]) == ["female", "male", "male"]
-    assert table["b12"][1] == "n/a" and "b12: given as a bound (<100 pmol/L)" in table["qc_flags"][1]
+    assert pd.isna(table["b12"][1]) and "b12: given as a bound (<100 pmol/L)" in table["qc_flags"][1]
     assert float(table["b12"][2]) == 420.0 and table["cb12_category"][0] != ""
     pd.testing.assert_frame_equal(pd.read_parquet(out / "group" / "b12brain_group.parquet")[["participant_id", "status"]],
                                   table[["participant_id", "status"]])
     gallery = (out / "group" / "qc_gallery.html").read_text()
     assert gallery.count('src="../sub-0') == 3 and 'href="../sub-03/anat/sub-03_space-orig_desc-lesion_mask.nii.gz"' in gallery
 
-    written = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "group" not in p.parts}
+    def done_files() -> dict[Path, int]:
+        return {p: p.stat().st_mtime_ns for p in out.rglob("*")
+                if p.is_file() and "group" not in p.parts and p.name != "sub-04_scan.json"}
+
+    written = done_files()
     rerun = _python(*command)
     stdout, stderr = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, stderr
-    assert "participant level: 0 ok, 0 failed, 3 done before" in stdout
+    assert "participant level: 0 ok, 1 failed, 3 done before" in stdout  # only the failed scan is tried again
     assert "3 scans already done (outputs verified by their manifest)" in stderr
-    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and "group" not in p.parts} == written
+    assert done_files() == written
