@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -116,13 +117,11 @@ def run_scans(
     from tqdm import tqdm
 
     runnable = [job for job in jobs if job.runnable]
-    outcomes: list[ScanOutcome] = []
-    todo = []
-    for job in runnable:
-        if manifest_problem(scan_folder(out_dir, job)) is None:
-            outcomes.append(ScanOutcome(job.key, "done before"))
-        else:
-            todo.append(job)
+    with ThreadPoolExecutor() as pool:  # hashing releases the GIL: checksums are read in parallel
+        problems = list(pool.map(lambda job: manifest_problem(scan_folder(out_dir, job)), runnable))
+    outcomes = [ScanOutcome(job.key, "done before") for job, problem in zip(runnable, problems, strict=True)
+                if problem is None]
+    todo = [job for job, problem in zip(runnable, problems, strict=True) if problem is not None]
     if stream is not None and outcomes:
         print(f"b12brain bids: {len(outcomes)} scans already done (outputs verified by their manifest); not run again",
               file=stream)
@@ -215,7 +214,12 @@ def _client(options: ClusterOptions) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if options.scheduler is not None:
-        with Client(options.scheduler, timeout="30s") as client:
+        try:
+            client = Client(options.scheduler, timeout="30s")
+        except OSError as err:
+            raise ConfigError(f"--scheduler {options.scheduler}: cannot connect ({err}); check the address and "
+                              "that the scheduler runs") from err
+        with client:
             yield client
         return
     if options.jobqueue is not None:
