@@ -42,6 +42,8 @@ def test_scans_without_a_result_get_their_status_and_why(tmp_path: Path) -> None
     assert result.counts == {"ok": 0, "failed": 2, "skipped": 3}
     summary = json.loads((out / "group" / "summary.json").read_text())
     assert summary["by_status"] == result.counts and "statistics" in summary
+    assert [(r["participant_id"], r["status"]) for r in summary["not_ok"]] == [
+        ("sub-01", "skipped"), ("sub-02", "failed"), ("sub-03", "skipped"), ("sub-04", "failed"), ("sub-05", "skipped")]
     assert pd.read_parquet(out / "group" / "b12brain_group.parquet").shape == table.shape
     assert (out / "sub-04" / "anat" / "mine.txt").read_text() == "a user's file"
 

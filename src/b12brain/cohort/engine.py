@@ -10,7 +10,8 @@ scheduler or a SLURM/PBS cluster (dask-jobqueue).
   a task whose worker dies is rerun on another worker by the scheduler (Dask's
   ``distributed.scheduler.allowed-failures`` times); the other scans go on.
 * **Recorded.** Each scan run gets ``logs/<sub>[_ses]_scan.json`` (status, error, seconds,
-  worker, finish time); a scan skipped as done keeps its old record.
+  worker, finish time, QC warnings); a scan skipped as done keeps its old record. Each scan's
+  QC warnings are also printed (``sub-01: QC warning: ...``) and are in its summary.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class ScanOutcome:
     seconds: float = 0.0
     worker: str = ""
     finished_utc: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def run_scans(
@@ -148,10 +150,11 @@ def run_scans(
             failed += outcome.status == "failed"
             bar.update(1)
             bar.set_postfix(done=bar.n - failed, failed=failed, remaining=bar.total - bar.n, refresh=True)
-            line = (f"{outcome.key}: ok in {outcome.seconds:.1f} s on {outcome.worker}" if outcome.status == "ok"
-                    else f"{outcome.key}: failed: {outcome.error}")
+            lines = [f"{outcome.key}: ok in {outcome.seconds:.1f} s on {outcome.worker}" if outcome.status == "ok"
+                     else f"{outcome.key}: failed: {outcome.error}"]
+            lines += [f"{outcome.key}: QC warning: {warning}" for warning in outcome.warnings]
             if stream is not None:
-                bar.write(line, file=stream)
+                bar.write("\n".join(lines), file=stream)
     bar.close()
     return outcomes
 
@@ -174,7 +177,8 @@ def process_scan(job: ScanJob, out_dir: str, config: PipelineConfig, sources: li
         write_scan_outputs(result, job, Path(out_dir), sources=sources, command=command)
     except B12BrainError as err:
         return ScanOutcome(job.key, "failed", str(err), round(time.perf_counter() - start, 2), worker, _now())
-    return ScanOutcome(job.key, "ok", "", round(time.perf_counter() - start, 2), worker, _now())
+    return ScanOutcome(job.key, "ok", "", round(time.perf_counter() - start, 2), worker, _now(),
+                       tuple(str(w) for w in result.warnings))
 
 
 def read_logs(out_dir: Path) -> dict[str, dict[str, Any]]:

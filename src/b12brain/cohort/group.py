@@ -65,13 +65,17 @@ def build_group_table(index: CohortIndex, participants: Participants, out_dir: P
 def write_group_outputs(table: pd.DataFrame, out_dir: Path, *, notes: tuple[str, ...] = (),
                         command: str | None = None) -> GroupResult:
     """Write ``group/``: the table as ``b12brain_group.tsv`` and ``.parquet``, ``summary.json``
-    (counts by status, dataset notes) and ``qc_gallery.html``; all at once or nothing."""
+    (counts by status, every scan that is not ``ok`` and why, dataset notes) and
+    ``qc_gallery.html``; all at once or nothing."""
     folder = out_dir / GROUP_FOLDER
     counts = {status: int((table["status"] == status).sum()) for status in ("ok", "failed", "skipped")}
     with staged_output_dir(folder, overwrite=True, command=command) as stage:
         table.to_csv(stage / f"{TABLE_NAME}.tsv", sep="\t", index=False, na_rep="n/a")
         table.to_parquet(stage / f"{TABLE_NAME}.parquet", index=False)
+        not_ok = table[table["status"] != "ok"]
         summary = {"rows": len(table), "by_status": counts, "dataset_notes": list(notes),
+                   "not_ok": [{"participant_id": r.participant_id, "session_id": r.session_id, "status": r.status,
+                               "error": r.error} for r in not_ok.itertuples()],
                    "statistics": run_statistics(table, stage)}
         (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         write_gallery(table, stage / "qc_gallery.html")
