@@ -46,21 +46,26 @@ def test_every_image_and_table_has_a_bids_derivative_name(job: ScanJob, derivati
 
 
 def test_dataset_description_declares_a_derivative_with_its_generator(tmp_path: Path) -> None:
-    document = dataset_description(tmp_path / "raw", is_bids=True, model_sha256="ab" * 32)
+    document = dataset_description(tmp_path / "raw", is_bids=True, segmenter="learned", model_sha256="ab" * 32)
     assert document["DatasetType"] == "derivative"
     generated = document["GeneratedBy"][0]
     assert generated["Name"] == "b12brain" and generated["ModelSHA256"] == "ab" * 32 and generated["Version"]
     assert document["SourceDatasets"] == [{"URL": (tmp_path / "raw").as_uri()}]
-    assert "ModelSHA256" not in dataset_description(tmp_path, is_bids=False, model_sha256=None)["GeneratedBy"][0]
+    classical = dataset_description(tmp_path, is_bids=False, segmenter="classical", model_sha256=None)["GeneratedBy"][0]
+    assert "ModelSHA256" not in classical and "classical segmenter" in classical["Description"]
 
 
 def test_output_folder_must_be_empty_or_b12brains_own(tmp_path: Path) -> None:
-    description = dataset_description(tmp_path / "raw", is_bids=True, model_sha256=None)
+    description = dataset_description(tmp_path / "raw", is_bids=True, segmenter="classical", model_sha256=None)
     out = tmp_path / "out"
     prepare_derivative(out, description)
     assert json.loads((out / "dataset_description.json").read_text()) == description
     assert (out / ".bidsignore").read_text() == BIDSIGNORE
     prepare_derivative(out, description)  # its own: accepted again
+    learned = dataset_description(tmp_path / "raw", is_bids=True, segmenter="learned", model_sha256="ab" * 32)
+    with pytest.raises(OutputError, match="another b12brain version, segmenter, model"):
+        prepare_derivative(out, learned)  # never mixes results of two models
+    assert json.loads((out / "dataset_description.json").read_text()) == description
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -117,7 +117,8 @@ def _participant_level(args: argparse.Namespace, index: CohortIndex, options: Cl
     config = PipelineConfig(segmenter=args.segmenter, model=args.model)
     segmenter = get_segmenter(config.segmenter, model=config.model)  # weights checked before any work
     prepare_derivative(args.output_dir, dataset_description(
-        index.source, is_bids=index.is_bids, model_sha256=segmenter.provenance.get("model_sha256")))
+        index.source, is_bids=index.is_bids, segmenter=segmenter.name,
+        model_sha256=segmenter.provenance.get("model_sha256")))
     skipped = [job for job in index.jobs if not job.runnable]
     for job in skipped:
         print(f"b12brain bids: skipped {job.key}: {job.problem}", file=sys.stderr)

@@ -63,11 +63,12 @@ def derivative_names(job: ScanJob) -> dict[str, str]:
     }
 
 
-def dataset_description(source: Path, *, is_bids: bool, model_sha256: str | None) -> dict[str, Any]:
-    """``dataset_description.json`` of the derivative dataset."""
+def dataset_description(source: Path, *, is_bids: bool, segmenter: str, model_sha256: str | None) -> dict[str, Any]:
+    """``dataset_description.json`` of the derivative dataset made from ``source`` with the
+    named segmenter (and its weights' SHA-256)."""
     generated = {"Name": "b12brain", "Version": __version__,
-                 "Description": "white-matter lesion segmentation, localisation and cohort table; research "
-                 "software, not a diagnosis"}
+                 "Description": f"white-matter lesions found by the {segmenter} segmenter, localised and measured; "
+                 "research software, not a diagnosis"}
     if model_sha256:
         generated["ModelSHA256"] = model_sha256
     document: dict[str, Any] = {
@@ -89,7 +90,8 @@ def prepare_derivative(out_dir: Path, description: dict[str, Any]) -> None:
     ------
     OutputError
         ``out_dir`` holds files but no ``dataset_description.json`` of b12brain (it is not
-        b12brain's derivative: b12brain writes into nothing else), or another dataset's one.
+        b12brain's derivative: b12brain writes into nothing else), another dataset's one, or
+        one of b12brain with another version, segmenter, model or source.
     """
     path = out_dir / "dataset_description.json"
     if path.is_file():
@@ -102,7 +104,9 @@ def prepare_derivative(out_dir: Path, description: dict[str, Any]) -> None:
             raise OutputError(out_dir, "is another derivative dataset (its dataset_description.json does not name "
                               "b12brain as GeneratedBy); choose another output folder")
         if found != description:
-            write_text_file(_json_text(description), path, overwrite=True)
+            # Results of another version, segmenter, model or source must not be mixed with these.
+            raise OutputError(path, "describes results of another b12brain version, segmenter, model or source "
+                              "dataset than this run's; choose another output folder (or rerun with the same)")
     else:
         if out_dir.is_dir() and any(p for p in out_dir.iterdir() if not p.name.startswith(".")):
             raise OutputError(out_dir, "exists and holds files but no dataset_description.json; b12brain writes only "
