@@ -48,6 +48,7 @@ class ScanJob:
 
     @property
     def runnable(self) -> bool:
+        """Whether the job has a FLAIR and nothing that stops it."""
         return not self.problem and self.flair is not None
 
 
