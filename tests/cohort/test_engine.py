@@ -111,6 +111,7 @@ def test_a_killed_worker_costs_no_scan_and_a_rerun_recomputes_nothing(
     assert "participant level: 3 ok, 1 failed, 0 done before" in stdout
     assert "sub-04: failed: " in stderr and "sub-04_FLAIR.nii.gz" in stderr
 
+    assert not [p for p in out.rglob("*") if "b12brain-partial" in p.name]  # the killed scan's staging is gone
     logs = {path.stem: json.loads(path.read_text()) for path in (out / "logs").glob("*_scan.json")}
     assert logs.pop("sub-04_scan")["status"] == "failed"
     assert {record["status"] for record in logs.values()} == {"ok"} and len(logs) == 3
