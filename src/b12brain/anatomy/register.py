@@ -149,11 +149,14 @@ def _brain_in_head(
     subject: Volume, head: BoolArray, fixed: sitk.Image, atlas_brain: sitk.Image, transform: sitk.Transform
 ) -> float:
     """Fraction of the aligned atlas brain, on the registration grid, inside the head."""
-    brain = sitk.GetArrayViewFromImage(
+    # Copies, not views: a view of the temporary image Resample returns would outlive the image
+    # (freed as soon as the call returns) and read freed memory, which a worker that hands freed
+    # memory back to the system at once (Dask sets MALLOC_TRIM_THRESHOLD_) sees as garbage.
+    brain = sitk.GetArrayFromImage(
         sitk.Resample(atlas_brain, fixed, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     ).astype(bool)
     head_img = to_sitk(head.astype(np.uint8), subject.affine)
-    inside = sitk.GetArrayViewFromImage(
+    inside = sitk.GetArrayFromImage(
         sitk.Resample(head_img, fixed, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     ).astype(bool)
     total = int(brain.sum())

@@ -22,6 +22,7 @@ from types import FrameType
 from b12brain import __version__
 from b12brain.cli import (
     assess_cmd,
+    bids_cmd,
     cohort_cmd,
     evaluate_cmd,
     followup_cmd,
@@ -49,7 +50,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 _COMMANDS = (run_cmd, report_cmd, series_cmd, followup_cmd, send_cmd, labs_cmd, questionnaire_cmd, assess_cmd,
-             phantom_cmd, evaluate_cmd, cohort_cmd)
+             phantom_cmd, evaluate_cmd, bids_cmd, cohort_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,1 +1,1 @@
-"""Cohort analyses: many subjects at once (statistics, simulated cohorts, BIDS datasets)."""
+"""Cohorts: BIDS datasets and CSV manifests run on Dask, their group table, statistics and simulated cohorts."""
