@@ -55,3 +55,22 @@ def test_a_scan_b12brain_refuses_is_a_failed_outcome_not_an_exception(tmp_path: 
                            [], None)
     assert outcome.status == "failed" and str(flair) in outcome.error and outcome.worker
     assert not (tmp_path / "out" / "sub-01").exists()
+
+
+def test_the_group_level_runs_the_cohort_statistics_on_its_table(tmp_path: Path) -> None:
+    from b12brain.cohort.simulate import SimulationConfig, simulate_cohort
+
+    table = simulate_cohort(SimulationConfig(n=300, seed=2)).table.assign(status="ok", error="", qc_flags="")
+    write_group_outputs(table, tmp_path)
+    summary = json.loads((tmp_path / "group" / "summary.json").read_text())
+    assert summary["statistics"].endswith("statistics/summary.html") and "on 300 subjects" in summary["statistics"]
+    effects = pd.read_csv(tmp_path / "group" / "statistics" / "effects.tsv", sep="\t")
+    assert {"b12", "cb12"} <= set(effects["exposure"]) and "periventricular_ml" in set(effects["outcome"])
+
+
+def test_a_table_the_statistics_cannot_use_still_gets_its_group_outputs(tmp_path: Path) -> None:
+    table = pd.DataFrame({"participant_id": ["sub-01"], "session_id": [""], "status": ["failed"], "error": ["x"],
+                          "qc_flags": [""]})
+    write_group_outputs(table, tmp_path)
+    summary = json.loads((tmp_path / "group" / "summary.json").read_text())
+    assert summary["statistics"].startswith("not run: ") and (tmp_path / "group" / "b12brain_group.tsv").exists()
