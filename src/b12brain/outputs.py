@@ -47,7 +47,9 @@ from b12brain.types import Volume
 #: series a run chose in a study, CD or archive, and why) and ``inputs[].series_uid`` added.
 #: 1.5 (2026-12-07): ``dicom_outputs`` (with ``run``: the DICOM objects written for the archive,
 #: ``written``, and why any was not, ``not_written``) added.
-SUMMARY_SCHEMA_VERSION = "1.5"
+#: 1.6 (2026-12-07): ``self_check`` (the per-scan self-check: synthetic lesions found by size,
+#: volume error, green/amber/red rating and its rule; absent with ``run --no-self-check``) added.
+SUMMARY_SCHEMA_VERSION = "1.6"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -117,6 +119,7 @@ def write_outputs(
             f"{result.burden.lesion_ml:.2f} mL; caps/lining {result.burden.caps_lining_ml:.2f} mL "
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[_withhold(w.message, shown) for w in result.warnings],
+            self_check=result.self_check,
         )
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
@@ -191,7 +194,7 @@ def summarise(
         "outputs_grid": {"shape": list(result.flair.shape), "affine": np.round(result.flair.affine, 6).tolist(),
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
-    } | ({"series": _series_record(series, shown)} if series is not None else {})
+    } | ({"self_check": result.self_check.as_dict()} if result.self_check is not None else {}) | ({"series": _series_record(series, shown)} if series is not None else {})
 
 
 def _shown_paths(result: PipelineResult, chosen: Mapping[str, Mapping[str, Any]], *, deidentify: bool) -> dict[str, str]:
