@@ -147,6 +147,17 @@ def test_summary_json(first_run: SimpleNamespace, scan: SimpleNamespace) -> None
     assert summary["outputs_grid"]["shape"] == list(scan.phantom.flair.shape)
 
 
+def test_self_check_in_every_output(first_run: SimpleNamespace) -> None:
+    # On by default: summary.json's record, a line on stdout, the report's section.
+    check = json.loads((first_run.out / "summary.json").read_text())["self_check"]
+    assert check["rating"] in {"green", "amber", "red"} and "[U]" in check["rule"]
+    assert sum(b["inserted"] for b in check["detection_by_size"].values()) == len(check["lesions"]) > 0
+    assert isinstance(check["sees_0_1_ml"], bool)
+    assert f"self-check {check['rating'].upper()}: found" in first_run.stdout
+    report = (first_run.out / "report.html").read_text()
+    assert "Self-check" in report and "rule [U]: red when fewer than half of the 0.1 mL" in report
+
+
 def test_lesions_csv(first_run: SimpleNamespace) -> None:
     with (first_run.out / "lesions.csv").open(newline="") as handle:
         reader = csv.DictReader(handle)
@@ -249,7 +260,7 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     expected = {
         "--flair", "--t1", "--out", "--segmenter", "--threshold", "--min-lesion-ml", "--no-edge-refinement",
-        "--overwrite", "--quiet",
+        "--self-check", "--no-self-check", "--overwrite", "--quiet",
     }
     parser = build_parser()
     run_parser = next(a for a in parser._subparsers._group_actions if hasattr(a, "choices")).choices["run"]  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from typing import Any
 
 from b12brain.errors import InputFileError
 
-SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5")
+SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5", "1.6")
 SIDECAR_NAME = "flair.json"
 _REQUIRED = ("summary.json", "lesions.csv", "lesion_labels.nii.gz")
 #: Sidecar fields that identify the patient, compared across visits when present.
