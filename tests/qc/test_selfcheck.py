@@ -131,7 +131,7 @@ def test_a_segmenter_that_sees_bright_voxels_finds_the_lesions_of_every_size() -
 
 def test_record_fields() -> None:
     record = _check(_Bright()).as_dict()
-    assert {"rating", "rule", "detection_rate", "detection_by_size", "sees_0_1_ml", "detection_rate_0_1_ml",
+    assert {"rating", "rule", "caveat", "detection_rate", "detection_by_size", "sees_0_1_ml", "detection_rate_0_1_ml",
             "volume_error_percent", "volume_error_definition", "seed", "not_placed", "not_visible",
             "slices_rerun", "seconds", "lesions"} <= set(record)
     assert record["rule"] == RATING_RULE and "[U]" in record["rule"]

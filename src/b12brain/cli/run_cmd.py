@@ -67,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--self-check", action=argparse.BooleanOptionalAction, default=True,
                         help="insert synthetic lesions of known size into this scan's normal-appearing white matter, "
                              "segment again and rate how well lesions are seen here (summary.json 'self_check', QC "
-                             "image, report; about 1 s on a clinical FLAIR; default: on)")
+                             "image, report; adds about a fifth to a run's time; default: on)")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds an unchanged b12brain result (checked "

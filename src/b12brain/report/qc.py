@@ -101,7 +101,7 @@ def write_qc_image(
     if self_check is not None:
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=len(handles), frameon=False,
                    labelcolor="white", fontsize=8)
-        fig.text(0.5, 0.005, f"{self_check.describe()} (rating: b12brain's own rule [U], see summary.json)",
+        fig.text(0.5, 0.005, f"{self_check.describe()} (rating: b12brain's own rule [U]; not proof that the real lesions were found; see summary.json)",
                  color=RATING_COLOURS[self_check.rating], fontsize=8, ha="center", va="bottom", wrap=True)
         bottom = 0.08
     else:
