@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from b12brain.geometry import CONNECTIVITY_26
@@ -75,6 +76,8 @@ BRIGHT_SD = 3.0
 CLEARANCE_MM = 5.0
 SPACING_MM = 10.0
 SUBSAMPLE_MM = 0.5
+#: A voxel's lesion share below this is none (the phantom engine's level for "absent").
+SHARE_ABSENT = 1e-3
 _PLACE_TRIES = 60
 
 #: b12brain's own rating rule [U], stated in every record.
@@ -96,7 +99,13 @@ WARNING_CODE = "self_check.small_lesions_missed"
 
 @dataclass(frozen=True)
 class SyntheticLesion:
-    """One inserted lesion: its design, what was inserted, and what the segmenter made of it."""
+    """One inserted lesion: its design, what was inserted, and what the segmenter made of it.
+
+    ``design_ml`` is its equivalent-sphere volume as drawn, ``inserted_ml`` the sum of its
+    share of each voxel of the scan's grid; ``contrast`` the median FLAIR of its outline over
+    the tissue it replaced, ``peak_contrast`` that of a voxel it fills wholly; ``centre_mm`` is
+    in world (scanner RAS) mm; ``segmented_ml`` the volume of the lesions found overlapping it.
+    """
 
     design_ml: float
     inserted_ml: float
@@ -245,38 +254,11 @@ def run_self_check(
         Seed of the lesions' shapes, sizes, contrasts and places.
     """
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    spacing = np.asarray(flair.spacing_mm, np.float64)
-    clearance = _clearance_mm(flair.data, anatomy, found, spacing)
-    data = np.array(flair.data, np.float32)
+    original = np.asarray(flair.data, np.float32)
+    data = original.copy()
     outlines = np.zeros(data.shape, np.int32)
-    touched = np.zeros(data.shape[2], bool)
-    placed: list[tuple[np.ndarray, float]] = []
-    drawn: list[tuple[float, float, float, float, np.ndarray]] = []
-    not_placed = not_visible = 0
-    for design_ml in sorted(DESIGN_ML, reverse=True):  # the largest are the hardest to fit
-        diameter = 2.0 * _radius_mm(design_ml)
-        shape = ndi.gaussian_filter(blob(rng, diameter).astype(np.float32), LESION_EDGE_MM)
-        target = float(rng.uniform(*CONTRAST_RANGE))
-        centre = _place(rng, clearance, spacing, diameter / 2.0, placed)
-        if centre is None:
-            not_placed += 1
-            continue
-        box, share = _share_on_grid(shape, centre, spacing, data.shape)
-        outline = visible_lesion(share, share * np.float32(MAX_CONTRAST - 1.0))
-        contrast = min(MAX_CONTRAST, 1.0 + (target - 1.0) / float(np.median(share[outline]))) if outline.any() else 1.0
-        outline = visible_lesion(share, share * np.float32(contrast - 1.0))
-        if not outline.any():
-            not_visible += 1
-            continue
-        placed.append((centre * spacing, diameter / 2.0))
-        data[box] *= 1.0 + share * np.float32(contrast - 1.0)
-        outlines[box][outline] = len(drawn) + 1
-        touched[box[2]][share.max(axis=(0, 1)) > 1e-3] = True
-        voxel_ml = flair.voxel_volume_ml
-        world = flair.affine @ np.append(centre, 1.0)
-        drawn.append((design_ml, float(share.sum()) * voxel_ml, target, contrast, world[:3]))
-
+    drawn, not_placed, not_visible = _insert_lesions(data, outlines, flair, anatomy, found, seed)
+    touched = (data != original).any(axis=(0, 1))  # the slices whose signal changed
     rerun = np.flatnonzero(ndi.binary_dilation(touched, iterations=CONTEXT)) if touched.any() else np.array([], int)
     lesions: list[SyntheticLesion] = []
     if drawn:
@@ -304,6 +286,42 @@ def run_self_check(
             ))
     check = SelfCheck(seed, tuple(lesions), not_placed, not_visible, int(rerun.size), time.perf_counter() - start)
     return _with_warnings(check, flair.source)
+
+
+def _insert_lesions(
+    data: FloatArray, outlines: npt.NDArray[np.int32], flair: Volume, anatomy: Anatomy, found: BoolArray, seed: int
+) -> tuple[list[tuple[float, float, float, float, np.ndarray]], int, int]:
+    """Draw, place and insert the lesions of :data:`DESIGN_ML` into ``data`` (a copy of
+    ``flair``'s), writing each one's outline into ``outlines`` (1, 2, ...); return each
+    inserted lesion's (design mL, inserted mL, outline contrast, peak contrast, world centre)
+    and the counts of lesions not placed and not visible."""
+    rng = np.random.default_rng(seed)
+    spacing = np.asarray(flair.spacing_mm, np.float64)
+    clearance = _clearance_mm(flair.data, anatomy, found, spacing)
+    placed: list[tuple[np.ndarray, float]] = []
+    drawn: list[tuple[float, float, float, float, np.ndarray]] = []
+    not_placed = not_visible = 0
+    for design_ml in sorted(DESIGN_ML, reverse=True):  # the largest are the hardest to fit
+        radius = _radius_mm(design_ml)
+        shape = ndi.gaussian_filter(blob(rng, 2.0 * radius).astype(np.float32), LESION_EDGE_MM)
+        target = float(rng.uniform(*CONTRAST_RANGE))
+        centre = _place(rng, clearance, spacing, radius, placed)
+        if centre is None:
+            not_placed += 1
+            continue
+        box, share = _share_on_grid(shape, centre, spacing, data.shape)
+        outline = visible_lesion(share, share * np.float32(MAX_CONTRAST - 1.0))
+        contrast = min(MAX_CONTRAST, 1.0 + (target - 1.0) / float(np.median(share[outline]))) if outline.any() else 1.0
+        outline = visible_lesion(share, share * np.float32(contrast - 1.0))
+        if not outline.any():
+            not_visible += 1
+            continue
+        placed.append((centre * spacing, radius))
+        data[box] *= 1.0 + share * np.float32(contrast - 1.0)
+        outlines[box][outline] = len(drawn) + 1
+        world = flair.affine @ np.append(centre, 1.0)
+        drawn.append((design_ml, float(share.sum()) * flair.voxel_volume_ml, target, contrast, world[:3]))
+    return drawn, not_placed, not_visible
 
 
 def _with_warnings(check: SelfCheck, source: str) -> SelfCheck:
@@ -405,4 +423,5 @@ def _share_on_grid(
     sampled = ndi.map_coordinates(shape, coords, order=1, cval=0.0)
     m = [s.stop - s.start for s in box]
     share = sampled.reshape(m[0], counts[0], m[1], counts[1], m[2], counts[2]).mean(axis=(1, 3, 5))
+    share[share < SHARE_ABSENT] = 0.0  # the soft edge's far tail changes no slice
     return (box[0], box[1], box[2]), np.clip(share, 0.0, 1.0).astype(np.float32)
