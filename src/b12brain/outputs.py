@@ -49,7 +49,9 @@ from b12brain.types import Volume
 #: 1.5 (2026-12-07): ``dicom_outputs`` (with ``run``: the DICOM objects written for the archive,
 #: ``written``, and why any was not, ``not_written``) added.
 #: 1.6 (2026-12-07): ``subject`` (patient and study identifiers exactly as given, the visit date
-#: and where each came from, :mod:`b12brain.subject`) added.
+#: and where each came from, :mod:`b12brain.subject`) and ``self_check`` (the per-scan self-check:
+#: synthetic lesions found by size, volume error, green/amber/red rating and its rule; absent with
+#: ``run --no-self-check``) added.
 SUMMARY_SCHEMA_VERSION = "1.6"
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
@@ -122,6 +124,7 @@ def write_outputs(
             f"{result.burden.lesion_ml:.2f} mL; caps/lining {result.burden.caps_lining_ml:.2f} mL "
             f"- b12brain {__version__}, not a diagnosis",
             warnings=[_withhold(w.message, shown) for w in result.warnings],
+            self_check=result.self_check,
         )
         for name, content in (extra_json or {}).items():
             _write_json(dict(content), stage / name)
@@ -203,7 +206,7 @@ def summarise(
         "outputs_grid": {"shape": list(result.flair.shape), "affine": np.round(result.flair.affine, 6).tolist(),
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
-    } | ({"series": _series_record(series, shown)} if series is not None else {})
+    } | ({"self_check": result.self_check.as_dict()} if result.self_check is not None else {}) | ({"series": _series_record(series, shown)} if series is not None else {})
 
 
 def _shown_paths(result: PipelineResult, chosen: Mapping[str, Mapping[str, Any]], *, deidentify: bool) -> dict[str, str]:

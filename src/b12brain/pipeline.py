@@ -23,6 +23,7 @@ from b12brain.preprocess.coregister import check_overlap
 from b12brain.preprocess.orient import to_canonical
 from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1
 from b12brain.qc.contrast import check_flair_contrast, check_metadata, check_t1_contrast, tissue_cores
+from b12brain.qc.selfcheck import SelfCheck, run_self_check
 from b12brain.quantify import (
     LESION_CLASSES,
     Burden,
@@ -31,13 +32,7 @@ from b12brain.quantify import (
     set_apart_caps_and_lining,
     summarise_burden,
 )
-from b12brain.segment import (
-    Segmenter,
-    drop_small_lesions,
-    get_segmenter,
-    lesion_mask_from_probability,
-)
-from b12brain.segment.edges import brain_tissue_ceiling, refine_lesion_edges
+from b12brain.segment import Segmenter, found_lesion_mask, get_segmenter
 from b12brain.subject import check_same_patient
 from b12brain.types import BoolArray, FloatArray, QCWarning, Volume
 
@@ -66,6 +61,11 @@ class PipelineConfig:
         surroundings, and drop detections whose surroundings are brighter than brain tissue
         (:mod:`b12brain.segment.edges`); False keeps the segmenter's lesions and edges
         (``probability >= threshold``).
+    self_check : bool
+        Insert synthetic lesions into the scan's normal-appearing white matter, segment again
+        and rate how well lesions are seen in this scan (:mod:`b12brain.qc.selfcheck`). Off by
+        default until validated: on the 12 expert-labelled validation scans its rate did not follow
+        the true lesion recall (docs/accuracy.md, "Per-scan self-check").
     """
 
     segmenter: str = "learned"
@@ -73,6 +73,7 @@ class PipelineConfig:
     min_lesion_ml: float | None = None
     model: Path | str | None = None
     refine_edges: bool = True
+    self_check: bool = False
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
@@ -88,7 +89,8 @@ class PipelineResult:
     ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
     lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
     ``caps_lining_mask`` instead. ``warnings`` holds every QC warning (reader, scan checks,
-    tissue contrast, atlas fit, T1 checks); ``qc_figures`` the figures of the scan, contrast and
+    tissue contrast, atlas fit, T1 checks, self-check); ``self_check`` the per-scan self-check
+    (None with ``PipelineConfig(self_check=False)``); ``qc_figures`` the figures of the scan, contrast and
     atlas checks and
     ``t1_check`` those of the T1 (None without a T1); see docs/scan-qc.md.
     """
@@ -113,6 +115,7 @@ class PipelineResult:
     warnings: tuple[QCWarning, ...] = ()
     qc_figures: dict[str, float] = field(default_factory=dict)
     t1_check: T1Check | None = None
+    self_check: SelfCheck | None = None
 
     def class_map(self) -> npt.NDArray[np.uint8]:
         """Voxel map of lesion classes: 0 none, 1 periventricular, 2 deep, 3 juxtacortical, 4 infratentorial."""
@@ -248,19 +251,14 @@ def run_pipeline(
     with clock(f"lesion segmentation ({segmenter.name})"):
         # Neither segmenter reads a T1 yet (the T1 is only checked, see b12brain.qc.t1).
         probability = segmenter.predict(corrected, anatomy, None)
-        mask = lesion_mask_from_probability(
-            probability, threshold, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml
+        mask = found_lesion_mask(
+            probability,
+            corrected,
+            anatomy,
+            threshold=threshold,
+            min_lesion_ml=min_lesion_ml,
+            refine_edges=config.refine_edges,
         )
-        if config.refine_edges:
-            levels = anatomy.levels
-            mask = refine_lesion_edges(
-                mask,
-                corrected.data,
-                anatomy.parenchyma,
-                canonical.spacing_mm,
-                ceiling=brain_tissue_ceiling(levels.wm, levels.wm_sd, levels.gm),
-            )
-            mask = drop_small_lesions(mask, canonical.voxel_volume_ml, min_lesion_ml=min_lesion_ml)
     with clock("quantification"):
         places = {"ventricles": anatomy.ventricles, "cortex": anatomy.cortex, "infratentorial": anatomy.infratentorial}
         lesion_mask, caps_lining_mask, caps_lining = set_apart_caps_and_lining(
@@ -268,6 +266,19 @@ def run_pipeline(
         )
         lesions, labels = measure_lesions(lesion_mask, canonical.affine, **places)
         burden = _burden(lesions, caps_lining, anatomy, canonical.voxel_volume_ml, mask)
+    self_check = None
+    if config.self_check:
+        with clock("self-check (synthetic lesions in this scan's white matter)"):
+            self_check = run_self_check(
+                corrected,
+                anatomy,
+                segmenter,
+                probability=probability,
+                found=mask,
+                threshold=threshold,
+                min_lesion_ml=min_lesion_ml,
+                refine_edges=config.refine_edges,
+            )
     return PipelineResult(
         flair=flair_native,
         t1=t1_native,
@@ -292,9 +303,11 @@ def run_pipeline(
         + scan.warnings
         + contrast.warnings
         + atlas_warnings
-        + (t1_check.warnings if t1_check is not None else ()),
+        + (t1_check.warnings if t1_check is not None else ())
+        + (self_check.warnings if self_check is not None else ()),
         qc_figures={**scan.figures, **contrast.figures, **atlas_figures},
         t1_check=t1_check,
+        self_check=self_check,
     )
 
 

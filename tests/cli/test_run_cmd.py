@@ -81,7 +81,7 @@ def first_run(scan: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -
     # capsys is function-scoped, so this module-scoped run captures its own output.
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = main(["run", "--flair", str(scan.flair), "--t1", str(scan.t1), "--out", str(out)])
+        code = main(["run", "--flair", str(scan.flair), "--t1", str(scan.t1), "--out", str(out), "--self-check"])
     return SimpleNamespace(
         code=code, out=out, stdout=stdout.getvalue(), stderr=stderr.getvalue(), hashes_before=hashes_before
     )
@@ -146,6 +146,17 @@ def test_summary_json(first_run: SimpleNamespace, scan: SimpleNamespace) -> None
     assert settings["model"].endswith("wmh_unet.onnx") and len(settings["model_sha256"]) == 64
     assert settings["refine_edges"] is True
     assert summary["outputs_grid"]["shape"] == list(scan.phantom.flair.shape)
+
+
+def test_self_check_in_every_output(first_run: SimpleNamespace) -> None:
+    # With --self-check: summary.json's record, a line on stdout, the report's section.
+    check = json.loads((first_run.out / "summary.json").read_text())["self_check"]
+    assert check["rating"] in {"green", "amber", "red"} and "[U]" in check["rule"]
+    assert sum(b["inserted"] for b in check["detection_by_size"].values()) == len(check["lesions"]) > 0
+    assert isinstance(check["sees_0_1_ml"], bool)
+    assert f"self-check {check['rating'].upper()}: found" in first_run.stdout
+    report = (first_run.out / "report.html").read_text()
+    assert "Self-check" in report and "rule [U]: red when fewer than half of the 0.1 mL" in report
 
 
 def test_lesions_csv(first_run: SimpleNamespace) -> None:
@@ -271,7 +282,7 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     expected = {
         "--flair", "--t1", "--out", "--segmenter", "--threshold", "--min-lesion-ml", "--no-edge-refinement",
-        "--overwrite", "--quiet",
+        "--self-check", "--no-self-check", "--overwrite", "--quiet",
     }
     parser = build_parser()
     run_parser = next(a for a in parser._subparsers._group_actions if hasattr(a, "choices")).choices["run"]  # type: ignore[union-attr]
@@ -304,6 +315,7 @@ def test_dicom_folder_flair(scan: SimpleNamespace, tmp_path: Path, write_dicom_s
     np.testing.assert_allclose(mask.affine, loaded.affine, atol=1e-4)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["inputs"][0]["sha256"] == before
+    assert "self_check" not in summary  # off unless asked for: not yet validated (docs/accuracy.md)
     # Same scan, so the lesions agree with the truth on the phantom's grid.
     assert np.allclose(loaded.affine, volume.affine, atol=1e-3)
     found = np.asarray(mask.dataobj) > 0

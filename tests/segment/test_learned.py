@@ -141,6 +141,23 @@ def test_batch_size_does_not_change_the_answer(model_path: Path, tmp_path: Path)
     np.testing.assert_array_equal(LearnedSegmenter.from_file(fixed).predict(flair, anatomy, None), reference)
 
 
+def test_rerunning_some_slices_matches_a_whole_run(model_path: Path) -> None:
+    # The self-check's path: a scan changed on slices 3-4 is re-predicted on them and their
+    # neighbours only, the rest taken from the first prediction.
+    flair, anatomy, _ = scene((60, 64, 12), (0.9, 0.9, 6.0))
+    segmenter = LearnedSegmenter.from_file(model_path)
+    before = segmenter.predict(flair, anatomy, None)
+    changed = flair.data.copy()
+    changed[30:36, 40:46, 3:5] *= 1.6
+    again = flair.with_data(changed)
+    whole = segmenter.predict(again, anatomy, None)
+    part = segmenter.predict(again, anatomy, None, slices=[2, 3, 4, 5], base=before)
+    assert whole[31:35, 41:45, 3:5].min() > 0.5 and before[30:36, 40:46, 3:5].max() < 0.5
+    np.testing.assert_allclose(part, whole, atol=0.02)
+    untouched = [0, 1, 6, 7, 8, 9, 10, 11]
+    np.testing.assert_array_equal(part[:, :, untouched], before[:, :, untouched])
+
+
 def test_session_is_loaded_once_per_file(model_path: Path) -> None:
     a = LearnedSegmenter(model_path=model_path).load()
     b = LearnedSegmenter.from_file(model_path).load()

@@ -64,6 +64,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="keep the segmenter's own lesions and edges (probability >= threshold); by default "
                         "each lesion's edge is put at the FLAIR half-maximum between it and the tissue around it, "
                         "and a lesion whose surroundings are brighter than brain tissue is dropped")
+    parser.add_argument("--self-check", action=argparse.BooleanOptionalAction, default=False,
+                        help="insert synthetic lesions of known size into this scan's normal-appearing white matter, "
+                             "segment again and rate how well lesions are seen here (summary.json 'self_check', QC "
+                             "image, report; adds about a fifth to a run's time). Default: off, as it is not yet validated: on "
+                             "expert-labelled scans its rate did not follow the true lesion recall (docs/accuracy.md)")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds an unchanged b12brain result (checked "
@@ -100,6 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         min_lesion_ml=args.min_lesion_ml,
         model=args.model,
         refine_edges=args.refine_edges,
+        self_check=args.self_check,
     )
     # Every check a user can fail runs before the first progress line and before any work, and
     # each runs once: --out is locked first (a second run on it fails at once), then the
@@ -151,6 +157,8 @@ def handle(args: argparse.Namespace) -> int:
         + f"; caps/lining {b.caps_lining_ml:.2f} mL (not counted as lesions)"
         + f"; Fazekas estimate PV {b.fazekas.periventricular}, deep {b.fazekas.deep}"
     )
+    if result.self_check is not None:
+        print(result.self_check.describe())
     if extra:
         print(f"assessment: urgency {assessment.urgency}; B12 status {assessment.b12_status}; "
               f"neurological involvement {assessment.neurological_involvement}; "

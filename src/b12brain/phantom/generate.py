@@ -55,7 +55,7 @@ SLICE_MM_RANGE = (1.0, 10.0)
 #: Most punctate lesions a phantom may ask for.
 MAX_PUNCTATE = 200
 #: Gaussian sigma (mm) that gives lesions their soft partial-volume edge in the signal.
-_LESION_EDGE_MM = 0.7
+LESION_EDGE_MM = 0.7
 #: A lesion is in the truth where its FLAIR excess over white matter reaches this somewhere
 #: (in each slice, on thick slices): twice the spread of white matter on clinical scans (7-12 %
 #: of its level on the shared ones), the least a reader can tell from normal tissue.
@@ -207,7 +207,7 @@ def render_phantom(
     wm_b = atlas.wm[box] * (1.0 - growth)
     csf_b = atlas.csf[box] + (atlas.gm[box] + atlas.wm[box]) * growth
     lesion_b = lesions.pv_box | lesions.deep_box
-    edge = np.float32(_LESION_EDGE_MM)
+    edge = np.float32(LESION_EDGE_MM)
     lesion_soft = ndi.gaussian_filter(lesion_b.astype(np.float32), edge)
     flair_les = ndi.gaussian_filter(lesions.flair_factor_box, edge)
     t1_les = ndi.gaussian_filter(lesions.t1_factor_box, edge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +13,9 @@ from b12brain.io.atomic import atomic_path
 from b12brain.preprocess.orient import to_canonical
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.types import Volume
+
+if TYPE_CHECKING:
+    from b12brain.qc.selfcheck import SelfCheck
 
 #: Outline colour of each lesion class (colour-blind-safe Okabe-Ito palette).
 CLASS_COLOURS = {
@@ -23,6 +27,8 @@ CLASS_COLOURS = {
 VENTRICLE_COLOUR = "#0072B2"
 CAPS_LINING_COLOUR = "#F0E442"
 WARNING_COLOUR = "#FF9900"
+#: Colour of the self-check line by its rating.
+RATING_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00"}
 
 
 def write_qc_image(
@@ -34,6 +40,7 @@ def write_qc_image(
     title: str,
     caps_lining: npt.NDArray[np.bool_] | None = None,
     warnings: Sequence[str] = (),
+    self_check: SelfCheck | None = None,
     max_slices: int = 16,
 ) -> Path:
     """Save a PNG grid of axial slices in radiological convention (patient's right on the left).
@@ -50,6 +57,9 @@ def write_qc_image(
         Caps and pencil-thin lining of the ventricles (not lesions), outlined dashed.
     warnings : sequence of str
         QC warnings of the run, printed in orange under the title (one line each).
+    self_check : SelfCheck, optional
+        The run's self-check (:mod:`b12brain.qc.selfcheck`), one line under the slices in its
+        rating's colour, with the rule's name.
     """
     import matplotlib
 
@@ -87,14 +97,22 @@ def write_qc_image(
     if caps is not None:
         handles.append(Line2D([], [], color=CAPS_LINING_COLOUR, linestyle="dashed", label="caps/lining (not lesion)"))
     handles.append(Line2D([], [], color=VENTRICLE_COLOUR, label="ventricles"))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, labelcolor="white", fontsize=8)
+    bottom = 0.04
+    if self_check is not None:
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=len(handles), frameon=False,
+                   labelcolor="white", fontsize=8)
+        fig.text(0.5, 0.005, f"{self_check.describe()} (rating: b12brain's own rule [U]; not proof that the real lesions were found; see summary.json)",
+                 color=RATING_COLOURS[self_check.rating], fontsize=8, ha="center", va="bottom", wrap=True)
+        bottom = 0.08
+    else:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, labelcolor="white", fontsize=8)
     fig.suptitle(title, color="white", fontsize=9)
     top = 0.96
     if warnings:
         text = "\n".join(f"QC WARNING: {w}" for w in warnings)
         fig.text(0.5, 0.955, text, color=WARNING_COLOUR, fontsize=8, ha="center", va="top", wrap=True)
         top -= 0.03 * len(warnings) * 3.4 / fig.get_figheight()
-    fig.tight_layout(rect=(0, 0.04, 1, top))
+    fig.tight_layout(rect=(0, bottom, 1, top))
     try:
         with atomic_path(path, suffix=".png") as tmp:
             fig.savefig(tmp, dpi=90, facecolor="black")

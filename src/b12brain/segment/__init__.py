@@ -13,10 +13,11 @@ from b12brain.segment.base import Segmenter
 from b12brain.segment.registry import SEGMENTERS, get_segmenter
 
 if TYPE_CHECKING:
-    from b12brain.segment.postprocess import drop_small_lesions, lesion_mask_from_probability
+    from b12brain.segment.postprocess import drop_small_lesions, found_lesion_mask, lesion_mask_from_probability
 
 _LAZY = {
     "drop_small_lesions": "b12brain.segment.postprocess",
+    "found_lesion_mask": "b12brain.segment.postprocess",
     "lesion_mask_from_probability": "b12brain.segment.postprocess",
 }
 
@@ -29,4 +30,4 @@ if not TYPE_CHECKING:  # hidden from type checkers, which would accept any name 
         raise AttributeError(f"module 'b12brain.segment' has no attribute {name!r}")
 
 
-__all__ = ["SEGMENTERS", "Segmenter", "drop_small_lesions", "get_segmenter", "lesion_mask_from_probability"]
+__all__ = ["SEGMENTERS", "Segmenter", "drop_small_lesions", "found_lesion_mask", "get_segmenter", "lesion_mask_from_probability"]

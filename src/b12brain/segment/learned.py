@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage as ndi
 from scipy.special import expit
 
@@ -126,7 +127,15 @@ class LearnedSegmenter:
         path = _check_files(self.model_path)
         return {"model": str(path), "model_sha256": checksum_path(path).read_text().split()[0].lower()}
 
-    def predict(self, flair: Volume, anatomy: Anatomy, t1: Volume | None = None) -> FloatArray:
+    def predict(
+        self,
+        flair: Volume,
+        anatomy: Anatomy,
+        t1: Volume | None = None,
+        *,
+        slices: npt.ArrayLike | None = None,
+        base: FloatArray | None = None,
+    ) -> FloatArray:
         """Lesion probability (0..1, float32) of every voxel of the bias-corrected ``flair``.
 
         The FLAIR is normalised within ``anatomy.brain``, cut into the model's slice stacks,
@@ -134,6 +143,12 @@ class LearnedSegmenter:
         lesion, nor is a bright region that never reaches white matter
         (:func:`restrict_to_white_matter`: eyes and orbits, scalp, sulci). The T1 is not used
         (the network reads FLAIR only).
+
+        ``slices`` and ``base`` re-predict part of a scan: the network runs only on the axial
+        ``slices`` (canonical z indices) and every other slice is taken from ``base``, this
+        segmenter's earlier probability map of a scan that differs only where those slices'
+        stacks see it (the model reads each slice with its ``CONTEXT`` neighbours). The
+        per-scan self-check (:mod:`b12brain.qc.selfcheck`) uses it.
 
         Raises
         ------
@@ -143,8 +158,15 @@ class LearnedSegmenter:
         session = self.load()
         normalised = normalise_flair(flair.data, anatomy.brain)
         stacks, grid = to_model_grid(normalised, flair.spacing_mm)
-        logits = _run_in_batches(session, stacks, self.batch_slices, self.model_path)
-        probability = from_model_grid(expit(logits).astype(np.float32), grid)
+        if slices is None or base is None:
+            logits = _run_in_batches(session, stacks, self.batch_slices, self.model_path)
+            probability = from_model_grid(expit(logits).astype(np.float32), grid)
+        else:
+            chosen = np.unique(np.asarray(slices, np.intp))
+            probability = np.array(base, np.float32)
+            if chosen.size:
+                logits = _run_in_batches(session, stacks[chosen], self.batch_slices, self.model_path)
+                probability[:, :, chosen] = from_model_grid(expit(logits).astype(np.float32), grid)
         probability[~anatomy.brain] = 0.0
         return restrict_to_white_matter(probability, anatomy.wm, flair.spacing_mm)
 
