@@ -20,7 +20,10 @@ measured again on the reference grid, with one rule, one region and one class pe
   (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
   the larger over the visits, so that one scale applies to every visit;
 * *volume* of the group at a visit: the sum of its region's lesion fractions times the
-  reference voxel volume. A partial-volume sum keeps its value when an image is resampled (no
+  reference voxel volume, less the *noise floor*: lesion-free tissue adds the positive part of
+  its noise (fractions are clipped at 0), and more so on a sharp scan than on one smoothed by
+  resampling; the ring's own mean fraction ``b`` measures it, and a region of ``N`` voxels whose
+  fractions sum to ``S`` holds ``(S - b N) / (1 - b)`` voxels of lesion. A partial-volume sum keeps its value when an image is resampled (no
   edge is thresholded twice), so the visit carried onto the reference grid and the reference
   itself are measured alike.
 
@@ -53,6 +56,8 @@ DARK_SHARE = 0.5
 MIN_RING_VOXELS = 5
 #: A full contrast below this (10 % over the surroundings) is no lesion to measure.
 MIN_CONTRAST = 0.1
+#: Surroundings whose own mean lesion fraction reaches this are too uneven to measure against.
+MAX_FLOOR = 0.5
 JOINT_RULE = (
     "b12brain's own rule [U]: per-class change is measured jointly on the reference grid, every visit "
     "aligned to it: each lesion group's region is its voxels at any visit grown by one voxel; at each "
@@ -60,8 +65,9 @@ JOINT_RULE = (
     f"{RING_MM[0]:g}-{RING_MM[1]:g} mm around the region (voxels under {DARK_SHARE:g} of the ring's 90th "
     f"percentile left out) divided by the group's full contrast (the median contrast of its segmented voxels "
     f"whose in-plane neighbours are all segmented, else the {PEAK_PERCENTILE:g}th percentile of its segmented "
-    "voxels; the larger over the visits), clipped to 0-1; the group's volume "
-    "is the sum of its fractions times the voxel volume; the group has one class at every visit (its "
+    "voxels; the larger over the visits), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
+    "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
+    "lesion-free tissue); the group has one class at every visit (its "
     "class at the latest visit that has it)"
 )
 
@@ -114,15 +120,17 @@ def joint_volumes(
         region = regions[box] == index + 1
         distance = ndi.distance_transform_edt(~region, sampling=spacing)
         ring = (distance >= RING_MM[0]) & (distance <= RING_MM[1]) & ~any_lesion[box] & (regions[box] == 0)
-        contrasts = []
+        contrasts, backgrounds = [], []
         for flair in flairs:
             values = flair[box]
             if not np.all(values[region] > 0):  # the region leaves this scan's view
                 break
-            level = _surroundings(values[ring])
-            if level is None:
+            tissue = _surroundings(values[ring])
+            if tissue is None:
                 break
+            level = float(np.median(tissue))
             contrasts.append(values[region] / level - 1.0)
+            backgrounds.append(tissue / level - 1.0)
         if len(contrasts) < n_visits:
             continue
         peaks = [_full_contrast(c, np.isin(lab[box], ids), region)
@@ -130,7 +138,14 @@ def joint_volumes(
         peak = max(peaks, default=0.0)
         if peak < MIN_CONTRAST:
             continue
-        out[index] = [float(np.clip(c / peak, 0.0, 1.0).sum()) * voxel_ml for c in contrasts]
+        volumes = []
+        for c, b in zip(contrasts, backgrounds):
+            # Lesion-free tissue adds its noise's positive part (clipped fractions): the ring's
+            # mean clipped fraction, taken off the share of the region that is not lesion.
+            floor = float(np.clip(b / peak, 0.0, 1.0).mean())
+            total = float(np.clip(c / peak, 0.0, 1.0).sum())
+            volumes.append(max(total - floor * c.size, 0.0) / (1.0 - floor) * voxel_ml if floor < MAX_FLOOR else np.nan)
+        out[index] = volumes
     return out
 
 
@@ -145,13 +160,10 @@ def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bo
     return float(np.percentile(contrast[inside], PEAK_PERCENTILE)) if inside.any() else 0.0
 
 
-def _surroundings(ring: npt.NDArray[np.floating]) -> float | None:
-    """Median of the parenchyma in ``ring`` (see :data:`DARK_SHARE`); None if too few voxels."""
+def _surroundings(ring: npt.NDArray[np.floating]) -> npt.NDArray[np.floating] | None:
+    """The parenchyma in ``ring`` (see :data:`DARK_SHARE`); None if too few voxels."""
     ring = ring[ring > 0]
     if ring.size < MIN_RING_VOXELS:
         return None
     tissue = ring[ring >= DARK_SHARE * np.percentile(ring, 90)]
-    if tissue.size < MIN_RING_VOXELS:
-        return None
-    level = float(np.median(tissue))
-    return level if level > 0 else None
+    return tissue if tissue.size >= MIN_RING_VOXELS else None
