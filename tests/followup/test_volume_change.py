@@ -76,3 +76,13 @@ def test_a_lesion_classified_differently_at_the_two_visits_is_no_change_of_class
     assert document["lesion_ml_change_by_class"]["since_previous"]["periventricular"] == 0.0
     assert [v["joint_lesion_ml_by_class"]["periventricular"] for v in document["visits"]] == [0.0, 0.0]
     assert "jointly" in document["rules"]["volume_change"]
+
+
+def test_a_lesion_out_of_the_earlier_scans_view_is_not_measured_as_absent():
+    lesion = _sphere((14, 20, 12), 4.0)
+    flairs = [_scan(lesion, 1), _scan(lesion, 2)]
+    flairs[0][:20] = 0.0  # the earlier scan did not cover this side (aligned, 0 outside its view)
+    labels = [np.where(lesion >= 0.5, 1, 0).astype(np.int32)] * 2
+    groups, group_map = group_lesions(labels)
+    joint = joint_volumes(flairs, labels, groups, group_map, (1.0, 1.0, 1.0), 0.001)
+    assert np.isnan(joint).all()
