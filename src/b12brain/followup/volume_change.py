@@ -8,24 +8,24 @@ measured again on the reference grid, with one rule, one region and one class pe
 (:data:`JOINT_RULE`, b12brain's own rule [U]):
 
 * *region*: the voxels of the group at any visit (as the runs segmented them, on the
-  reference grid), grown by one voxel (26-neighbours; voxels nearer another group stay
-  with that group);
+  reference grid), grown by one voxel (26-neighbours; a voxel next to two groups goes to one
+  of them only);
 * *surroundings*: at each visit, the median FLAIR of the voxels :data:`RING_MM` from the
   region that are no lesion at any visit, leaving out those darker than half the ring's 90th
   percentile (the ventricles beside a periventricular lesion);
 * *lesion fraction* of a voxel at a visit: its FLAIR contrast over the surroundings (FLAIR /
   surroundings - 1) divided by the group's *full contrast*, clipped to 0-1. The full contrast is
   the median contrast of the group's *core* at a visit (segmented voxels whose in-plane
-  neighbours are all segmented: voxels filled with lesion), or, for a lesion without such a core
+  neighbours, across the coarsest voxel axis, are all segmented: voxels filled with lesion), or, for a lesion without such a core
   (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
   the larger over the visits, so that one scale applies to every visit;
 * *volume* of the group at a visit: the sum of its region's lesion fractions times the
   reference voxel volume, less the *noise floor*: lesion-free tissue adds the positive part of
   its noise (fractions are clipped at 0), and more so on a sharp scan than on one smoothed by
   resampling; the ring's own mean fraction ``b`` measures it, and a region of ``N`` voxels whose
-  fractions sum to ``S`` holds ``(S - b N) / (1 - b)`` voxels of lesion. A partial-volume sum keeps its value when an image is resampled (no
-  edge is thresholded twice), so the visit carried onto the reference grid and the reference
-  itself are measured alike.
+  fractions sum to ``S`` holds ``(S - b N) / (1 - b)`` voxels of lesion. A partial-volume sum
+  keeps its value when an image is resampled (no edge is thresholded twice), so the visit
+  carried onto the reference grid and the reference itself are measured alike.
 
 A group whose region leaves an earlier scan's view, or whose surroundings or contrast cannot
 be measured, has no joint volume (NaN) and is counted in a warning.
@@ -40,9 +40,6 @@ import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from b12brain.geometry import CONNECTIVITY_26
-
-_IN_PLANE_8 = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE_8[:, :, 1] = True
 
 #: The surroundings: voxels this far (mm) from the group's region.
 RING_MM = (2.0, 4.0)
@@ -112,6 +109,11 @@ def joint_volumes(
     grown = ndi.grey_dilation(group_map, footprint=CONNECTIVITY_26)
     regions = np.where(group_map > 0, group_map, grown).astype(np.int32)
     spacing = np.asarray(spacing_mm, dtype=np.float64)
+    # The plane across the coarsest axis (the slices of a thick-slice scan; the last axis on ties).
+    coarsest = 2 - int(np.argmax(spacing[::-1]))
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[:, :, 1] = True
+    in_plane = np.moveaxis(in_plane, -1, coarsest)
     pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
     for index, box in enumerate(ndi.find_objects(regions, max_label=len(lesion_ids))):
         if box is None:
@@ -133,7 +135,7 @@ def joint_volumes(
             backgrounds.append(tissue / level - 1.0)
         if len(contrasts) < n_visits:
             continue
-        peaks = [_full_contrast(c, np.isin(lab[box], ids), region)
+        peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
                  for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
         peak = max(peaks, default=0.0)
         if peak < MIN_CONTRAST:
@@ -150,10 +152,10 @@ def joint_volumes(
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
-                   region: npt.NDArray[np.bool_]) -> float:
+                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> float:
     """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion);
     the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small."""
-    core = ndi.binary_erosion(lesion, structure=_IN_PLANE_8)[region]
+    core = ndi.binary_erosion(lesion, structure=in_plane)[region]
     inside = lesion[region]
     if np.count_nonzero(core) >= MIN_CORE_VOXELS:
         return float(np.median(contrast[core]))
