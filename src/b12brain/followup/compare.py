@@ -24,6 +24,7 @@ from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
 from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import Visit, read_visit
+from b12brain.followup.volume_change import JOINT_RULE, joint_volumes
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.subject import PATIENT_FIELDS, differing_fields
 from b12brain.types import QCWarning, Volume
@@ -58,8 +59,28 @@ class FollowupResult:
         return [v.date.isoformat() for v in self.visits]
 
     def ml_by_class(self) -> list[dict[str, float]]:
-        """Lesion volume per class (and caps/lining apart) at each visit, mL."""
+        """Lesion volume per class (and caps/lining apart) at each visit, mL, as each run measured it."""
         return [v.ml_by_class(LESION_CLASSES) for v in self.visits]
+
+    def joint_ml_by_class(self) -> list[dict[str, float]]:
+        """Lesion volume per class at each visit, mL, measured jointly on the reference grid
+        (:data:`~b12brain.followup.volume_change.JOINT_RULE`; groups without a joint volume left out)."""
+        totals = [dict.fromkeys(LESION_CLASSES, 0.0) for _ in self.visits]
+        for group in self.groups:
+            if group.joint_ml and not np.isnan(group.joint_ml).any():
+                for visit, ml in zip(totals, group.joint_ml):
+                    visit[group.lesion_class] = visit.get(group.lesion_class, 0.0) + ml
+        return totals
+
+    def change_by_class(self) -> dict[str, dict[str, float]]:
+        """Per-class lesion volume change (mL) ``since_previous`` and ``since_first`` visit: lesion
+        classes from the joint volumes; ``caps_lining`` from the runs' own figures."""
+        joint, runs = self.joint_ml_by_class(), self.ml_by_class()
+        out = {}
+        for name, k in (("since_previous", -2), ("since_first", 0)):
+            out[name] = {c: joint[-1][c] - joint[k][c] for c in joint[-1]}
+            out[name]["caps_lining"] = runs[-1]["caps_lining"] - runs[k]["caps_lining"]
+        return out
 
     def category_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("stable", "enlarging", "shrinking", "new", "resolved"), 0)
@@ -70,6 +91,8 @@ class FollowupResult:
 
     def rules(self) -> dict[str, str]:
         return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE, "image_check": CONFIRM_RULE,
+                "volume_change": JOINT_RULE + "; caps/lining change is the difference of the runs' own caps/lining "
+                "volumes; each visit's lesion_ml_by_class is as its run measured it",
                 "comparability": f"b12brain's own rule [U]: volumes are not directly comparable when slice "
                 f"thickness differs by more than {SLICE_TOLERANCE_MM} mm, field strength differs, the segmenter, "
                 "its model SHA-256 or its settings differ, or registration is too poor"}
@@ -155,6 +178,17 @@ def compare_visits(
     usable = alignments[-2] is None or alignments[-2].good_enough
     result_groups = [_group(g, i, visits, usable) for i, g in enumerate(groups, start=1)]
     result_groups = _confirm_on_images(result_groups, group_map, labels, flairs)
+    say("measuring volume change on the aligned scans")
+    joint = joint_volumes(flairs, labels, [g.lesion_ids for g in result_groups], group_map, reference.spacing_mm,
+                          reference.voxel_volume_ml)
+    result_groups = [replace(g, joint_ml=tuple(float(v) for v in ml)) for g, ml in zip(result_groups, joint)]
+    unmeasured = [g for g in result_groups if np.isnan(g.joint_ml).any()]
+    if unmeasured:
+        share = sum(max(g.volume_ml) for g in unmeasured)
+        warnings.append(QCWarning("followup.volume_change_partial", str(visits[-1].run_dir), f"{len(unmeasured)} "
+                                  f"lesion group(s) ({share:.2f} mL at their largest) could not be measured on the "
+                                  "aligned scans (out of an earlier scan's view, or no surroundings or contrast to "
+                                  "measure against): the per-class change leaves them out"))
     change_map = _change_map(result_groups, group_map, labels)
     comparable = not any(w.code.startswith(("followup.protocol", "followup.model", "followup.registration"))
                          for w in warnings)

@@ -60,7 +60,12 @@ _IN_PLANE[:, :, 1] = True
 
 @dataclass(frozen=True)
 class LesionGroup:
-    """Lesions linked across visits: ids per visit, volume per visit (mL), category."""
+    """Lesions linked across visits: ids per visit, volume per visit (mL), category.
+
+    ``volume_ml`` holds the volumes as each run measured them; ``joint_ml`` the volumes measured
+    jointly on the reference grid (:mod:`b12brain.followup.volume_change`; NaN where they could
+    not be), from which per-class change is taken.
+    """
 
     id: int
     lesion_ids: tuple[tuple[int, ...], ...]
@@ -68,6 +73,7 @@ class LesionGroup:
     category: str
     lesion_class: str
     note: str = ""
+    joint_ml: tuple[float, ...] = ()
 
     @property
     def event(self) -> str:
@@ -80,9 +86,11 @@ class LesionGroup:
     def as_row(self, dates: list[str]) -> dict[str, Any]:
         row: dict[str, Any] = {"group": self.id, "category": self.category, "event": self.event,
                                "lesion_class": self.lesion_class, "note": self.note}
-        for date, ids, ml in zip(dates, self.lesion_ids, self.volume_ml):
+        for k, (date, ids, ml) in enumerate(zip(dates, self.lesion_ids, self.volume_ml)):
             row[f"ids_{date}"] = " ".join(str(i) for i in ids)
             row[f"ml_{date}"] = round(ml, 4)
+            joint = self.joint_ml[k] if k < len(self.joint_ml) else float("nan")
+            row[f"joint_ml_{date}"] = "" if np.isnan(joint) else round(joint, 4)
         return row
 
 

@@ -9,7 +9,8 @@ Files (every image on the reference visit's FLAIR grid and affine):
   visit the lesion ids (as in that run's ``lesions.csv``) and volume (mL);
 * ``followup.json``: visits, dates, registration figures, comparability, per-class change,
   thresholds and rules, warnings, the disclaimer;
-* ``followup_timeline.png`` and ``followup_slices.png``; ``b12brain-manifest.json`` last.
+* ``followup_timeline.png`` (lesion volumes per class as measured on the aligned scans, caps/lining
+  as each run measured it) and ``followup_slices.png``; ``b12brain-manifest.json`` last.
 """
 
 from __future__ import annotations
@@ -75,12 +76,13 @@ def describe(result: FollowupResult, *, markers: Sequence[MarkerDraw] = (),
     """The content of ``followup.json`` (schema :data:`FOLLOWUP_SCHEMA_VERSION`)."""
     by_class = result.ml_by_class()
     visits = []
-    for visit, alignment, ml in zip(result.visits, result.alignments, by_class):
+    for visit, alignment, ml, joint in zip(result.visits, result.alignments, by_class, result.joint_ml_by_class()):
         entry: dict[str, Any] = {
             "run_dir": str(visit.run_dir.absolute()), "date": visit.date.isoformat(), "date_source": visit.date_source,
             "flair": str(visit.flair_path), "flair_sha256": visit.flair_sha256, "voxel_mm": list(visit.voxel_mm),
             "slice_mm": visit.slice_mm, "field_strength_t": visit.field_t, "segmentation": visit.model,
             "identifiers_present": sorted(visit.identifiers), "lesion_ml_by_class": _rounded(ml),
+            "joint_lesion_ml_by_class": _rounded(joint),
         }
         if alignment is None:
             entry["registration"] = "reference"
@@ -92,7 +94,6 @@ def describe(result: FollowupResult, *, markers: Sequence[MarkerDraw] = (),
                 "shift_mm": [round(a, 3) for a in alignment.shift_mm],
             }
         visits.append(entry)
-    first, previous, last = by_class[0], by_class[-2], by_class[-1]
     return {
         "schema_version": FOLLOWUP_SCHEMA_VERSION,
         "software": {"name": "b12brain", "version": __version__},
@@ -105,10 +106,10 @@ def describe(result: FollowupResult, *, markers: Sequence[MarkerDraw] = (),
         "warnings": [w.as_dict() for w in result.warnings],
         "categories": result.category_counts(),
         "category_between": [result.dates[-2], result.dates[-1]],
-        "lesion_ml_change_by_class": {
-            "since_previous": _rounded({k: last[k] - previous[k] for k in last}),
-            "since_first": _rounded({k: last[k] - first[k] for k in last}),
-        },
+        "lesion_ml_change_by_class": {k: _rounded(v) for k, v in result.change_by_class().items()},
+        "lesion_ml_change_method": "lesion classes: measured jointly on the reference grid (rules.volume_change; "
+        "each visit's joint_lesion_ml_by_class); caps_lining: the runs' own volumes; each visit's "
+        "lesion_ml_by_class: as its run measured it",
         "change_labels": {str(v): k for k, v in CHANGE_LABELS.items()} | {"0": "no lesion"},
         "rules": result.rules(),
         "markers": [{"date": d.date.isoformat(), **d.values} for d in markers],
@@ -122,7 +123,7 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 def _write_csv(result: FollowupResult, path: Path) -> None:
     rows = [group.as_row(result.dates) for group in result.groups]
     fields = ["group", "category", "event", "lesion_class", "note"]
-    fields += [f"{kind}_{d}" for d in result.dates for kind in ("ids", "ml")]
+    fields += [f"{kind}_{d}" for d in result.dates for kind in ("ids", "ml", "joint_ml")]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()

@@ -66,8 +66,12 @@ class FollowupPhantom:
     """Two visits of one phantom subject and the truth of what changed between them.
 
     ``truth`` is JSON-able: the motion (``rotation_deg``, ``shift_mm``, about ``centre_mm``),
-    both visits' truths and per-class volume change (``lesion_ml_change_by_class``, follow-up
-    minus baseline as each visit's reader truth measures it).
+    both visits' truths and per-class volume change: ``lesion_ml_change_by_class``, follow-up
+    minus baseline as each visit's reader truth measures it on its own grid, and
+    ``design_ml_change_by_class``, the change of the drawn lesions themselves (1 mm design grid,
+    by design class). On thick slices the first also holds how differently the two visits'
+    slices cut the unchanged lesions (a lesion thinner than the slice shows as its whole
+    footprint on one or two slices); the second is the change alone.
     """
 
     baseline: Phantom
@@ -103,6 +107,9 @@ def make_followup(config: FollowupConfig = FollowupConfig()) -> FollowupPhantom:
     def edit(lesions: Lesions, geo: Geometry, vent: Ventricles) -> Lesions:
         edited, rows = _change_lesions(lesions, geo, vent, config, rng)
         record["rows"], record["geo"] = rows, geo
+        record["design_change"] = {  # 1 mm design grid: one voxel is 0.001 mL
+            name: (int(np.count_nonzero(getattr(edited, box))) - int(np.count_nonzero(getattr(lesions, box)))) / 1000.0
+            for name, box in (("periventricular", "pv_box"), ("deep", "deep_box"))}
         return edited
 
     follow_config = config.baseline
@@ -135,6 +142,7 @@ def make_followup(config: FollowupConfig = FollowupConfig()) -> FollowupPhantom:
         "baseline": baseline.truth,
         "followup": followup.truth,
         "lesion_ml_change_by_class": {k: round(follow_cls[k] - base_cls[k], 3) for k in base_cls},
+        "design_ml_change_by_class": {k: round(v, 3) for k, v in record["design_change"].items()},
         "pv_regression": config.pv_regression,
     }
     return FollowupPhantom(baseline, followup, tuple(changes), truth)

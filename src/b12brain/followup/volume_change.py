@@ -1,0 +1,171 @@
+"""Lesion volume change measured jointly on the aligned visits, one lesion group at a time.
+
+Each run measures its lesions on its own scan; the difference of two such volumes holds the
+change, but also everything that differs between two independent segmentations (noise, bias
+field, where the edge fell, a lesion taken as caps/lining or given another class at one
+visit). A change of a few percent of the lesion load drowns in that. Here every visit is
+measured again on the reference grid, with one rule, one region and one class per group
+(:data:`JOINT_RULE`, b12brain's own rule [U]):
+
+* *region*: the voxels of the group at any visit (as the runs segmented them, on the
+  reference grid), grown by one voxel (26-neighbours; a voxel next to two groups goes to one
+  of them only);
+* *surroundings*: at each visit, the median FLAIR of the voxels :data:`RING_MM` from the
+  region that are no lesion at any visit, leaving out those darker than half the ring's 90th
+  percentile (the ventricles beside a periventricular lesion);
+* *lesion fraction* of a voxel at a visit: its FLAIR contrast over the surroundings (FLAIR /
+  surroundings - 1) divided by the group's *full contrast*, clipped to 0-1. The full contrast is
+  the median contrast of the group's *core* at a visit (segmented voxels whose in-plane
+  neighbours, across the coarsest voxel axis, are all segmented: voxels filled with lesion), or, for a lesion without such a core
+  (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
+  the larger over the visits, so that one scale applies to every visit;
+* *volume* of the group at a visit: the sum of its region's lesion fractions times the
+  reference voxel volume, less the *noise floor*: lesion-free tissue adds the positive part of
+  its noise (fractions are clipped at 0), and more so on a sharp scan than on one smoothed by
+  resampling; the ring's own mean fraction ``b`` measures it, and a region of ``N`` voxels whose
+  fractions sum to ``S`` holds ``(S - b N) / (1 - b)`` voxels of lesion. A partial-volume sum
+  keeps its value when an image is resampled (no edge is thresholded twice), so the visit
+  carried onto the reference grid and the reference itself are measured alike.
+
+A group whose region leaves an earlier scan's view, or whose surroundings or contrast cannot
+be measured, has no joint volume (NaN) and is counted in a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage as ndi
+
+from b12brain.geometry import CONNECTIVITY_26
+
+#: The surroundings: voxels this far (mm) from the group's region.
+RING_MM = (2.0, 4.0)
+#: Fewest core voxels (segmented, every in-plane neighbour segmented too) for a full contrast.
+MIN_CORE_VOXELS = 5
+#: Without such a core (a lesion thinner than the slice): this percentile of its voxels' contrast.
+PEAK_PERCENTILE = 90.0
+#: Ring voxels darker than this share of the ring's 90th percentile are not parenchyma.
+DARK_SHARE = 0.5
+#: Fewest ring voxels for a surrounding level.
+MIN_RING_VOXELS = 5
+#: A full contrast below this (10 % over the surroundings) is no lesion to measure.
+MIN_CONTRAST = 0.1
+#: Surroundings whose own mean lesion fraction reaches this are too uneven to measure against.
+MAX_FLOOR = 0.5
+JOINT_RULE = (
+    "b12brain's own rule [U]: per-class change is measured jointly on the reference grid, every visit "
+    "aligned to it: each lesion group's region is its voxels at any visit grown by one voxel; at each "
+    f"visit a voxel's lesion fraction is its FLAIR contrast over the median of the non-lesion voxels "
+    f"{RING_MM[0]:g}-{RING_MM[1]:g} mm around the region (voxels under {DARK_SHARE:g} of the ring's 90th "
+    f"percentile left out) divided by the group's full contrast (the median contrast of its segmented voxels "
+    f"whose in-plane neighbours are all segmented, else the {PEAK_PERCENTILE:g}th percentile of its segmented "
+    "voxels; the larger over the visits), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
+    "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
+    "lesion-free tissue); the group has one class at every visit (its "
+    "class at the latest visit that has it)"
+)
+
+
+def joint_volumes(
+    flairs: Sequence[npt.NDArray[np.floating]],
+    labels: Sequence[npt.NDArray[np.integer]],
+    lesion_ids: Sequence[Sequence[Sequence[int]]],
+    group_map: npt.NDArray[np.integer],
+    spacing_mm: tuple[float, float, float],
+    voxel_ml: float,
+) -> npt.NDArray[np.float64]:
+    """Volume (mL) of each lesion group at each visit, measured by :data:`JOINT_RULE`.
+
+    Parameters
+    ----------
+    flairs, labels : sequence of (X, Y, Z) ndarray
+        Every visit's FLAIR and lesion labels on the reference grid (earlier visits aligned;
+        0 outside an earlier scan's view).
+    lesion_ids : sequence
+        For group ``g`` (1-based, as in ``group_map``), ``lesion_ids[g - 1][k]`` are its lesion
+        ids at visit ``k``.
+    group_map : (X, Y, Z) ndarray of int
+        The group of each lesion voxel, 0 elsewhere.
+    spacing_mm : tuple of float
+        Reference voxel size.
+    voxel_ml : float
+        Reference voxel volume.
+
+    Returns
+    -------
+    (groups, visits) ndarray of float
+        NaN where a group cannot be measured (see the module's description).
+    """
+    n_visits = len(flairs)
+    out = np.full((len(lesion_ids), n_visits), np.nan)
+    if not lesion_ids:
+        return out
+    any_lesion = np.zeros(group_map.shape, dtype=bool)
+    for lab in labels:
+        any_lesion |= lab > 0
+    grown = ndi.grey_dilation(group_map, footprint=CONNECTIVITY_26)
+    regions = np.where(group_map > 0, group_map, grown).astype(np.int32)
+    spacing = np.asarray(spacing_mm, dtype=np.float64)
+    # The plane across the coarsest axis (the slices of a thick-slice scan; the last axis on ties).
+    coarsest = 2 - int(np.argmax(spacing[::-1]))
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[:, :, 1] = True
+    in_plane = np.moveaxis(in_plane, -1, coarsest)
+    pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
+    for index, box in enumerate(ndi.find_objects(regions, max_label=len(lesion_ids))):
+        if box is None:
+            continue
+        box = tuple(slice(max(s.start - p, 0), min(s.stop + p, n)) for s, p, n in zip(box, pad, regions.shape))
+        region = regions[box] == index + 1
+        distance = ndi.distance_transform_edt(~region, sampling=spacing)
+        ring = (distance >= RING_MM[0]) & (distance <= RING_MM[1]) & ~any_lesion[box] & (regions[box] == 0)
+        contrasts, backgrounds = [], []
+        for flair in flairs:
+            values = flair[box]
+            if not np.all(values[region] > 0):  # the region leaves this scan's view
+                break
+            tissue = _surroundings(values[ring])
+            if tissue is None:
+                break
+            level = float(np.median(tissue))
+            contrasts.append(values[region] / level - 1.0)
+            backgrounds.append(tissue / level - 1.0)
+        if len(contrasts) < n_visits:
+            continue
+        peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
+                 for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
+        peak = max(peaks, default=0.0)
+        if peak < MIN_CONTRAST:
+            continue
+        volumes = []
+        for c, b in zip(contrasts, backgrounds):
+            # Lesion-free tissue adds its noise's positive part (clipped fractions): the ring's
+            # mean clipped fraction, taken off the share of the region that is not lesion.
+            floor = float(np.clip(b / peak, 0.0, 1.0).mean())
+            total = float(np.clip(c / peak, 0.0, 1.0).sum())
+            volumes.append(max(total - floor * c.size, 0.0) / (1.0 - floor) * voxel_ml if floor < MAX_FLOOR else np.nan)
+        out[index] = volumes
+    return out
+
+
+def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
+                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> float:
+    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion);
+    the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small."""
+    core = ndi.binary_erosion(lesion, structure=in_plane)[region]
+    inside = lesion[region]
+    if np.count_nonzero(core) >= MIN_CORE_VOXELS:
+        return float(np.median(contrast[core]))
+    return float(np.percentile(contrast[inside], PEAK_PERCENTILE)) if inside.any() else 0.0
+
+
+def _surroundings(ring: npt.NDArray[np.floating]) -> npt.NDArray[np.floating] | None:
+    """The parenchyma in ``ring`` (see :data:`DARK_SHARE`); None if too few voxels."""
+    ring = ring[ring > 0]
+    if ring.size < MIN_RING_VOXELS:
+        return None
+    tissue = ring[ring >= DARK_SHARE * np.percentile(ring, 90)]
+    return tissue if tissue.size >= MIN_RING_VOXELS else None

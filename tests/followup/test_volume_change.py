@@ -1,0 +1,88 @@
+"""Per-class volume change measured jointly on the aligned visits (b12brain.followup.volume_change)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from b12brain.followup import compare_visits
+from b12brain.followup.match import group_lesions
+from b12brain.followup.volume_change import joint_volumes
+from b12brain.followup.write import describe
+
+SHAPE = (48, 40, 24)
+
+
+def _sphere(centre: tuple[int, int, int], radius: float) -> np.ndarray:
+    """Lesion fraction of each 1 mm voxel: a ball blurred a little (its sum stays its volume)."""
+    grid = np.stack(np.meshgrid(*[np.arange(n) for n in SHAPE], indexing="ij"), axis=-1)
+    ball = (np.linalg.norm(grid - np.asarray(centre), axis=-1) <= radius).astype(np.float64)
+    return ndi.gaussian_filter(ball, 0.7)
+
+
+def _scan(fraction: np.ndarray, seed: int) -> np.ndarray:
+    """White matter at 100 (noise SD 3), lesion at 200."""
+    rng = np.random.default_rng(seed)
+    return (100.0 + 100.0 * fraction + rng.normal(0.0, 3.0, SHAPE)).astype(np.float32)
+
+
+def test_a_known_change_is_measured_whatever_each_visit_segmented():
+    grow_before, grow_after = _sphere((14, 20, 12), 4.0), _sphere((14, 20, 12), 6.0)
+    stable = _sphere((34, 20, 12), 4.5)
+    flairs = [_scan(grow_before + stable, 1), _scan(grow_after + stable, 2)]
+    # The segmentations disagree on the stable lesion's edge: generous before, tight after.
+    labels = []
+    for grow, level in ((grow_before, 0.3), (grow_after, 0.8)):
+        lab = np.zeros(SHAPE, dtype=np.int32)
+        lab[grow >= 0.5] = 1
+        lab[stable >= level] = 2
+        labels.append(lab)
+    groups, group_map = group_lesions(labels)
+    joint = joint_volumes(flairs, labels, groups, group_map, (1.0, 1.0, 1.0), 0.001)
+    by_name = {("grow" if 1 in ids[-1] else "stable"): ml for ids, ml in zip(groups, joint)}
+    true_change = 4.0 / 3.0 * np.pi * (6.0**3 - 4.0**3) / 1000.0
+    assert abs((by_name["grow"][1] - by_name["grow"][0]) - true_change) <= 0.1 * true_change
+    stable_ml = 4.0 / 3.0 * np.pi * 4.5**3 / 1000.0
+    assert abs(by_name["stable"][0] - stable_ml) <= 0.1 * stable_ml
+    # The runs' own volumes would differ by a third; measured alike, the stable lesion stays.
+    run_change = (np.count_nonzero(labels[1] == 2) - np.count_nonzero(labels[0] == 2)) / 1000.0
+    assert abs(run_change) > 0.25 * stable_ml
+    assert abs(by_name["stable"][1] - by_name["stable"][0]) <= 0.05 * stable_ml
+
+
+def test_a_lesion_classified_differently_at_the_two_visits_is_no_change_of_class(tmp_path, builders, write_run_folder):
+    blob = builders.make_blob()
+    lesion = (slice(20, 24), slice(20, 24), slice(18, 21))
+    labels = np.zeros(blob.shape, dtype=np.uint16)
+    labels[lesion] = 1
+    flairs = []
+    for seed in (0, 1):
+        flair = builders.make_blob(seed=seed)
+        flair[lesion] += 600.0
+        flairs.append(flair)
+    a = write_run_folder(tmp_path / "a", flairs[0], labels, classes={1: "periventricular"})
+    b = write_run_folder(tmp_path / "b", flairs[1], labels, classes={1: "deep"})
+    result = compare_visits([a, b], dates=[date(2025, 1, 10), date(2025, 7, 2)])
+    runs = result.ml_by_class()
+    assert runs[1]["periventricular"] - runs[0]["periventricular"] < -0.3  # what each run's own figures say
+    change = result.change_by_class()["since_previous"]
+    lesion_ml = 4 * 4 * 3 * 0.008
+    assert abs(change["periventricular"]) < 1e-9 and abs(change["deep"]) <= 0.05 * lesion_ml
+    (group,) = result.groups
+    assert group.lesion_class == "deep" and group.joint_ml[0] > 0.5 * lesion_ml
+    document = describe(result)
+    assert document["lesion_ml_change_by_class"]["since_previous"]["periventricular"] == 0.0
+    assert [v["joint_lesion_ml_by_class"]["periventricular"] for v in document["visits"]] == [0.0, 0.0]
+    assert "jointly" in document["rules"]["volume_change"]
+
+
+def test_a_lesion_out_of_the_earlier_scans_view_is_not_measured_as_absent():
+    lesion = _sphere((14, 20, 12), 4.0)
+    flairs = [_scan(lesion, 1), _scan(lesion, 2)]
+    flairs[0][:20] = 0.0  # the earlier scan did not cover this side (aligned, 0 outside its view)
+    labels = [np.where(lesion >= 0.5, 1, 0).astype(np.int32)] * 2
+    groups, group_map = group_lesions(labels)
+    joint = joint_volumes(flairs, labels, groups, group_map, (1.0, 1.0, 1.0), 0.001)
+    assert np.isnan(joint).all()
