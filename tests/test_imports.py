@@ -139,22 +139,3 @@ def test_a_run_without_labs_or_dicom_does_not_import_pandas_or_highdicom() -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
-
-@pytest.mark.parametrize("missing", [None, "weasyprint"])
-def test_output_libraries_are_loaded_when_the_block_ends(missing: str | None) -> None:
-    # A library that cannot be imported is left for write_outputs to report: the block neither
-    # raises nor prints.
-    code = (
-        "import sys, threading\n"
-        + (f"sys.modules[{missing!r}] = None\n" if missing else "")
-        + "from b12brain.outputs import output_libraries_loading\n"
-        "with output_libraries_loading():\n"
-        "    pass\n"
-        "print(threading.active_count(), sorted(m for m in ('jinja2', 'matplotlib.pyplot', 'weasyprint') "
-        "if sys.modules.get(m) is not None))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    loaded = ["jinja2", "matplotlib.pyplot"] + ([] if missing else ["weasyprint"])
-    assert done.stdout.strip().splitlines()[-1] == f"1 {loaded}"  # loaded, and the thread is gone

@@ -12,12 +12,10 @@ Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1)
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,34 +136,24 @@ def write_outputs(
     return {name: out_dir / name for name in names}
 
 
-@contextlib.contextmanager
-def output_libraries_loading() -> Iterator[None]:
-    """Import the libraries :func:`write_outputs` draws and prints with (matplotlib, Jinja2,
-    WeasyPrint: about 1.5 s of CPU) on a background thread while the block runs; wait for them
-    when it ends, whether it returns or raises.
+def import_output_libraries() -> None:
+    """Import the libraries :func:`write_outputs` draws and prints with, which a run has not
+    loaded before (matplotlib with its Agg backend, Jinja2, WeasyPrint: about 1.5 s of CPU), so
+    that a caller can do it ahead, on a core that is idle (``b12brain run``:
+    :func:`b12brain.cli.warm_up.warming_up`).
 
-    ``b12brain run`` runs its pipeline in this block: the atlas registration and much of the
-    array work use one core, so the imports take a core that would otherwise be idle. Only
-    imports run on the thread, never b12brain's own work, so results cannot depend on it. A
-    library that cannot be imported is left for :func:`write_outputs` to report where it needs it.
+    Raises
+    ------
+    ImportError, OSError
+        A library or its system libraries (WeasyPrint's Pango) cannot be loaded;
+        :func:`write_outputs` reports that itself where it needs the library.
     """
-    thread = threading.Thread(target=_import_output_libraries, name="b12brain-imports", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
+    import matplotlib
 
-
-def _import_output_libraries() -> None:
-    # Errors are not for this thread to report: write_outputs imports again and reports there.
-    with contextlib.suppress(Exception):
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import jinja2  # noqa: F401
-        import matplotlib.pyplot  # noqa: F401
-        import weasyprint  # noqa: F401
+    matplotlib.use("Agg")
+    import jinja2  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import weasyprint  # noqa: F401
 
 
 def estimate_output_bytes(shape: Sequence[int]) -> int:

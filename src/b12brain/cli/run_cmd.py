@@ -80,7 +80,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
-    from b12brain.outputs import estimate_output_bytes, output_libraries_loading, write_outputs
+    from b12brain.cli.warm_up import warming_up
+    from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
     from b12brain.study import resolve_scans
 
@@ -117,7 +118,7 @@ def handle(args: argparse.Namespace) -> int:
             print(f"[{time.perf_counter() - start:6.1f} s] {line}", file=sys.stderr, flush=True)
 
     progress(f"read {resolved.name('flair')}" + (f" and {resolved.name('t1')}" if resolved.t1 else ""))
-    with output_libraries_loading():  # on the core the pipeline leaves idle
+    with warming_up():  # the atlas, then the output libraries, on the core the pipeline leaves idle
         result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
     extra = {}
     if labs is not None or symptoms is not None:
