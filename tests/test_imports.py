@@ -127,3 +127,15 @@ def test_mypy_knows_the_lazy_exports(tmp_path: Path, monkeypatch: pytest.MonkeyP
     out, err, status = mypy_api.run([*options, str(bad)])
     assert status == 1, out + err
     assert 'Module has no attribute "run_pipelin"' in out, out
+
+
+def test_a_run_without_labs_or_dicom_does_not_import_pandas_or_highdicom() -> None:
+    # What `b12brain run` imports before it writes a NIfTI run's outputs (each about 0.4 s).
+    code = (
+        "import sys\nimport b12brain.cli.run_cmd, b12brain.outputs, b12brain.pipeline, b12brain.pacs\n"
+        "print(sorted(name for name in ('pandas', 'highdicom') if name in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+

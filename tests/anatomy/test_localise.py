@@ -99,3 +99,42 @@ def test_alignment_reports_its_fit(anatomy: Anatomy) -> None:
     assert all(0.93 < s < 1.07 for s in alignment.scales), alignment.scales
     assert alignment.brain_in_head > 0.98
     assert alignment.metric < -0.3
+
+
+def test_the_atlas_is_prepared_once_whichever_threads_ask() -> None:
+    # `b12brain run` prepares it on a background thread while the pipeline may ask for it too.
+    import threading
+
+    from b12brain.anatomy.localise import prepare_atlas
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(prepare_atlas())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 3 and all(prepared is got[0] for prepared in got)
+    assert prepare_atlas() is got[0]
+
+
+def test_a_mask_warps_to_the_values_of_its_float_map() -> None:
+    # Masks go to SimpleITK as uint8; what comes out must be what the float32 map gives.
+    import SimpleITK as sitk
+
+    from b12brain.anatomy.register import AtlasAlignment
+
+    rng = np.random.default_rng(3)
+    mask = np.zeros((40, 44, 36), bool)
+    mask[8:30, 10:35, 6:28] = rng.random((22, 25, 22)) > 0.3
+    transform = sitk.AffineTransform(3)
+    transform.SetMatrix([1.07, 0.03, -0.02, -0.04, 0.95, 0.05, 0.01, -0.03, 1.12])
+    transform.SetTranslation([1.3, -2.7, 0.9])
+    alignment = AtlasAlignment(transform, metric=-0.5, brain_in_head=1.0)
+    atlas_affine = np.diag([1.0, 1.0, 1.0, 1.0])
+    subject_affine = np.diag([0.9, 0.9, 3.0, 1.0])
+    subject_affine[:3, 3] = [1.5, 2.0, 4.0]
+    from_mask = alignment.warp(mask, atlas_affine, (44, 48, 11), subject_affine)
+    from_float = alignment.warp(mask.astype(np.float32), atlas_affine, (44, 48, 11), subject_affine)
+    assert from_mask.dtype == np.float32
+    assert 0.0 < from_mask.mean() < 1.0 and ((from_mask > 0) & (from_mask < 1)).any()  # interpolated
+    assert np.array_equal(from_mask, from_float)

@@ -8,7 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 from b12brain.anatomy.atlas import load_atlas
-from b12brain.anatomy.register import AtlasAlignment, align_atlas
+from b12brain.anatomy.register import AtlasAlignment, align_atlas, moving_atlas
 from b12brain.errors import B12BrainError, RegistrationError
 from b12brain.qc import check_atlas_fit
 from b12brain.qc.atlas import MUTUAL_INFORMATION_REFUSE
@@ -77,7 +77,7 @@ def test_the_atlas_fitted_to_noise_shares_no_information() -> None:
     affine[:3, 3] = [-115.0, -115.0, -60.0]
     noise = Volume(rng.normal(300.0, 80.0, (256, 256, 22)).astype(np.float32), affine, "noise")
     flair_like = (0.08 * atlas.csf + 0.55 * atlas.wm + 0.75 * atlas.gm) * atlas.brain
-    alignment = align_atlas(noise, np.ones(noise.shape, bool), flair_like, atlas.brain, atlas.affine)
+    alignment = align_atlas(noise, np.ones(noise.shape, bool), moving_atlas(flair_like, atlas.brain, atlas.affine))
     assert -alignment.metric < MUTUAL_INFORMATION_REFUSE
     with pytest.raises(RegistrationError, match="mutual information"):
         check_atlas_fit(alignment, "noise")

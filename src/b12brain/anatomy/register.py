@@ -60,21 +60,64 @@ class AtlasAlignment:
         *,
         nearest: bool = False,
     ) -> npt.NDArray[np.float32]:
-        """Resample an atlas map onto a subject grid (linear, or nearest for labels)."""
-        moving = to_sitk(atlas_map.astype(np.float32), atlas_affine)
+        """Resample an atlas map onto a subject grid (linear, or nearest for labels), as float32.
+
+        Other maps are interpolated as float32; a mask goes to SimpleITK as uint8 instead (a
+        quarter of the memory and copying, and the same values out: ITK interpolates in double
+        precision whatever the input type).
+        """
+        moving_map = atlas_map.astype(np.uint8) if atlas_map.dtype == bool else atlas_map.astype(np.float32, copy=False)
+        moving = to_sitk(moving_map, atlas_affine)
         reference = to_sitk(np.zeros(shape, np.uint8), affine)
         interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
         out = sitk.Resample(moving, reference, self.transform, interp, 0.0, sitk.sitkFloat32)
         return np.ascontiguousarray(sitk.GetArrayFromImage(out).transpose(2, 1, 0))
 
 
-def align_atlas(
-    subject: Volume,
-    head: BoolArray,
-    atlas_image: npt.NDArray[np.float32],
-    atlas_brain: BoolArray,
-    atlas_affine: Affine,
-) -> AtlasAlignment:
+@dataclass(frozen=True, eq=False)
+class MovingAtlas:
+    """What the registration takes from the atlas alone (:func:`moving_atlas`), so that it is
+    made once per atlas rather than once per scan.
+
+    Parameters
+    ----------
+    image : sitk.Image
+        The atlas image smoothed and shrunk to 2 mm.
+    brain : sitk.Image
+        The atlas brain mask shrunk to 2 mm.
+    centre : (3,) ndarray of float64
+        Centroid of the atlas brain, LPS mm.
+    top_to_centre_mm : float
+        Height of the atlas brain's top above its mean height, plus 8 mm of scalp and skull.
+    """
+
+    image: sitk.Image
+    brain: sitk.Image
+    centre: npt.NDArray[np.float64]
+    top_to_centre_mm: float
+
+
+def moving_atlas(atlas_image: npt.NDArray[np.float32], atlas_brain: BoolArray, atlas_affine: Affine) -> MovingAtlas:
+    """Prepare an atlas for :func:`align_atlas`.
+
+    Parameters
+    ----------
+    atlas_image, atlas_brain : ndarray
+        Atlas intensity image with the subject's contrast and its brain mask.
+    atlas_affine : (4, 4) ndarray
+        Atlas voxel-to-world affine.
+    """
+    atlas_ijk = np.argwhere(atlas_brain)
+    atlas_z = (atlas_ijk @ atlas_affine[:3, :3].T + atlas_affine[:3, 3])[:, 2]
+    return MovingAtlas(
+        image=_smoothed(atlas_image, atlas_affine),
+        brain=sitk.Shrink(to_sitk(atlas_brain.astype(np.uint8), atlas_affine), [2, 2, 2]),
+        centre=_lps(_mask_centroid(atlas_brain, atlas_affine)),
+        top_to_centre_mm=float(atlas_z.max() - atlas_z.mean()) + 8.0,
+    )
+
+
+def align_atlas(subject: Volume, head: BoolArray, atlas: MovingAtlas) -> AtlasAlignment:
     """Find the affine transform that aligns an atlas image with ``subject``.
 
     Two stages: a similarity transform (rotation, translation, one scale) from a centre-of-brain
@@ -87,10 +130,8 @@ def align_atlas(
         Bias-corrected scan (any orientation; world coordinates are used throughout).
     head : (X, Y, Z) ndarray of bool
         Foreground of ``subject``.
-    atlas_image, atlas_brain : ndarray
-        Atlas intensity image with the subject's contrast and its brain mask.
-    atlas_affine : (4, 4) ndarray
-        Atlas voxel-to-world affine.
+    atlas : MovingAtlas
+        The atlas image with the subject's contrast, prepared by :func:`moving_atlas`.
 
     Raises
     ------
@@ -104,11 +145,9 @@ def align_atlas(
             f"{subject.source}: too few voxels along an axis ({subject.shape}) to place a brain atlas; "
             "give a scan covering the brain"
         ) from err
-    moving = _smoothed(atlas_image, atlas_affine)
-    moving_mask = sitk.Shrink(to_sitk(atlas_brain.astype(np.uint8), atlas_affine), [2, 2, 2])
-
-    centre = _subject_brain_centre(subject, head, atlas_brain, atlas_affine)
-    atlas_centre = _lps(_mask_centroid(atlas_brain, atlas_affine))
+    moving, moving_mask = atlas.image, atlas.brain
+    centre = _subject_brain_centre(subject, head, atlas.top_to_centre_mm)
+    atlas_centre = atlas.centre
     # Two hypotheses for how the head sits: square to the scanner (world axes), or square to
     # an oblique slice stack (voxel axes, as when slices are planned on the AC-PC line).
     # Both are tried when they differ; the better metric wins.
@@ -224,19 +263,16 @@ def _mask_centroid(mask: BoolArray, affine: Affine) -> npt.NDArray[np.float64]:
     return affine[:3, :3] @ ijk + affine[:3, 3]
 
 
-def _subject_brain_centre(subject: Volume, head: BoolArray, atlas_brain: BoolArray, atlas_affine: Affine) -> npt.NDArray[np.float64]:
+def _subject_brain_centre(subject: Volume, head: BoolArray, top_to_centre: float) -> npt.NDArray[np.float64]:
     """Estimate where the brain's centre is, in LPS mm.
 
     The head's centroid is biased downwards when the neck is in the field of view, so when the
     head reaches above the brain's expected height, the centre is placed at the atlas's
-    top-to-centre distance below the top of the head (scalp and skull ~8 mm added).
+    top-to-centre distance (:attr:`MovingAtlas.top_to_centre_mm`) below the top of the head.
     """
     ijk = np.argwhere(head)
     world = ijk @ subject.affine[:3, :3].T + subject.affine[:3, 3]
     centre = world.mean(axis=0)
-    atlas_ijk = np.argwhere(atlas_brain)
-    atlas_z = (atlas_ijk @ atlas_affine[:3, :3].T + atlas_affine[:3, 3])[:, 2]
-    top_to_centre = float(atlas_z.max() - atlas_z.mean()) + 8.0
     top = float(world[:, 2].max())
     extent = top - float(world[:, 2].min())
     if extent > 1.6 * top_to_centre:

@@ -94,6 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 @with_exit_stack
 def handle(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that `b12brain --help` does not load the imaging stack.
+    from b12brain.cli.warm_up import warming_up
     from b12brain.outputs import estimate_output_bytes, write_outputs
     from b12brain.pipeline import PipelineConfig, read_scans, run_pipeline
     from b12brain.study import resolve_scans
@@ -136,7 +137,8 @@ def handle(args: argparse.Namespace) -> int:
             print(f"[{time.perf_counter() - start:6.1f} s] {line}", file=sys.stderr, flush=True)
 
     progress(f"read {resolved.name('flair')}" + (f" and {resolved.name('t1')}" if resolved.t1 else ""))
-    result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
+    with warming_up():  # the atlas, then the output libraries, on the core the pipeline leaves idle
+        result = run_pipeline(scans, config=config, progress=progress, segmenter=segmenter)
     extra = {}
     if labs is not None or symptoms is not None:
         from b12brain.assess import assess_run

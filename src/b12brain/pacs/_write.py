@@ -7,8 +7,6 @@ from typing import Any
 
 from b12brain.errors import InputFileError
 from b12brain.io.atomic import atomic_path
-from b12brain.pacs._pdf import build_encapsulated_pdf
-from b12brain.pacs._seg import build_segmentation
 from b12brain.pacs._source import place_frames, read_source_series
 from b12brain.pipeline import PipelineResult
 
@@ -46,6 +44,10 @@ def write_dicom_outputs(result: PipelineResult, folder: Path, *, deidentify: boo
         reason = DEIDENTIFIED_REASON
     if reason is not None:
         return {"written": [], "not_written": {SEG_NAME: reason, PDF_NAME: reason}}
+    # highdicom is imported only here: a NIfTI run writes no DICOM and saves its import (about 0.4 s).
+    from b12brain.pacs._pdf import build_encapsulated_pdf
+    from b12brain.pacs._seg import build_segmentation
+
     datasets = read_source_series(flair.source, str(series_uid))
     written, not_written = [], {}
     seg = None

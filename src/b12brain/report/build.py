@@ -28,13 +28,6 @@ from b12brain.clinical import DISCLAIMER
 from b12brain.errors import InputFileError
 from b12brain.io.atomic import atomic_path
 from b12brain.io.outdir import staged_output_dir
-from b12brain.labs.cb12 import CB12_CATEGORIES
-from b12brain.labs.thresholds import (
-    MARKER_TABLES,
-    MMA_DEFAULT_UPPER_LIMIT_UMOL_L,
-    MMA_HIGHLY_SUGGESTIVE_UMOL_L,
-    Band,
-)
 from b12brain.preprocess.orient import to_canonical
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.report import figures
@@ -43,6 +36,7 @@ from b12brain.types import Volume
 if TYPE_CHECKING:
     from b12brain.followup.compare import FollowupResult
     from b12brain.followup.markers import MarkerDraw
+    from b12brain.labs.thresholds import Band
 
 _LOG = logging.getLogger("b12brain")
 REPORT_FILES = ("report.html", "report.pdf")
@@ -270,6 +264,15 @@ def _lab_rows(labs: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _band_rows(labs: Mapping[str, Any]) -> list[tuple[str, Sequence[Band], float, str]]:
     """Each measured marker on the bands it is classified by, in the bands' unit; cB12 last."""
+    # Imported here: the lab rules bring pandas (about 0.5 s), which a run without labs never needs.
+    from b12brain.labs.cb12 import CB12_CATEGORIES
+    from b12brain.labs.thresholds import (
+        MARKER_TABLES,
+        MMA_DEFAULT_UPPER_LIMIT_UMOL_L,
+        MMA_HIGHLY_SUGGESTIVE_UMOL_L,
+        Band,
+    )
+
     rows: list[tuple[str, Sequence[Band], float, str]] = []
     markers = labs.get("markers", {})
     for key in _LAB_ORDER:

