@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-output
+TEST_WORKERS ?= 2
 
 .PHONY: demo test docs bench clean
 
@@ -30,10 +31,11 @@ demo: $(STAMP)
 	$(BIN)/b12brain report $(DEMO)/visit2 --prior $(DEMO)/visit1 --treatment-start 2026-01-20 \
 		--out $(DEMO)/followup-report
 
-## test: type check, the whole test suite, then the documentation site with warnings as errors
+## test: type check, the whole test suite, then the documentation site with warnings as errors.
+## The suite runs on TEST_WORKERS processes (pytest-xdist), each test file whole on one of them.
 test: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(MAKE) docs
 
 ## docs: build the documentation site (README, docs/, MODEL_CARD, API reference) into site/

@@ -30,6 +30,31 @@ BLOB_SPACING_MM = 2.0
 _UID_ROOT = "2.25.1234567890"
 
 
+#: Folders whose conftest builds a session-scoped run that several of their files share.
+_ONE_WORKER_FOLDERS = ("tests/report/", "tests/pacs/", "tests/study/")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which `make test` runs with -n 2 --dist loadfile
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadfile``, with each folder of :data:`_ONE_WORKER_FOLDERS` sent whole to one worker.
+
+    Each test file runs on one worker, so its module-scoped fixtures (a pipeline run asserted on
+    by many tests) are built once; so are the session-scoped runs of those folders. (xdist's own
+    ``xdist_group`` marks do not reach the scheduler under pytest 9, which no longer lets a
+    plugin rename a test.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _FolderOrFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((folder for folder in _ONE_WORKER_FOLDERS if path.startswith(folder)), path)
+
+    return _FolderOrFileScheduling(config, log)
+
+
 def make_blob(shape: Sequence[int] = BLOB_SHAPE, *, seed: int = 0) -> npt.NDArray[np.float32]:
     """A smooth, non-constant head-like image: a bright ellipsoid on a dark background.
 
@@ -405,12 +430,26 @@ def require_pango() -> None:
 
 
 def _apt_install(packages: str) -> bool:
-    """Install Debian ``packages`` (space-separated) when running as root with apt-get; whether it ran."""
+    """Install Debian ``packages`` (space-separated) when running as root with apt-get; whether it ran.
+
+    One install at a time: pytest-xdist workers (``make test``) wait on a lock file rather than
+    fail on dpkg's own lock, which would skip their test.
+    """
+    import fcntl
     import shutil
-    import subprocess
+    import tempfile
 
     if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
         return False
+    with open(Path(tempfile.gettempdir()) / "b12brain-tests-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _apt_get_install(packages)
+
+
+def _apt_get_install(packages: str) -> bool:
+    """``apt-get install``, after ``apt-get update`` when the first try fails; whether it worked."""
+    import subprocess
+
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages.split()]
     if subprocess.run(install, env=env, check=False, capture_output=True, timeout=900).returncode == 0:

@@ -2,10 +2,13 @@
 
 Each data-loss case a tester found is replayed: every file that existed before stays byte
 for byte, and no hidden or partial file is left. Kills, signals and concurrent runs need
-real processes. The SIGKILL fault test and the concurrent runs are whole ``b12brain run``
-processes (classical segmenter, a small phantom); the signal tests, which must stop a run in a
-chosen phase, run ``b12brain run`` with a pipeline that returns a result computed once by this
-module after ``delay`` seconds standing for the analysis work.
+real processes, each a whole ``b12brain run`` command (classical segmenter, a small phantom).
+Where a test starts many of them (SIGKILL at random moments, four runs on four folders) or must
+stop one in a chosen phase (the signal tests), the analysis is a result computed once by this
+module and returned after ``delay`` seconds standing for the analysis work: the analysis never
+touches ``--out`` (it is given the scans, not the folder), and everything that does (lock,
+staging, writing, swapping into place, clean-up) runs for real. The runs on one folder and the
+run after the kills use the real analysis too.
 """
 
 from __future__ import annotations
@@ -245,8 +248,8 @@ def test_four_runs_on_one_folder_one_wins_the_others_fail_at_once(phantom: Path,
     assert manifest_problem(out) is None and [p.name for p in tmp_path.iterdir()] == ["shared"]
 
 
-def test_four_runs_on_four_folders_all_succeed(phantom: Path, tmp_path: Path) -> None:
-    runs = [_start(None, _run_argv(phantom, tmp_path / f"out{i}", "--quiet")) for i in range(4)]
+def test_four_runs_on_four_folders_all_succeed(phantom: Path, computed: SimpleNamespace, tmp_path: Path) -> None:
+    runs = [_start(computed, _run_argv(phantom, tmp_path / f"out{i}", "--quiet"), delay=1.0) for i in range(4)]
     for run in runs:
         assert run.wait(timeout=300) == 0, run.communicate()[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out0", "out1", "out2", "out3"]
@@ -280,20 +283,20 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(
 
 
 def test_sigkill_at_random_moments_leaves_nothing_or_a_complete_result(
-    phantom: Path, tmp_path: Path
+    phantom: Path, computed: SimpleNamespace, tmp_path: Path
 ) -> None:
     """Killed anywhere (half the moments in the run's last second, where it writes), ``--out``
-    holds nothing or a result that passes its manifest check; the next run clears what the
-    killed one left, and succeeds."""
+    holds nothing or a result that passes its manifest check; the next run (with the real
+    analysis) clears what the killed one left, and succeeds."""
     out = tmp_path / "results"
     argv = _run_argv(phantom, out, "--overwrite", "--quiet")
     start = time.monotonic()
-    assert _start(None, argv).wait(timeout=300) == 0
+    assert _start(computed, argv, delay=2.0).wait(timeout=300) == 0
     seconds = time.monotonic() - start
     rng = np.random.default_rng(16)
     moments = np.concatenate([rng.uniform(0.0, seconds, 5), rng.uniform(max(seconds - 1.0, 0.0), seconds, 5)])
     for moment in moments:
-        run = _start(None, argv)
+        run = _start(computed, argv, delay=2.0)
         time.sleep(float(moment))
         run.kill()
         run.wait()
