@@ -73,6 +73,8 @@ def main() -> None:
         rows = []
         for name, statement in _TIMED.items():
             is_pybids = name.startswith("pybids")
+            if is_pybids and args.pybids_subjects == 0:
+                continue
             if is_pybids:
                 try:
                     import bids  # noqa: F401

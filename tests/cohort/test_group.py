@@ -74,3 +74,14 @@ def test_a_table_the_statistics_cannot_use_still_gets_its_group_outputs(tmp_path
     write_group_outputs(table, tmp_path)
     summary = json.loads((tmp_path / "group" / "summary.json").read_text())
     assert summary["statistics"].startswith("not run: ") and (tmp_path / "group" / "b12brain_group.tsv").exists()
+
+
+def test_a_scans_figures_and_self_check_rating_go_into_its_row() -> None:
+    from b12brain.cohort.group import scan_measures
+
+    summary = {"lesions": {"ml_by_class": {"periventricular": 2.0, "deep": 0.5, "juxtacortical": 0.0,
+                                           "infratentorial": 0.1}, "lesion_ml": 2.6, "brain_ml": 1100.0},
+               "fazekas_estimate": {"periventricular": 2, "deep": 1}}
+    row = scan_measures(summary)
+    assert (row["periventricular_ml"], row["total_lesion_ml"], row["fazekas_deep"], row["self_check"]) == (2.0, 2.6, 1, "")
+    assert scan_measures({**summary, "self_check": {"rating": "amber"}})["self_check"] == "amber"

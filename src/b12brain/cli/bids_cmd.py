@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--segmenter", choices=sorted(SEGMENTERS), default="learned",
                         help="lesion segmenter (default learned)")
     parser.add_argument("--model", metavar="PATH", help="ONNX weights for the learned segmenter")
+    parser.add_argument("--self-check", action="store_true",
+                        help="run each scan's self-check (`b12brain run --self-check`; not yet validated) and put its "
+                        "rating in the group table; scans already done are not run again for it")
     cluster = parser.add_argument_group("Dask (participant level)")
     cluster.add_argument("--workers", type=int, default=1, metavar="N",
                          help="local worker processes (default 1); with --jobqueue: batch jobs")
@@ -114,7 +117,7 @@ def _participant_level(args: argparse.Namespace, index: CohortIndex, options: Cl
     from b12brain.pipeline import PipelineConfig
     from b12brain.segment import get_segmenter
 
-    config = PipelineConfig(segmenter=args.segmenter, model=args.model)
+    config = PipelineConfig(segmenter=args.segmenter, model=args.model, self_check=args.self_check)
     segmenter = get_segmenter(config.segmenter, model=config.model)  # weights checked before any work
     prepare_derivative(args.output_dir, dataset_description(
         index.source, is_bids=index.is_bids, segmenter=segmenter.name,

@@ -11,6 +11,7 @@ failed; ``error`` says why) or ``skipped`` (not run: no usable FLAIR, or not run
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,16 @@ def run_statistics(table: pd.DataFrame, folder: Path) -> str:
     return f"{len(stats.effects)} models fitted on {len(stats.data.frame)} subjects: {STATISTICS_FOLDER}/summary.html"
 
 
+def scan_measures(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The group table's figures of one scan from its ``summary.json``: lesion volume per class and
+    in all, brain volume, Fazekas estimates, and the self-check's rating ('' when it was not run)."""
+    lesions, fazekas = summary["lesions"], summary["fazekas_estimate"]
+    return {**{f"{c}_ml": lesions["ml_by_class"][c] for c in LESION_CLASSES},
+            "total_lesion_ml": lesions["lesion_ml"], "brain_ml": lesions["brain_ml"],
+            "fazekas_periventricular": fazekas["periventricular"], "fazekas_deep": fazekas["deep"],
+            "self_check": (summary.get("self_check") or {}).get("rating", "")}
+
+
 def _row(job: ScanJob, participants: Participants, out_dir: Path, logs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values, flags = participants.lookup(job.participant_id, job.session_id)
     flags += list(job.notes)
@@ -109,10 +120,7 @@ def _row(job: ScanJob, participants: Participants, out_dir: Path, logs: dict[str
         row.update(status="skipped", error=job.problem)
     elif (problem := manifest_problem(scan_folder(out_dir, job))) is None:
         summary = read_summary(out_dir, job)
-        lesions, fazekas = summary["lesions"], summary["fazekas_estimate"]
-        row.update({f"{c}_ml": lesions["ml_by_class"][c] for c in LESION_CLASSES})
-        row.update(total_lesion_ml=lesions["lesion_ml"], brain_ml=lesions["brain_ml"],
-                   fazekas_periventricular=fazekas["periventricular"], fazekas_deep=fazekas["deep"], status="ok")
+        row.update(scan_measures(summary), status="ok")
         flags += [f"{w['code']}: {w['message']}" for w in summary.get("warnings", [])]
     elif (log := logs.get(job.key)) is not None and log.get("status") == "failed":
         row.update(status="failed", error=log.get("error", ""))
