@@ -27,6 +27,7 @@ from b12brain import __version__
 from b12brain.clinical import DISCLAIMER
 from b12brain.io import save_nifti
 from b12brain.io.atomic import atomic_path
+from b12brain.io.jsonfile import json_safe
 from b12brain.io.manifest import MANIFEST_NAME, file_sha256
 from b12brain.io.outdir import staged_output_dir
 from b12brain.io.sidecar import public_metadata
@@ -296,15 +297,5 @@ def _write_csv(lesions: list[Lesion], path: Path) -> None:
 
 def _write_json(content: dict[str, Any], path: Path) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_finite(content), indent=2) + "\n")
+        tmp.write_text(json.dumps(json_safe(content), indent=2) + "\n")
 
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: write null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

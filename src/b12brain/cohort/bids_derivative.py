@@ -31,6 +31,7 @@ from b12brain import __version__
 from b12brain.cohort.bids_index import ScanJob
 from b12brain.errors import OutputError
 from b12brain.io import save_nifti
+from b12brain.io.jsonfile import json_safe
 from b12brain.io.manifest import MANIFEST_NAME
 from b12brain.io.outdir import staged_output_dir, write_text_file
 from b12brain.outputs import LESION_COLUMNS, estimate_output_bytes, summarise
@@ -176,15 +177,5 @@ def _write_tsv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 
 def _json_text(content: Any) -> str:
-    return json.dumps(_finite(content), indent=2) + "\n"
+    return json.dumps(json_safe(content), indent=2) + "\n"
 
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

@@ -187,3 +187,15 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKeyError(key, out[key], value)
         out[key] = value
     return out
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None, in nested dicts,
+    lists and tuples: JSON has no NaN, so b12brain writes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
