@@ -17,7 +17,7 @@ def test_manifest_run_on_a_local_cluster_records_each_scan(tmp_path: Path, capsy
     manifest = tmp_path / "cohort.csv"
     manifest.write_text("subject,session,flair,t1,age,sex,Vitamin B12 (ng/L),mma\n"
                         "01,1,scans/a.nii.gz,,70,female,271,0.3 µmol/L\n"
-                        "02,,,,65,male,300,abc\n")
+                        "02,,,,65,male,300,abc\n", encoding="utf-8")
     out = tmp_path / "out"
     assert main(["bids", str(manifest), str(out), "group"]) == 2
     assert "not a b12brain derivative dataset" in capsys.readouterr().err

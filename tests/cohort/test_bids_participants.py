@@ -13,9 +13,9 @@ from b12brain.cohort.bids_participants import read_participants, read_participan
 
 def _write(root: Path, tsv: str, sidecar: str | None = None) -> Path:
     root.mkdir(exist_ok=True)
-    (root / "participants.tsv").write_text(tsv)
+    (root / "participants.tsv").write_text(tsv, encoding="utf-8")
     if sidecar is not None:
-        (root / "participants.json").write_text(sidecar)
+        (root / "participants.json").write_text(sidecar, encoding="utf-8")
     return root
 
 

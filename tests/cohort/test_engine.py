@@ -54,8 +54,8 @@ def phantom_bids(tmp_path_factory: pytest.TempPathFactory) -> Path:
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"not a NIfTI file")
     (root / "dataset_description.json").write_text('{"Name": "phantoms", "BIDSVersion": "1.10.0"}')
-    (root / "participants.tsv").write_text(PARTICIPANTS_TSV)
-    (root / "participants.json").write_text(PARTICIPANTS_JSON)
+    (root / "participants.tsv").write_text(PARTICIPANTS_TSV, encoding="utf-8")
+    (root / "participants.json").write_text(PARTICIPANTS_JSON, encoding="utf-8")
     return root
 
 
@@ -95,7 +95,7 @@ def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[s
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")])),
                    **(env or {})}
     return subprocess.Popen([sys.executable, *args], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            encoding="utf-8")
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_a_killed_worker_costs_no_scan_and_a_rerun_recomputes_nothing(
     parquet = pd.read_parquet(out / "group" / "b12brain_group.parquet")
     assert list(parquet["status"]) == ["ok"] * 3 + ["failed"]
     assert list(parquet["total_lesion_ml"][:3]) == list(table["total_lesion_ml"])
-    gallery = (out / "group" / "qc_gallery.html").read_text()
+    gallery = (out / "group" / "qc_gallery.html").read_text(encoding="utf-8")
     assert gallery.count('src="../sub-0') == 3 and 'href="../sub-03/anat/sub-03_space-orig_desc-lesion_mask.nii.gz"' in gallery
 
     def done_files() -> dict[Path, int]:

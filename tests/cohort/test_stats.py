@@ -161,7 +161,7 @@ def test_outputs_figures_and_html_summary(tmp_path: Path) -> None:
             "p_value"} <= set(first)
     missing = pd.read_csv(out / "missing.tsv", sep="\t").set_index("variable")
     assert missing.loc["b12", "missing"] == table["b12"].isna().sum() > 0
-    html = (out / "summary.html").read_text()
+    html = (out / "summary.html").read_text(encoding="utf-8")
     for section in ("design", "models", "counting", "missing", "effects", "trend", "forest", "dose-response",
                     "excluded", "problems"):
         assert f'id="{section}"' in html
