@@ -176,6 +176,12 @@ def test_a_killed_worker_costs_no_scan_and_a_rerun_recomputes_nothing(
     gallery = (out / "group" / "qc_gallery.html").read_text(encoding="utf-8")
     assert gallery.count('src="../sub-0') == 3 and 'href="../sub-03/anat/sub-03_space-orig_desc-lesion_mask.nii.gz"' in gallery
 
+    # The BIDS validator (the schema validator of bids-standard, from PyPI) finds no error.
+    validator = Path(sys.executable).with_name("bids-validator-deno")
+    checked = subprocess.run([str(validator), str(out), "--json"], capture_output=True, encoding="utf-8", timeout=300)
+    errors = [issue for issue in json.loads(checked.stdout)["issues"]["issues"] if issue["severity"] == "error"]
+    assert errors == [], errors
+
     def done_files() -> dict[Path, int]:
         return {p: p.stat().st_mtime_ns for p in out.rglob("*")
                 if p.is_file() and "group" not in p.parts and p.name != "sub-04_scan.json"}

@@ -9,6 +9,7 @@ Per subject (and session), in ``sub-X[/ses-Y]/`` (the job's folder, published wh
     anat/sub-X[_ses-Y]_space-orig_desc-lesionclass_dseg.tsv   its label table (index, name)
     anat/sub-X[_ses-Y]_space-orig_desc-lesions_dseg.nii.gz    one label per lesion (uint16)
     anat/sub-X[_ses-Y]_space-orig_desc-lesions_dseg.tsv       the lesion table (index, name, volume...)
+    anat/sub-X[_ses-Y]_space-orig_desc-*_dseg.json            Description, Sources, SpatialReference
     figures/sub-X[_ses-Y]_desc-lesions_qc.png                 the QC image
 
 ``space-orig`` says every image is on the input FLAIR's own grid and affine. The lesion table is
@@ -41,7 +42,9 @@ from b12brain.report.qc import write_qc_image
 
 #: BIDS version the derivative names follow.
 BIDS_VERSION = "1.10.0"
-BIDSIGNORE = "figures/\ngroup/\nlogs/\nb12brain-manifest.json\n"
+#: What the BIDS validator is to skip: the QC figures, the group level, the logs and the
+#: manifests (folder names without a trailing slash: the schema validator matches those).
+BIDSIGNORE = "figures\ngroup\nlogs\nb12brain-manifest.json\n"
 
 
 def scan_folder(out_dir: Path, job: ScanJob) -> Path:
@@ -60,6 +63,8 @@ def derivative_names(job: ScanJob) -> dict[str, str]:
         "classes_table": f"{stem}_desc-lesionclass_dseg.tsv",
         "lesions": f"{stem}_desc-lesions_dseg.nii.gz",
         "lesion_table": f"{stem}_desc-lesions_dseg.tsv",
+        "classes_sidecar": f"{stem}_desc-lesionclass_dseg.json",
+        "lesions_sidecar": f"{stem}_desc-lesions_dseg.json",
         "qc_image": f"figures/{job.key}_desc-lesions_qc.png",
     }
 
@@ -140,8 +145,14 @@ def write_scan_outputs(result: PipelineResult, job: ScanJob, out_dir: Path, *, s
         save_nifti(result.lesion_mask.astype(np.uint8), affine, stage / names["mask"], dtype=np.uint8, geometry=geometry)
         save_nifti(class_map, affine, stage / names["classes"], dtype=np.uint8, geometry=geometry)
         save_nifti(result.lesion_labels, affine, stage / names["lesions"], dtype=np.uint16, geometry=geometry)
-        summary = {"Type": "Lesion", "Sources": sources, "SpatialReference": "orig", "b12brain": summarise(result)}
+        # space-orig: the FLAIR's own grid, which BIDS asks to name as the SpatialReference.
+        reference = {"Sources": sources, **({"SpatialReference": sources[0]} if sources else {})}
+        summary = {"Type": "Lesion", "Description": "white-matter lesions (caps and lining of the ventricles apart)",
+                   **reference, "b12brain": summarise(result)}
         (stage / names["summary"]).write_text(_json_text(summary), encoding="utf-8")
+        for key, text in (("classes_sidecar", "lesion class of each lesion voxel (labels in the .tsv)"),
+                          ("lesions_sidecar", "one label per lesion (the .tsv is the lesion table)")):
+            (stage / names[key]).write_text(_json_text({"Description": text, **reference}), encoding="utf-8")
         _write_tsv(stage / names["classes_table"], ["index", "name"],
                    [[i + 1, name] for i, name in enumerate(LESION_CLASSES)])
         _write_tsv(stage / names["lesion_table"], ["index", "name", *LESION_COLUMNS[1:]],
