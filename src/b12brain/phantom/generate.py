@@ -94,6 +94,8 @@ class PhantomConfig:
         Gap between 2D slices (0 to ``slice_mm``): slices of ``slice_mm`` every
         ``slice_mm + slice_gap_mm``, as many clinical 2D FLAIRs are acquired.
 
+    Notes
+    -----
     Punctate lesions and mimics draw from random streams of their own: at the defaults of
     these three the phantom is exactly what it was before they existed.
     """
