@@ -89,3 +89,12 @@ def test_manifest_without_flair_column_is_refused(tmp_path: Path) -> None:
     manifest.write_text("subject,scan\n01,a.nii.gz\n")
     with pytest.raises(InputFileError, match="no column flair"):
         read_manifest(manifest)
+
+
+def test_a_manifest_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("b12brain.cohort.bids_index.MAX_TABLE_BYTES", 20)
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_text("subject,flair\n01,a.nii.gz\n02,b.nii.gz\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="more than the 20 a manifest may have"):
+        read_manifest(manifest)

@@ -73,3 +73,10 @@ def test_missing_or_malformed_participants_tsv_is_a_note(tmp_path: Path) -> None
     table = read_participants_tsv(root)
     assert table.notes[0].endswith("row 1 has 4 cells where the header has 2; row not used")
     assert table.lookup("sub-02", "")[0]["age"] == 60.0 and "not in the participants" in table.lookup("sub-01", "")[1][0]
+
+
+def test_a_participants_table_over_the_size_limit_is_a_note_not_read(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("b12brain.cohort.bids_participants.MAX_TABLE_BYTES", 20)
+    participants = read_participants_tsv(_write(tmp_path / "ds", "participant_id\tage\nsub-01\t70\nsub-02\t71\n"))
+    assert not participants.values and "more than the 20 read" in participants.notes[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from b12brain.errors import InputFileError
+from b12brain.labs.tablefile import MAX_TABLE_BYTES
 
 _LABEL = re.compile(r"[A-Za-z0-9]+")
 _SUBJECT_DIR = re.compile(r"sub-([A-Za-z0-9]+)")
@@ -146,8 +147,11 @@ def read_manifest(path: Path | str) -> CohortIndex:
         The file cannot be read as CSV or lacks the ``subject`` or ``flair`` column.
     """
     path = Path(path)
+    if path.is_file() and (size := path.stat().st_size) > MAX_TABLE_BYTES:
+        raise InputFileError(path, f"holds {size:,} bytes, more than the {MAX_TABLE_BYTES:,} a manifest may have; "
+                             "split the cohort into several manifests")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputFileError(path, f"cannot be read as a CSV manifest ({err}); expected a header line "
                              "subject,session,flair,t1,<lab columns> and one row per scan") from err

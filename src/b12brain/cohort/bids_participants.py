@@ -26,6 +26,7 @@ from b12brain.errors import LabValueError
 from b12brain.labs import CB12_CATEGORIES, compute_cb12, read_cohort
 from b12brain.labs.censored import CENSOR_SIGNS
 from b12brain.labs.headers import map_headers
+from b12brain.labs.tablefile import MAX_TABLE_BYTES
 
 #: Lab columns of the group table, canonical names and units (b12brain.labs.fields).
 LAB_COLUMNS = ("b12", "holotc", "mma", "homocysteine", "folate", "egfr")
@@ -62,6 +63,9 @@ def read_participants_tsv(bids_dir: Path) -> Participants:
     tsv = bids_dir / "participants.tsv"
     if not tsv.is_file():
         return Participants(notes=(f"{tsv}: missing; age, sex and labs are empty for every subject",))
+    if (size := tsv.stat().st_size) > MAX_TABLE_BYTES:
+        return Participants(notes=(f"{tsv}: holds {size:,} bytes, more than the {MAX_TABLE_BYTES:,} read; age, sex "
+                                   "and labs are empty for every subject",))
     try:
         rows = list(csv.reader(tsv.read_text(encoding="utf-8-sig").splitlines(), delimiter="\t"))
     except (OSError, ValueError) as err:

@@ -30,6 +30,7 @@ from b12brain.errors import ConfigError, InputFileError
 from b12brain.labs.cb12 import compute_cb12
 from b12brain.labs.cells import Numbers, parse_numbers, read_cells
 from b12brain.labs.fields import FIELD, UNIT_SUFFIX, normalise_choice
+from b12brain.labs.tablefile import MAX_TABLE_BYTES
 from b12brain.labs.units import find_unit, to_canonical
 
 #: Exposures of the association analysis (markers of B12 status).
@@ -49,9 +50,6 @@ ANALYSIS_COLUMNS: tuple[str, ...] = ("age", "sex", *_MARKERS, "cb12", *OUTCOMES,
 _BOOKKEEPING: tuple[str, ...] = ("status", "error", "qc_flags", "self_check", "cb12_category")
 #: Columns the models already use (never a further covariate).
 _MODEL_COLUMNS: tuple[str, ...] = ("age", "sex", *EXPOSURES, *OUTCOMES, *VASCULAR, "folate")
-#: Largest table read (bytes): 10,000 subjects take about 3 MB, a million about 300 MB; the
-#: limit bounds the memory a table takes as text (several times its size) before it is read.
-MAX_TABLE_BYTES = 256 << 20
 _FAZEKAS_GRADES = (0, 1, 2, 3)
 #: Cells read as missing in CSV and TSV tables: empty, BIDS' "n/a", R's "NA".
 MISSING_MARKS: tuple[str, ...] = ("", "n/a", "N/A", "NA")
