@@ -17,8 +17,9 @@ from b12brain.phantom._lesions import blob
 from b12brain.pipeline import PipelineConfig, run_pipeline
 from b12brain.qc.selfcheck import (
     CLEARANCE_MM,
-    CONTRAST_RANGE,
-    DESIGN_ML,
+    CONTRAST_BINS,
+    DESIGN,
+    FAINT,
     MAX_CONTRAST,
     PROBE_ML,
     RATING_RULE,
@@ -78,9 +79,13 @@ def _scene(found: np.ndarray | None = None) -> tuple[Volume, Anatomy, np.ndarray
     return Volume(image.astype(np.float32), np.diag([*SPACING, 1.0]), "scan.nii.gz"), anatomy, found
 
 
-def _check(segmenter: _Blind, *, seed: int = 19, found: np.ndarray | None = None) -> SelfCheck:
-    flair, anatomy, found = _scene(found)
-    probability = segmenter.predict(flair, anatomy, None)
+def _check(
+    segmenter: _Blind, *, seed: int = 19, found: np.ndarray | None = None, probability: np.ndarray | None = None
+) -> SelfCheck:
+    flair, anatomy, _ = _scene()
+    probability = segmenter.predict(flair, anatomy, None) if probability is None else probability
+    if found is None:  # what the run found
+        found = probability >= 0.5
     return run_self_check(flair, anatomy, segmenter, probability=probability, found=found,  # type: ignore[arg-type]
                           threshold=0.5, min_lesion_ml=0.01, refine_edges=False, seed=seed)
 
@@ -92,10 +97,11 @@ def _without_time(check: SelfCheck) -> dict[str, object]:
 
 
 def test_same_scan_same_record_and_the_scan_is_not_changed() -> None:
-    flair, anatomy, found = _scene()
+    flair, anatomy, _ = _scene()
     before = flair.data.copy()
-    first = run_self_check(flair, anatomy, _Bright(), probability=_Bright().predict(flair, anatomy, None),  # type: ignore[arg-type]
-                           found=found, threshold=0.5, min_lesion_ml=0.01, refine_edges=False)
+    probability = _Bright().predict(flair, anatomy, None)
+    first = run_self_check(flair, anatomy, _Bright(), probability=probability, found=probability >= 0.5,  # type: ignore[arg-type]
+                           threshold=0.5, min_lesion_ml=0.01, refine_edges=False)
     assert np.array_equal(flair.data, before)
     assert _without_time(first) == _without_time(_check(_Bright()))
     other = _check(_Bright(), seed=20)
@@ -104,13 +110,18 @@ def test_same_scan_same_record_and_the_scan_is_not_changed() -> None:
 
 def test_a_segmenter_that_finds_nothing_is_rated_red_with_a_warning() -> None:
     check = _check(_Blind())
-    assert len(check.lesions) == len(DESIGN_ML) and check.not_placed == 0
+    # Some punctate ones are too faint for a reader on 4 mm slices (not counted); every larger one is seen.
+    assert len(check.lesions) + check.not_visible == len(DESIGN.sizes_ml) and check.not_placed == 0
+    assert sum(s.design_ml >= 0.05 for s in check.lesions) == sum(ml >= 0.05 for ml in DESIGN.sizes_ml)
+    assert len(check.lesions) >= 0.6 * len(DESIGN.sizes_ml)
     assert check.detection_rate == 0.0 and check.sees_0_1_ml is False
+    assert check.estimated_detection_rate == 0.0
     assert check.volume_error_percent is None
     assert check.rating == "red"
     (warning,) = check.warnings
     assert warning.code == WARNING_CODE and warning.source == "scan.nii.gz"
-    assert "0 of 4 synthetic 0.1 mL lesions" in warning.message and "may be missed" in warning.message
+    probes = DESIGN.sizes_ml.count(PROBE_ML)
+    assert f"0 of {probes} synthetic 0.1 mL lesions" in warning.message and "may be missed" in warning.message
     assert check.as_dict()["rating"] == "red" and "NOT seen" in check.describe()
 
 
@@ -122,8 +133,15 @@ def test_a_segmenter_that_sees_bright_voxels_finds_the_lesions_of_every_size() -
     assert list(by_size) == [name for name, _, _ in SIZE_BINS]
     assert all(b["inserted"] >= 1 for b in by_size.values()), by_size  # the design spans the bins
     assert sum(b["inserted"] for b in by_size.values()) == len(check.lesions)
-    for lesion in check.lesions:
-        assert CONTRAST_RANGE[0] <= lesion.contrast <= CONTRAST_RANGE[1]
+    by_contrast = check.by_contrast
+    assert list(by_contrast) == [name for name, _, _ in CONTRAST_BINS]
+    assert sum(b["inserted"] for b in by_contrast.values()) == len(check.lesions)
+    # Contrasts are stratified: the small and the 0.1 mL lesions each span faint to clear.
+    for lo, hi in ((0.0, 0.05), (PROBE_ML, PROBE_ML + 1e-9)):
+        contrasts = sorted(s.contrast for s in check.lesions if lo <= s.design_ml <= hi)
+        assert contrasts[0] < FAINT and contrasts[-1] > FAINT + 0.05, contrasts
+    for lesion in check.lesions:  # at the target, or lifted to where a reader just sees it
+        assert DESIGN.contrast_range[0] <= lesion.contrast <= DESIGN.contrast_range[1] + 0.05
         assert 1.0 < lesion.peak_contrast <= MAX_CONTRAST
         # Inserted volume on 4 mm slices: the lesion's share of each voxel, about its design size.
         assert 0.6 * lesion.design_ml < lesion.inserted_ml < 1.8 * lesion.design_ml
@@ -131,10 +149,14 @@ def test_a_segmenter_that_sees_bright_voxels_finds_the_lesions_of_every_size() -
 
 def test_record_fields() -> None:
     record = _check(_Bright()).as_dict()
-    assert {"rating", "rule", "caveat", "detection_rate", "detection_by_size", "sees_0_1_ml", "detection_rate_0_1_ml",
-            "volume_error_percent", "volume_error_definition", "seed", "not_placed", "not_visible",
-            "slices_rerun", "seconds", "lesions"} <= set(record)
+    assert {"rating", "rule", "caveat", "estimated_detection_rate", "estimated_detection_rate_ci95",
+            "estimated_detection_rate_definition", "detection_rate", "detection_by_size",
+            "detection_by_contrast", "sees_0_1_ml", "detection_rate_0_1_ml", "volume_error_percent",
+            "volume_error_definition", "seed", "not_placed", "not_visible", "slices_rerun", "seconds",
+            "lesions"} <= set(record)
     assert record["rule"] == RATING_RULE and "[U]" in record["rule"]
+    low, high = record["estimated_detection_rate_ci95"]
+    assert 0.0 <= low <= record["estimated_detection_rate"] <= high <= 1.0 and high - low > 0.1
     assert 0 < record["slices_rerun"] <= SHAPE[2]
     assert {"design_ml", "inserted_ml", "found", "segmented_ml", "centre_mm", "contrast"} <= set(record["lesions"][0])
 
@@ -157,30 +179,42 @@ def test_a_lesion_on_thick_slices_keeps_its_volume_as_partial_volume() -> None:
     assert float(share.sum()) * 0.9 * 0.9 * 6.0 == pytest.approx(float(shape.sum()), rel=0.03)
 
 
+def _lesions(hard_found: float, easy_found: float, error: float) -> tuple[SyntheticLesion, ...]:
+    """The design's lesions at contrasts 1.15 and 1.35 in turn; ``hard_found`` of the hard ones
+    (small or faint) and ``easy_found`` of the others found, spread evenly, volumes ``error`` high."""
+    drawn = [(ml, 1.15 if k % 2 else 1.35) for k, ml in enumerate(sorted(DESIGN.sizes_ml))]
+    out = []
+    for hard in (True, False):
+        share = hard_found if hard else easy_found
+        group = [(ml, c) for ml, c in drawn if (ml < 0.05 or c < FAINT) == hard]
+        for k, (ml, c) in enumerate(group):
+            hit = int((k + 1) * share + 1e-9) > int(k * share + 1e-9)
+            out.append(SyntheticLesion(ml, ml, c, 1.6, (0.0, 0.0, 0.0), hit, ml * (1 + error) if hit else 0.0))
+    return tuple(out)
+
+
 @pytest.mark.parametrize(
-    ("found", "errors", "rating"),
+    ("hard_found", "easy_found", "error", "rating"),
     [
-        ((1,) * 16, 0.2, "green"),
-        ((1,) * 16, 0.8, "amber"),  # every lesion found, volumes 80 % high
-        ((0,) * 6 + (1,) * 10, 0.0, "amber"),  # no small lesion found: 10 of 16
-        ((1,) * 6 + (0, 0, 0, 1) + (1,) * 6, 0.0, "red"),  # 1 of 4 of 0.1 mL
-        ((0,) * 12 + (1,) * 4, 0.0, "red"),  # 4 of 16
+        (1.0, 1.0, 0.2, "green"),
+        (1.0, 1.0, 0.8, "amber"),  # every lesion found, volumes 80 % high
+        (0.55, 1.0, 0.2, "green"),  # E = 0.55
+        (0.45, 1.0, 0.2, "amber"),  # E = 0.45
+        (0.2, 1.0, 0.0, "red"),  # few small or faint lesions found: E = 0.2
+        (1.0, 0.0, 0.0, "amber"),  # only the faint half of the 0.1 mL lesions found
+        (0.35, 0.0, 0.0, "red"),  # under half of the 0.1 mL lesions found
     ],
 )
-def test_rating_rule(found: tuple[int, ...], errors: float, rating: str) -> None:
-    design = sorted(DESIGN_ML)
-    lesions = tuple(
-        SyntheticLesion(ml, ml, 1.3, 1.6, (0.0, 0.0, 0.0), bool(hit), ml * (1 + errors) if hit else 0.0)
-        for ml, hit in zip(design, found, strict=True)
-    )
-    assert [s.design_ml for s in lesions[6:10]] == [PROBE_ML] * 4
-    assert SelfCheck(19, lesions, 0, 0, 0, 0.0).rating == rating
+def test_rating_rule(hard_found: float, easy_found: float, error: float, rating: str) -> None:
+    check = SelfCheck(19, _lesions(hard_found, easy_found, error), 0, 0, 0, 0.0)
+    assert check.estimated_detection_rate == pytest.approx(hard_found, abs=0.04)
+    assert check.rating == rating, check.describe()
 
 
 def test_nowhere_to_place_a_lesion_is_red_and_said() -> None:
     found = np.ones(SHAPE, bool)
     check = _check(_Bright(), found=found)
-    assert check.lesions == () and check.not_placed == len(DESIGN_ML)
+    assert check.lesions == () and check.not_placed == len(DESIGN.sizes_ml)
     assert check.rating == "red" and "no synthetic lesion could be placed" in check.warnings[0].message
 
 
