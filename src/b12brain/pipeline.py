@@ -63,9 +63,10 @@ class PipelineConfig:
         (``probability >= threshold``).
     self_check : bool
         Insert synthetic lesions into the scan's normal-appearing white matter, segment again
-        and rate how well lesions are seen in this scan (:mod:`b12brain.qc.selfcheck`). Off by
-        default until validated: on the 12 expert-labelled validation scans its rate did not follow
-        the true lesion recall (docs/accuracy.md, "Per-scan self-check").
+        and rate how well small and faint lesions are seen in this scan
+        (:mod:`b12brain.qc.selfcheck`). Off by default as not validated: its rate followed the true
+        lesion recall only weakly on phantoms and not on the 12 expert-labelled validation scans
+        (docs/accuracy.md, "Per-scan self-check").
     """
 
     segmenter: str = "learned"

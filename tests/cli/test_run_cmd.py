@@ -154,9 +154,10 @@ def test_self_check_in_every_output(first_run: SimpleNamespace) -> None:
     assert check["rating"] in {"green", "amber", "red"} and "[U]" in check["rule"]
     assert sum(b["inserted"] for b in check["detection_by_size"].values()) == len(check["lesions"]) > 0
     assert isinstance(check["sees_0_1_ml"], bool)
-    assert f"self-check {check['rating'].upper()}: found" in first_run.stdout
+    assert f"self-check {check['rating'].upper()}: estimated detection rate" in first_run.stdout
     report = (first_run.out / "report.html").read_text()
-    assert "Self-check" in report and "rule [U]: red when fewer than half of the 0.1 mL" in report
+    assert "Self-check" in report and "rule [U], on the estimated detection rate E" in report
+    assert "Estimated detection rate (share of the small or faint ones found)" in report
 
 
 def test_lesions_csv(first_run: SimpleNamespace) -> None:

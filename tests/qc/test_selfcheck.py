@@ -219,7 +219,7 @@ def test_nowhere_to_place_a_lesion_is_red_and_said() -> None:
 
 
 def test_off_by_default_and_no_self_check_leaves_it_out() -> None:
-    # Off unless asked for until validated (docs/accuracy.md, "Per-scan self-check").
+    # Off unless asked for: not validated (docs/accuracy.md, "Per-scan self-check").
     parse = build_parser().parse_args
     assert parse(["run", "--flair", "f.nii.gz", "--out", "o", "--self-check"]).self_check is True
     assert parse(["run", "--flair", "f.nii.gz", "--out", "o", "--no-self-check"]).self_check is False

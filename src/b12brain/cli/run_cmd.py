@@ -65,10 +65,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "each lesion's edge is put at the FLAIR half-maximum between it and the tissue around it, "
                         "and a lesion whose surroundings are brighter than brain tissue is dropped")
     parser.add_argument("--self-check", action=argparse.BooleanOptionalAction, default=False,
-                        help="insert synthetic lesions of known size into this scan's normal-appearing white matter, "
-                             "segment again and rate how well lesions are seen here (summary.json 'self_check', QC "
-                             "image, report; adds about a fifth to a run's time). Default: off, as it is not yet validated: on "
-                             "expert-labelled scans its rate did not follow the true lesion recall (docs/accuracy.md)")
+                        help="insert synthetic lesions of known size and contrast, most of them small and faint, into "
+                             "this scan's normal-appearing white matter, segment again and rate how well they are seen "
+                             "here (summary.json 'self_check', QC image, report; adds about 2-3 s to a clinical run). "
+                             "Default: off, as it is not validated: its rate did not follow the true lesion recall on "
+                             "expert-labelled scans (docs/accuracy.md)")
     add_evidence_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an output folder that holds an unchanged b12brain result (checked "
