@@ -161,6 +161,15 @@ def test_record_fields() -> None:
     assert {"design_ml", "inserted_ml", "found", "segmented_ml", "centre_mm", "contrast"} <= set(record["lesions"][0])
 
 
+@pytest.mark.parametrize(("found", "total", "interval"), [(5, 10, [0.237, 0.763]), (0, 10, [0.0, 0.278]),
+                                                        (20, 20, [0.839, 1.0])])
+def test_the_estimated_rate_has_a_wilson_interval(found: int, total: int, interval: list[float]) -> None:
+    lesions = tuple(SyntheticLesion(0.01, 0.01, 1.2, 1.6, (0.0, 0.0, 0.0), k < found, 0.01) for k in range(total))
+    record = SelfCheck(19, lesions, 0, 0, 0, 0.0).as_dict()
+    assert record["estimated_detection_rate"] == pytest.approx(found / total)
+    assert record["estimated_detection_rate_ci95"] == pytest.approx(interval, abs=0.001)
+
+
 def test_synthetic_lesions_keep_clear_of_lesions_found_and_of_the_ventricles() -> None:
     found = np.zeros(SHAPE, bool)
     found[10:50, 10:100, :] = True  # a third of the white matter is taken
