@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/evaluate_shared.py [DATA_DIR] [--segmenter NAME | --model ONNX]
-        [--datasets NAME ...] [--out-dir DIR] [--score-only]
+        [--datasets NAME ...] [--subjects DATASET/SUBJECT ...] [--no-edge-refinement]
+        [--out-dir DIR] [--hyperintensity-dir DIR] [--score-only] [--json FILE]
 
 DATA_DIR holds ``<dataset>/<subject>/{flair,lesion[,t1]}.nii.gz`` (default
 ``../shared/data/lesions`` next to the repository). For every subject the pipeline runs on
@@ -16,8 +17,12 @@ times are printed; ``--json FILE`` also writes them (``b12brain evaluate``'s JSO
 A subject the pipeline fails on gets an empty mask (it scores as "found nothing") and is
 listed; the exit code is then 1. ``--score-only`` skips the pipeline and scores the masks
 already in OUT_DIR. ``--model`` runs the learned segmenter with other weights (a
-cross-validation model), ``--datasets`` keeps only the named datasets (its held-out site).
-Predictions go outside the repository by default; never commit them or
+cross-validation model), ``--datasets`` keeps only the named datasets (its held-out site),
+``--subjects`` only the named subjects (``tabriz_ms/106639``). ``--no-edge-refinement`` keeps
+the segmenter's own lesions and edges (``b12brain run --no-edge-refinement``).
+``--hyperintensity-dir DIR`` also writes each subject's lesions with caps and lining
+(``hyperintensity_mask``) under DIR, in the same layout; score them with ``--score-only
+--out-dir DIR``. Predictions go outside the repository by default; never commit them or
 the data.
 """
 
@@ -48,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segmenter", default=None, help="PipelineConfig(segmenter=NAME); default: the pipeline's")
     parser.add_argument("--model", type=Path, default=None, help="ONNX weights for the learned segmenter")
     parser.add_argument("--datasets", nargs="+", default=None, help="only these datasets of DATA_DIR")
+    parser.add_argument("--subjects", nargs="+", default=None, metavar="DATASET/SUBJECT",
+                        help="only these subjects of DATA_DIR, e.g. tabriz_ms/106639")
+    parser.add_argument("--no-edge-refinement", action="store_true", help="PipelineConfig(refine_edges=False)")
     parser.add_argument("--out-dir", type=Path, default=None, help="where predictions go (default: a temp folder)")
+    parser.add_argument("--hyperintensity-dir", type=Path, default=None,
+                        help="also write each subject's lesions with caps and lining here")
     parser.add_argument("--score-only", action="store_true", help="score the masks already in --out-dir")
     parser.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     args = parser.parse_args(argv)
@@ -62,17 +72,37 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     label = args.segmenter or (args.model.parent.name if args.model else "default")
     out_dir = args.out_dir or Path(tempfile.gettempdir()) / "b12brain-evaluate-shared" / label
-    if not args.datasets:
+    if not args.datasets and not args.subjects:
         return _evaluate(args, args.data_dir, out_dir, label)
-    missing = [name for name in args.datasets if not (args.data_dir / name).is_dir()]
-    if missing:
-        print(f"evaluate_shared: no dataset {missing[0]!r} in {args.data_dir}", file=sys.stderr)
+    chosen = _chosen_subjects(args.data_dir, args.datasets, args.subjects)
+    if isinstance(chosen, str):
+        print(f"evaluate_shared: {chosen}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="b12brain-datasets-") as links:
-        # A folder of links to the chosen datasets, so that scoring sees them alone.
-        for name in args.datasets:
-            (Path(links) / name).symlink_to((args.data_dir / name).resolve())
+    with tempfile.TemporaryDirectory(prefix="b12brain-subjects-") as links:
+        # A folder of links to the chosen subjects, so that scoring sees them alone.
+        for dataset, subject in chosen:
+            (Path(links) / dataset).mkdir(exist_ok=True)
+            (Path(links) / dataset / subject).symlink_to((args.data_dir / dataset / subject).resolve())
         return _evaluate(args, Path(links), out_dir, label)
+
+
+def _chosen_subjects(
+    data_dir: Path, datasets: list[str] | None, subjects: list[str] | None
+) -> list[tuple[str, str]] | str:
+    """``(dataset, subject)`` pairs that ``--datasets`` and ``--subjects`` keep, or why none can be."""
+    missing = [name for name in datasets or [] if not (data_dir / name).is_dir()]
+    if missing:
+        return f"no dataset {missing[0]!r} in {data_dir}"
+    available = [(dataset, subject) for dataset, subject, _ in find_subjects(data_dir)]
+    if datasets:
+        available = [pair for pair in available if pair[0] in datasets]
+    if not subjects:
+        return available
+    wanted = [tuple(name.strip("/").split("/")) for name in subjects]
+    unknown = [name for name, pair in zip(subjects, wanted, strict=True) if pair not in available]
+    if unknown:
+        return f"no subject {unknown[0]!r} in {data_dir} (give DATASET/SUBJECT, e.g. tabriz_ms/106639)"
+    return [pair for pair in available if pair in wanted]
 
 
 def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: str) -> int:
@@ -85,7 +115,7 @@ def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: st
     failures: dict[str, str] = {}
     if not args.score_only:
         print(f"running the pipeline ({label}) on {len(subjects)} subjects -> {out_dir}")
-        seconds, failures = _run_pipeline(subjects, out_dir, args.segmenter, args.model)
+        seconds, failures = _run_pipeline(subjects, out_dir, args)
 
     try:
         evaluation = evaluate_dataset(data_dir, out_dir)
@@ -99,13 +129,15 @@ def _evaluate(args: argparse.Namespace, data_dir: Path, out_dir: Path, label: st
 
 
 def _run_pipeline(
-    subjects: list[tuple[str, str, Path]], out_dir: Path, segmenter: str | None, model: Path | None
+    subjects: list[tuple[str, str, Path]], out_dir: Path, args: argparse.Namespace
 ) -> tuple[dict[str, float], dict[str, str]]:
     from b12brain.pipeline import PipelineConfig, run_pipeline
 
-    options: dict[str, object] = {} if segmenter is None else {"segmenter": segmenter}
-    if model is not None:
-        options.update(segmenter="learned", model=model)
+    options: dict[str, object] = {} if args.segmenter is None else {"segmenter": args.segmenter}
+    if args.model is not None:
+        options.update(segmenter="learned", model=args.model)
+    if args.no_edge_refinement:
+        options.update(refine_edges=False)
     config = PipelineConfig(**options)  # type: ignore[arg-type]
     seconds: dict[str, float] = {}
     failures: dict[str, str] = {}
@@ -114,15 +146,22 @@ def _run_pipeline(
         flair_path = folder / "flair.nii.gz"
         t1_path = folder / "t1.nii.gz"
         target = out_dir / dataset / subject / PRED_NAME
-        target.parent.mkdir(parents=True, exist_ok=True)
+        also = None if args.hyperintensity_dir is None else args.hyperintensity_dir / dataset / subject / PRED_NAME
+        for path in (target, also):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         try:
             result = run_pipeline(flair_path, t1_path if t1_path.is_file() else None, config)
             save_nifti(result.lesion_mask.astype("uint8"), result.flair.affine, target, dtype="uint8")
+            if also is not None:
+                save_nifti(result.hyperintensity_mask.astype("uint8"), result.flair.affine, also, dtype="uint8")
         except Exception as err:  # noqa: BLE001 - one subject's failure must not stop the run
             failures[key] = f"{type(err).__name__}: {err}"
-            flair = load_volume(flair_path)  # an empty mask on the FLAIR grid: "found nothing"
-            save_nifti(np.zeros(flair.shape, np.uint8), flair.affine, target, dtype="uint8")
+            flair = load_volume(flair_path)  # empty masks on the FLAIR grid: "found nothing"
+            for path in (target, also):
+                if path is not None:
+                    save_nifti(np.zeros(flair.shape, np.uint8), flair.affine, path, dtype="uint8")
         seconds[key] = time.perf_counter() - start
         status = "FAILED" if key in failures else "ok"
         print(f"  {key:<28} {seconds[key]:7.1f} s  {status}", flush=True)

@@ -2,7 +2,9 @@
 
 N4 is the field's standard (ANTs, FreeSurfer, fMRIPrep all use it); SimpleITK gives it without
 an external binary. It runs on a shrunk copy (~4 mm in-plane, slices kept) and the smooth
-field is then evaluated on the full grid, which keeps it to a few seconds on 2 cores.
+field is then evaluated on the full grid, which keeps it to a few seconds on 2 cores. It runs on
+one thread: with more, the field's last digits follow the machine's core count, and the atlas
+fit after it can turn that into another lesion mask of the same scan.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import SimpleITK as sitk
 
-from b12brain.preprocess.sitk_bridge import from_sitk, to_sitk
+from b12brain.preprocess.sitk_bridge import from_sitk, single_threaded, to_sitk
 from b12brain.types import BoolArray, Volume
 
 
@@ -43,8 +45,9 @@ def correct_bias(volume: Volume, mask: BoolArray, *, target_mm: float = 6.0) -> 
     n4 = sitk.N4BiasFieldCorrectionImageFilter()
     n4.SetMaximumNumberOfIterations([30, 20, 10])
     n4.SetConvergenceThreshold(1e-5)
-    n4.Execute(small, small_mask)
-    log_field = from_sitk(n4.GetLogBiasFieldAsImage(image)).astype(np.float32)
+    with single_threaded():
+        n4.Execute(small, small_mask)
+        log_field = from_sitk(n4.GetLogBiasFieldAsImage(image)).astype(np.float32)
     log_field -= float(log_field[mask].mean())
     field = np.exp(log_field)
     return volume.with_data((data / field).astype(np.float32)), field

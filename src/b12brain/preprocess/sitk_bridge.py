@@ -1,8 +1,9 @@
 """Conversions between (array, RAS+ affine) and SimpleITK images (LPS+ physical space), and
-deterministic execution of SimpleITK registrations."""
+deterministic execution of the SimpleITK steps whose results depend on ITK's thread count."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +15,9 @@ from b12brain.geometry import voxel_spacing_mm
 from b12brain.types import Affine
 
 _LPS = np.diag([-1.0, -1.0, 1.0])
+_ONE_THREAD = threading.Lock()
+_one_thread_blocks = 0  # blocks of single_threaded() open in any thread (guarded by _ONE_THREAD)
+_threads_before = 0  # ITK's global thread count before the first of them opened
 
 
 def to_sitk(data: npt.NDArray[np.generic], affine: Affine) -> sitk.Image:
@@ -45,13 +49,21 @@ def sitk_affine(img: sitk.Image) -> Affine:
 def single_threaded() -> Iterator[None]:
     """Run SimpleITK on one thread inside the block, then restore the previous setting.
 
-    ITK's registration metrics add per-thread partial sums in a varying order, so the last
-    digits, and after a few optimiser steps the transform, change from run to run. One thread
-    makes a run reproducible bit for bit, at about a second's cost per registration.
+    ITK's registration metrics add per-thread partial sums in a varying order, and N4's B-spline
+    fit adds per-thread sums in the order of its work units, which follow the thread count: one
+    thread makes a result reproducible bit for bit, on any machine. Safe to use from several
+    threads at once: ITK's thread count is global, so it stays 1 until the last open block ends.
     """
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    global _one_thread_blocks, _threads_before
+    with _ONE_THREAD:
+        if _one_thread_blocks == 0:
+            _threads_before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+        _one_thread_blocks += 1
     try:
         yield
     finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+        with _ONE_THREAD:
+            _one_thread_blocks -= 1
+            if _one_thread_blocks == 0:
+                sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(_threads_before)
