@@ -34,6 +34,7 @@ be measured, has no joint volume (NaN) and is counted in a warning.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,20 @@ JOINT_RULE = (
 )
 
 
+@dataclass(frozen=True)
+class GroupMeasurement:
+    """How one lesion group was measured (:func:`measure_groups`): its volume at each visit
+    (``volume_ml``), the same without the noise floor taken off (``raw_ml``), the noise floor
+    ``b`` of each visit, the full contrast used and whether it came from a core (else the peak
+    of a lesion thinner than the slice)."""
+
+    volume_ml: tuple[float, ...]
+    raw_ml: tuple[float, ...]
+    floor: tuple[float, ...]
+    full_contrast: float
+    from_core: bool
+
+
 def joint_volumes(
     flairs: Sequence[npt.NDArray[np.floating]],
     labels: Sequence[npt.NDArray[np.integer]],
@@ -99,8 +114,27 @@ def joint_volumes(
     (groups, visits) ndarray of float
         NaN where a group cannot be measured (see the module's description).
     """
+    out = np.full((len(lesion_ids), len(flairs)), np.nan)
+    for index, measured in enumerate(measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml)):
+        if measured is not None:
+            out[index] = measured.volume_ml
+    return out
+
+
+def measure_groups(
+    flairs: Sequence[npt.NDArray[np.floating]],
+    labels: Sequence[npt.NDArray[np.integer]],
+    lesion_ids: Sequence[Sequence[Sequence[int]]],
+    group_map: npt.NDArray[np.integer],
+    spacing_mm: tuple[float, float, float],
+    voxel_ml: float,
+) -> list[GroupMeasurement | None]:
+    """:func:`joint_volumes` with how each group was measured (None: not measurable).
+
+    Parameters and rule as :func:`joint_volumes`.
+    """
     n_visits = len(flairs)
-    out = np.full((len(lesion_ids), n_visits), np.nan)
+    out: list[GroupMeasurement | None] = [None] * len(lesion_ids)
     if not lesion_ids:
         return out
     any_lesion = np.zeros(group_map.shape, dtype=bool)
@@ -137,29 +171,32 @@ def joint_volumes(
             continue
         peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
                  for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
-        peak = max(peaks, default=0.0)
+        peak, from_core = max(peaks, default=(0.0, False))
         if peak < MIN_CONTRAST:
             continue
-        volumes = []
+        volumes, raws, floors = [], [], []
         for c, b in zip(contrasts, backgrounds):
             # Lesion-free tissue adds its noise's positive part (clipped fractions): the ring's
             # mean clipped fraction, taken off the share of the region that is not lesion.
             floor = float(np.clip(b / peak, 0.0, 1.0).mean())
             total = float(np.clip(c / peak, 0.0, 1.0).sum())
             volumes.append(max(total - floor * c.size, 0.0) / (1.0 - floor) * voxel_ml if floor < MAX_FLOOR else np.nan)
-        out[index] = volumes
+            raws.append(total * voxel_ml)
+            floors.append(floor)
+        out[index] = GroupMeasurement(tuple(volumes), tuple(raws), tuple(floors), peak, from_core)
     return out
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
-                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> float:
-    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion);
-    the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small."""
+                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> tuple[float, bool]:
+    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion), and
+    True; the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small,
+    and False."""
     core = ndi.binary_erosion(lesion, structure=in_plane)[region]
     inside = lesion[region]
     if np.count_nonzero(core) >= MIN_CORE_VOXELS:
-        return float(np.median(contrast[core]))
-    return float(np.percentile(contrast[inside], PEAK_PERCENTILE)) if inside.any() else 0.0
+        return float(np.median(contrast[core])), True
+    return (float(np.percentile(contrast[inside], PEAK_PERCENTILE)), False) if inside.any() else (0.0, False)
 
 
 def _surroundings(ring: npt.NDArray[np.floating]) -> npt.NDArray[np.floating] | None:

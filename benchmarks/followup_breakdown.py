@@ -1,0 +1,158 @@
+"""Where the error of the deep class's volume change comes from, lesion by lesion, on phantom pairs.
+
+Usage::
+
+    python benchmarks/followup_breakdown.py --workdir DIR [--seeds 5] [--slices 6,1] [--scenario by_seed]
+                                            [--lesions]
+
+Uses (or makes) the pairs of ``benchmarks/followup_phantoms.py`` in ``DIR/SCENARIO/sSEED_SLICEmm``
+and makes each pair's phantoms again (same seed: the same images) for their truth masks. The
+deep class's error, ``measured - design`` (``followup.json``'s change against the change of the
+drawn lesions), is split into the following parts (``rest``: what none holds):
+
+* per lesion group (each drawn deep lesion is given to the group with most voxels within 4 mm
+  of its centre, as the accuracy benchmark does; its truth is its drawn volume at each visit):
+
+  - (f) *missed*: drawn changes in no group, or in a group that could not be measured;
+  - (a) *class*: a changed drawn deep lesion in a group classed otherwise (its change is missing
+    from the deep class), and a group classed deep holding no drawn deep lesion whose reader
+    truth (each visit's truth seen on its own grid) is mostly of another class;
+  - (g) *the truth's own definition*: a group classed deep holding no drawn deep lesion whose
+    reader truth is deep: deep by the LST-AI rule only (a periventricular fragment that the
+    slices detach from the ventricles; the design counts it periventricular) or a piece of a
+    drawn lesion split between two groups; plus changes of the design not in the truth table;
+  - (e) *unchanged lesions*: the measured change of groups holding only stable drawn lesions;
+  - (b) *changed lesions without a core* (full contrast from the peak of a thin lesion) and
+    *changed lesions with a core*: measured minus drawn change;
+  - (c) *noise floor*: the part of (e), (b) and the cored changed error that the noise-floor
+    correction makes (the measured change with it minus without it);
+  - (d) *resampling*: measured/drawn volume of unchanged groups with a core (>= 0.1 mL) at the
+    baseline (resampled onto the reference grid) and at the follow-up (its own grid), medians.
+
+``--lesions`` also prints every group that holds deep truth or is classed deep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from b12brain.followup import compare_visits
+from b12brain.followup.register import resample_to_reference
+from b12brain.followup.volume_change import measure_groups
+from b12brain.geometry import CONNECTIVITY_26
+from b12brain.phantom import PhantomConfig
+from b12brain.phantom.followup import FollowupConfig, make_followup
+from b12brain.phantom.generate import DEEP
+
+COMPONENTS = ("g", "f", "a", "e", "b", "cored", "rest", "c")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True, help="the pairs of followup_phantoms.py (made if absent)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--slices", default="6,1")
+    parser.add_argument("--scenario", default="by_seed")
+    parser.add_argument("--segmenter", default="classical")
+    parser.add_argument("--lesions", action="store_true", help="print every deep group")
+    args = parser.parse_args(argv)
+    from followup_phantoms import DATES, ensure_pair
+
+    print("| pair | measured | design | error | (g) truth | (f) missed | (a) class | (e) unchanged | (b) no core "
+          "| changed, cored | rest | (c) floor's part | (d) unchanged measured/true, baseline / follow-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    totals = []
+    for slice_mm in [float(s) for s in args.slices.split(",")]:
+        for seed in range(args.seeds):
+            folder, truth = ensure_pair(args.workdir, seed, slice_mm, args.segmenter, args.scenario)
+            result = compare_visits([folder / "run_baseline", folder / "run_followup"], dates=DATES)
+            config = FollowupConfig(PhantomConfig(seed=seed, slice_mm=slice_mm), scenario=truth["truth"].get("scenario", args.scenario))
+            row, lesions = _breakdown(result, make_followup(config), truth)
+            totals.append(row)
+            print(f"| {folder.name} {truth['truth'].get('scenario', args.scenario)} | " + " | ".join(
+                f"{row[k]:+.2f}" for k in ("measured", "design", "error", *COMPONENTS)) + f" | {row['d']} |", flush=True)
+            if args.lesions:
+                for line in lesions:
+                    print("   ", line)
+    print("\nmedian |component| over the pairs, mL: " + ", ".join(
+        f"{k} {statistics.median(abs(r[k]) for r in totals):.2f}" for k in ("error", *COMPONENTS)))
+    return 0
+
+
+def _breakdown(result: Any, pair: Any, truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    from followup_phantoms import match_truth
+
+    design = truth["truth"]["design_ml_change_by_class"]["deep"]
+    measured = result.change_by_class()["since_previous"]["deep"]
+    reference = result.reference
+    voxel = reference.voxel_volume_ml
+    base = pair.baseline
+    carried = resample_to_reference(base.lesion_class.data.astype(np.uint8), base.flair, reference,
+                                    result.alignments[0].transform, nearest=True)
+    classes = [np.asarray(carried), pair.followup.lesion_class.data.astype(np.uint8)]
+    regions = ndi.grey_dilation(result.group_map, footprint=CONNECTIVITY_26)
+    regions = np.where(result.group_map > 0, result.group_map, regions)
+    n = len(result.groups)
+    deep_vox = sum(np.bincount(regions[c == DEEP], minlength=n + 1)[: n + 1] for c in classes)
+    other_vox = sum(np.bincount(regions[(c > 0) & (c != DEEP)], minlength=n + 1)[: n + 1] for c in classes)
+    rows: dict[int | None, list[dict[str, Any]]] = {}
+    for change, group_id in zip(truth["changes"], match_truth(result, truth["changes"])):
+        rows.setdefault(group_id, []).append(change)
+    measures = measure_groups(result.aligned_flairs, result.aligned_labels, [g.lesion_ids for g in result.groups],
+                              result.group_map, reference.spacing_mm, voxel)
+    comp = dict.fromkeys(COMPONENTS, 0.0)
+    comp["g"] = design - sum(c["followup_ml"] - c["baseline_ml"] for c in truth["changes"])
+    comp["f"] = -sum(c["followup_ml"] - c["baseline_ml"] for c in rows.get(None, []))
+    ratios: list[tuple[float, float]] = []
+    lines = []
+    for group, m in zip(result.groups, measures):
+        own = rows.get(group.id, [])
+        before, after = (sum(c[k] for c in own) for k in ("baseline_ml", "followup_ml"))
+        true_change = after - before
+        if m is None or np.isnan(m.volume_ml).any():
+            comp["f"] -= true_change
+            continue
+        change = m.volume_ml[1] - m.volume_ml[0]
+        raw_change = m.raw_ml[1] - m.raw_ml[0]
+        changed = any(c["change"] != "stable" for c in own)
+        if group.lesion_class != "deep":
+            if not changed:
+                continue
+            kind = "a"
+            comp["a"] -= true_change
+        elif not own:
+            # No drawn deep lesion here: by the reader truth, a lesion of another class (the run's
+            # class is wrong), else deep by the rule only (a fragment the slices detach from the
+            # periventricular band) or a piece of a drawn lesion split between two groups.
+            kind = "a" if other_vox[group.id] > deep_vox[group.id] else "g"
+            comp[kind] += change
+        elif not changed:
+            kind = "e"
+            comp["e"] += change
+            comp["c"] += change - raw_change
+            if m.from_core and before >= 0.1:
+                ratios.append((m.volume_ml[0] / before, m.volume_ml[1] / after))
+        else:
+            kind = "cored" if m.from_core else "b"
+            comp[kind] += change - true_change
+            comp["c"] += change - raw_change
+        lines.append(f"group {group.id:3d} {group.lesion_class:15s} {group.category:9s} ({kind:5s}) drawn "
+                     f"[{','.join(c['change'] for c in own)}] {before:.3f}->{after:.3f} measured "
+                     f"{m.volume_ml[0]:.3f}->{m.volume_ml[1]:.3f} error {change - true_change:+.3f} full contrast "
+                     f"{m.full_contrast:.2f} ({'core' if m.from_core else 'peak'}) floor {m.floor[0]:.2f}/{m.floor[1]:.2f}")
+    comp["rest"] = measured - design - sum(comp[k] for k in ("g", "f", "a", "e", "b", "cored"))
+    d = (f"{statistics.median(r[0] for r in ratios):.2f} / {statistics.median(r[1] for r in ratios):.2f} "
+         f"(n={len(ratios)})") if ratios else "n/a"
+    return {"measured": measured, "design": design, "error": measured - design, **comp, "d": d}, lines
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
