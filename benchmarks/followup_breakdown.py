@@ -18,9 +18,10 @@ drawn lesions), is split into the following parts (``rest``: what none holds):
     from the deep class), and a group classed deep holding no drawn deep lesion whose reader
     truth (each visit's truth seen on its own grid) is mostly of another class;
   - (g) *the truth's own definition*: a group classed deep holding no drawn deep lesion whose
-    reader truth is deep: deep by the LST-AI rule only (a periventricular fragment that the
-    slices detach from the ventricles; the design counts it periventricular) or a piece of a
-    drawn lesion split between two groups; plus changes of the design not in the truth table;
+    reader truth is deep, farther than 10 mm (centre to centre) from every group holding one
+    (nearer, it is a piece of that lesion, split between two groups, and counts with it): deep
+    by the LST-AI rule only, e.g. a periventricular fragment that the slices detach from the
+    ventricles, which the design counts periventricular; plus design changes not in the table;
   - (e) *unchanged lesions*: the measured change of groups holding only stable drawn lesions;
   - (b) *changed lesions without a core* (full contrast from the peak of a thin lesion) and
     *changed lesions with a core*: measured minus drawn change;
@@ -51,6 +52,8 @@ from b12brain.phantom import PhantomConfig
 from b12brain.phantom.followup import FollowupConfig, make_followup
 from b12brain.phantom.generate import DEEP
 
+#: A row-less deep group this near (mm, centre to centre) a group holding a drawn lesion is a piece of it.
+PIECE_MM = 10.0
 COMPONENTS = ("g", "f", "a", "e", "b", "cored", "rest", "c")
 
 
@@ -107,6 +110,25 @@ def _breakdown(result: Any, pair: Any, truth: dict[str, Any]) -> tuple[dict[str,
         rows.setdefault(group_id, []).append(change)
     measures = measure_groups(result.aligned_flairs, result.aligned_labels, [g.lesion_ids for g in result.groups],
                               result.group_map, reference.spacing_mm, voxel)
+    # A group classed deep, with deep reader truth but no drawn lesion of its own, within
+    # PIECE_MM of a group that has one: a piece of that lesion (split between two groups).
+    centres = ndi.center_of_mass(result.group_map > 0, result.group_map, range(1, n + 1))
+    world = {g: reference.affine[:3, :3] @ np.asarray(c) + reference.affine[:3, 3] for g, c in enumerate(centres, 1)}
+    owned = [g for g in rows if g is not None]
+    pieces: dict[int, list[int]] = {}
+    for group in result.groups:
+        if group.id in rows or group.lesion_class != "deep" or other_vox[group.id] > deep_vox[group.id] or not owned:
+            continue
+        nearest = min(owned, key=lambda g: float(np.linalg.norm(world[g] - world[group.id])))
+        if np.linalg.norm(world[nearest] - world[group.id]) <= PIECE_MM:
+            pieces.setdefault(nearest, []).append(group.id)
+    piece_of = {p: g for g, ps in pieces.items() for p in ps}
+
+    def joint_change(group_id: int) -> tuple[float, float]:
+        m = measures[group_id - 1]
+        if m is None or np.isnan(m.volume_ml).any():
+            return 0.0, 0.0
+        return m.volume_ml[1] - m.volume_ml[0], m.raw_ml[1] - m.raw_ml[0]
     comp = dict.fromkeys(COMPONENTS, 0.0)
     comp["g"] = design - sum(c["followup_ml"] - c["baseline_ml"] for c in truth["changes"])
     comp["f"] = -sum(c["followup_ml"] - c["baseline_ml"] for c in rows.get(None, []))
@@ -119,8 +141,9 @@ def _breakdown(result: Any, pair: Any, truth: dict[str, Any]) -> tuple[dict[str,
         if m is None or np.isnan(m.volume_ml).any():
             comp["f"] -= true_change
             continue
-        change = m.volume_ml[1] - m.volume_ml[0]
-        raw_change = m.raw_ml[1] - m.raw_ml[0]
+        if group.id in piece_of:
+            continue
+        change, raw_change = (sum(v) for v in zip(*(joint_change(g) for g in [group.id, *pieces.get(group.id, [])])))
         changed = any(c["change"] != "stable" for c in own)
         if group.lesion_class != "deep":
             if not changed:
@@ -143,7 +166,8 @@ def _breakdown(result: Any, pair: Any, truth: dict[str, Any]) -> tuple[dict[str,
             kind = "cored" if m.from_core else "b"
             comp[kind] += change - true_change
             comp["c"] += change - raw_change
-        lines.append(f"group {group.id:3d} {group.lesion_class:15s} {group.category:9s} ({kind:5s}) drawn "
+        lines.append(f"group {group.id:3d}{'+' + '+'.join(map(str, pieces[group.id])) if group.id in pieces else ''} "
+                     f"{group.lesion_class:15s} {group.category:9s} ({kind:5s}) drawn "
                      f"[{','.join(c['change'] for c in own)}] {before:.3f}->{after:.3f} measured "
                      f"{m.volume_ml[0]:.3f}->{m.volume_ml[1]:.3f} error {change - true_change:+.3f} full contrast "
                      f"{m.full_contrast:.2f} ({'core' if m.from_core else 'peak'}) floor {m.floor[0]:.2f}/{m.floor[1]:.2f}")
