@@ -18,7 +18,9 @@ in total:
 
 * recall and precision of ``new`` and ``enlarging`` calls (lesion-wise: a truth new lesion
   counts as found when its group is called new, an enlarged one when called enlarging; a call
-  is right when it is the group of a truth lesion of that change);
+  is right when it is the group of a truth lesion of that change; the truth table lists the
+  deep lesions only, so calls on groups classed periventricular that hold no listed lesion are
+  counted apart, not judged: the band's change is known as a volume only);
 * stable truth lesions of at least ``STABLE_MIN_ML`` found at both visits (in a group holding no
   changed truth lesion) and called stable;
 * per-class volume change since the baseline (periventricular, deep, and all lesions together),
@@ -69,7 +71,8 @@ STABLE_MIN_ML = 0.05
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per slice thickness (default 5)")
+    parser.add_argument("--seeds", default="5", help="seeds per slice thickness (default 5), or one count per "
+                        "thickness of --slices, e.g. 7,4")
     parser.add_argument("--slices", default="1,6", help="slice thicknesses in mm (default 1,6)")
     parser.add_argument("--scenario", default="by_seed", help="phantom scenario (FollowupConfig.scenario; default by_seed)")
     parser.add_argument("--segmenter", default="classical", help="segmenter of the runs (default classical)")
@@ -79,8 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
         rows = []
-        for slice_mm in [float(s) for s in args.slices.split(",")]:
-            for seed in range(args.seeds):
+        slices = [float(s) for s in args.slices.split(",")]
+        counts = [int(n) for n in args.seeds.split(",")]
+        if len(counts) not in (1, len(slices)):
+            parser.error("--seeds: give one count, or one per slice thickness")
+        for slice_mm, n_seeds in zip(slices, counts * len(slices) if len(counts) == 1 else counts):
+            for seed in range(n_seeds):
                 rows.append(_pair(work, seed, slice_mm, args.segmenter, args.scenario))
                 _print_row(rows[-1])
         _print_totals(rows)
@@ -140,13 +147,19 @@ def _score(result: FollowupResult, truth: dict[str, Any]) -> dict[str, Any]:
     by_id = {g.id: g for g in result.groups}
     matched = [(change["change"], group) for change, group in zip(truth["changes"], match_truth(result, truth["changes"]))]
     out: dict[str, Any] = {}
+    # The truth table lists the deep lesions; the periventricular band's change is known as a
+    # volume only. A call on a group classed periventricular that holds no listed lesion is not
+    # judged lesion-wise (on a progression pair the band truly enlarges): it is counted apart.
+    listed = {g for _, g in matched if g is not None}
+    judged = {g.id for g in result.groups if g.id in listed or g.lesion_class != "periventricular"}
     for kind, call in (("new", "new"), ("enlarged", "enlarging")):
         truth_groups = {g for c, g in matched if c == kind and g is not None}
         n_truth = sum(c == kind for c, _ in matched)
         found = sum(1 for c, g in matched if c == kind and g is not None and by_id[g].category == call)
         calls = [g.id for g in result.groups if g.category == call]
         right = sum(1 for g in calls if g in truth_groups)
-        out[kind] = (found, n_truth, right, len(calls))
+        unjudged = sum(1 for g in calls if g not in judged)
+        out[kind] = (found, n_truth, right, len(calls) - unjudged, unjudged)
     # Stable truth lesions large enough to see on 6 mm slices, found at both visits, in a group
     # that holds no changed truth lesion (a neighbour's change is that neighbour's).
     changed_groups = {g for (c, g) in matched if c != "stable"}
@@ -189,8 +202,8 @@ def _print_row(row: dict[str, Any]) -> None:
     n, e, s = row["new"], row["enlarged"], row["stable"]
     change = "  ".join(f"{k} {j:+.2f} (runs {r:+.2f}) / {d:+.2f} (visible {v:+.2f}) mL, error {_error(j, d):.0%}"
                        for k, (j, r, d, v) in row["class_change"].items())
-    print(f"{row['pair']:>10}  new found {n[0]}/{n[1]} right {n[2]}/{n[3]}  enlarging found {e[0]}/{e[1]} "
-          f"right {e[2]}/{e[3]}  stable {s[0]}/{s[1]}  change measured/truth: {change}", flush=True)
+    print(f"{row['pair']:>10}  new found {n[0]}/{n[1]} right {n[2]}/{n[3]} (+{n[4]} periventricular)  enlarging "
+          f"found {e[0]}/{e[1]} right {e[2]}/{e[3]} (+{e[4]} periventricular)  stable {s[0]}/{s[1]}  change measured/truth: {change}", flush=True)
 
 
 def _error(measured: float, truth: float) -> float:
@@ -202,12 +215,13 @@ def _print_totals(rows: list[dict[str, Any]]) -> None:
         return f"{a / b:.2f} ({a}/{b})" if b else "n/a"
 
     print("\nTotals (lesion-wise)")
-    print("| change | recall | precision |\n|---|---|---|")
+    print("| change | recall | precision | calls on periventricular groups holding no listed lesion (not judged) |\n"
+          "|---|---|---|---|")
     for kind in ("new", "enlarged"):
-        found, n_truth, right, calls = (sum(r[kind][i] for r in rows) for i in range(4))
-        print(f"| {kind} | {ratio(found, n_truth)} | {ratio(right, calls)} |")
-    both = [sum(r[k][i] for r in rows for k in ("new", "enlarged")) for i in range(4)]
-    print(f"| new + enlarged | {ratio(both[0], both[1])} | {ratio(both[2], both[3])} |")
+        found, n_truth, right, calls, unjudged = (sum(r[kind][i] for r in rows) for i in range(5))
+        print(f"| {kind} | {ratio(found, n_truth)} | {ratio(right, calls)} | {unjudged} |")
+    both = [sum(r[k][i] for r in rows for k in ("new", "enlarged")) for i in range(5)]
+    print(f"| new + enlarged | {ratio(both[0], both[1])} | {ratio(both[2], both[3])} | {both[4]} |")
     stable = [sum(r["stable"][i] for r in rows) for i in range(2)]
     print(f"\nstable truth lesions found at both visits and called stable: {ratio(*stable)}")
     print("\nPer-class change since the baseline, relative error per pair (measured = followup.json, jointly on the "

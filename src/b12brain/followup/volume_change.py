@@ -18,7 +18,12 @@ measured again on the reference grid, with one rule, one region and one class pe
   the median contrast of the group's *core* at a visit (segmented voxels whose in-plane
   neighbours, across the coarsest voxel axis, are all segmented: voxels filled with lesion), or, for a lesion without such a core
   (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
-  the larger over the visits, so that one scale applies to every visit;
+  the larger over the visits, so that one scale applies to every visit. On slices thicker than
+  :data:`THICK_SLICE_MM` no voxel is surely pure lesion: through-plane partial volume lowers every
+  lesion's own estimate, most so for a lesion thinner than the slice or a fragment at a lesion's
+  edge that the segmentation cut off, which would then be measured too large; there a group's
+  full contrast is at least the pair's *typical* one, the median of the own estimates of the
+  groups with a core (when there are :data:`MIN_TYPICAL_GROUPS` or more);
 * *volume* of the group at a visit: the sum of its region's lesion fractions times the
   reference voxel volume, less the *noise floor*: lesion-free tissue adds the positive part of
   its noise (fractions are clipped at 0), and more so on a sharp scan than on one smoothed by
@@ -26,6 +31,9 @@ measured again on the reference grid, with one rule, one region and one class pe
   fractions sum to ``S`` holds ``(S - b N) / (1 - b)`` voxels of lesion. A partial-volume sum
   keeps its value when an image is resampled (no edge is thresholded twice), so the visit
   carried onto the reference grid and the reference itself are measured alike.
+
+Every measured group counts in its class's change, stable ones too: many lesions each changing
+by less than the lesion-wise margins are a change of the class that a user needs to see.
 
 A group whose region leaves an earlier scan's view, or whose surroundings or contrast cannot
 be measured, has no joint volume (NaN) and is counted in a warning.
@@ -48,6 +56,11 @@ RING_MM = (2.0, 4.0)
 MIN_CORE_VOXELS = 5
 #: Without such a core (a lesion thinner than the slice): this percentile of its voxels' contrast.
 PEAK_PERCENTILE = 90.0
+#: Slices thicker than this (mm): no voxel is surely pure lesion, and a lesion's full contrast is
+#: at least the pair's typical one (the median over the groups with a core; at least
+#: MIN_TYPICAL_GROUPS of them).
+THICK_SLICE_MM = 3.0
+MIN_TYPICAL_GROUPS = 3
 #: Ring voxels darker than this share of the ring's 90th percentile are not parenchyma.
 DARK_SHARE = 0.5
 #: Fewest ring voxels for a surrounding level.
@@ -63,10 +76,13 @@ JOINT_RULE = (
     f"{RING_MM[0]:g}-{RING_MM[1]:g} mm around the region (voxels under {DARK_SHARE:g} of the ring's 90th "
     f"percentile left out) divided by the group's full contrast (the median contrast of its segmented voxels "
     f"whose in-plane neighbours are all segmented, else the {PEAK_PERCENTILE:g}th percentile of its segmented "
-    "voxels; the larger over the visits), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
+    f"voxels; the larger over the visits; on slices thicker than {THICK_SLICE_MM:g} mm at least the median of "
+    f"that figure over the groups with such a core, when there are {MIN_TYPICAL_GROUPS} or more: partial volume "
+    "through a thick slice lowers a thin lesion's own estimate), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
     "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
     "lesion-free tissue); the group has one class at every visit (its "
-    "class at the latest visit that has it)"
+    "class at the latest visit that has it); every measured group counts in its class's change, stable ones "
+    "too (many lesions each changing under the lesion-wise margins are a change of the class)"
 )
 
 
@@ -74,14 +90,16 @@ JOINT_RULE = (
 class GroupMeasurement:
     """How one lesion group was measured (:func:`measure_groups`): its volume at each visit
     (``volume_ml``), the same without the noise floor taken off (``raw_ml``), the noise floor
-    ``b`` of each visit, the full contrast used and whether it came from a core (else the peak
-    of a lesion thinner than the slice)."""
+    ``b`` of each visit, the full contrast used, whether the group's own estimate came from a core
+    (else from the peak of a lesion thinner than the slice) and whether the pair's typical full
+    contrast replaced it (thick slices)."""
 
     volume_ml: tuple[float, ...]
     raw_ml: tuple[float, ...]
     floor: tuple[float, ...]
     full_contrast: float
     from_core: bool
+    typical: bool
 
 
 def joint_volumes(
@@ -149,6 +167,7 @@ def measure_groups(
     in_plane[:, :, 1] = True
     in_plane = np.moveaxis(in_plane, -1, coarsest)
     pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
+    found: list[tuple[int, list[npt.NDArray[np.floating]], list[npt.NDArray[np.floating]], float, bool]] = []
     for index, box in enumerate(ndi.find_objects(regions, max_label=len(lesion_ids))):
         if box is None:
             continue
@@ -172,6 +191,15 @@ def measure_groups(
         peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
                  for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
         peak, from_core = max(peaks, default=(0.0, False))
+        found.append((index, contrasts, backgrounds, peak, from_core))
+    # On thick slices partial volume lowers every lesion's own estimate, most so for a thin lesion or
+    # a fragment at a lesion's edge: none is given less than the typical lesion of these scans shows.
+    cored = [peak for *_, peak, from_core in found if from_core]
+    typical = 0.0
+    if float(spacing.max()) > THICK_SLICE_MM and len(cored) >= MIN_TYPICAL_GROUPS:
+        typical = float(np.median(cored))
+    for index, contrasts, backgrounds, own, from_core in found:
+        peak = max(own, typical)
         if peak < MIN_CONTRAST:
             continue
         volumes, raws, floors = [], [], []
@@ -183,13 +211,13 @@ def measure_groups(
             volumes.append(max(total - floor * c.size, 0.0) / (1.0 - floor) * voxel_ml if floor < MAX_FLOOR else np.nan)
             raws.append(total * voxel_ml)
             floors.append(floor)
-        out[index] = GroupMeasurement(tuple(volumes), tuple(raws), tuple(floors), peak, from_core)
+        out[index] = GroupMeasurement(tuple(volumes), tuple(raws), tuple(floors), peak, from_core, peak > own)
     return out
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
                    region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> tuple[float, bool]:
-    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion), and
+    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion) and
     True; the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small,
     and False."""
     core = ndi.binary_erosion(lesion, structure=in_plane)[region]
