@@ -19,8 +19,9 @@ in total:
 * recall and precision of ``new`` and ``enlarging`` calls (lesion-wise: a truth new lesion
   counts as found when its group is called new, an enlarged one when called enlarging; a call
   is right when it is the group of a truth lesion of that change; the truth table lists the
-  deep lesions only, so calls on groups classed periventricular that hold no listed lesion are
-  counted apart, not judged: the band's change is known as a volume only);
+  deep lesions only: where the periventricular band extends, calls on groups classed
+  periventricular that hold no listed lesion are counted apart, not judged, as the band's
+  change is known as a volume only; where it regresses, they are wrong calls);
 * stable truth lesions of at least ``STABLE_MIN_ML`` found at both visits (in a group holding no
   changed truth lesion) and called stable;
 * per-class volume change since the baseline (periventricular, deep, and all lesions together),
@@ -148,10 +149,13 @@ def _score(result: FollowupResult, truth: dict[str, Any]) -> dict[str, Any]:
     matched = [(change["change"], group) for change, group in zip(truth["changes"], match_truth(result, truth["changes"]))]
     out: dict[str, Any] = {}
     # The truth table lists the deep lesions; the periventricular band's change is known as a
-    # volume only. A call on a group classed periventricular that holds no listed lesion is not
-    # judged lesion-wise (on a progression pair the band truly enlarges): it is counted apart.
+    # volume only. Where the band extends, a new or enlarging call on a group classed
+    # periventricular that holds no listed lesion may be right: it is counted apart, not judged.
+    # Where the band regresses, such a call is wrong.
     listed = {g for _, g in matched if g is not None}
-    judged = {g.id for g in result.groups if g.id in listed or g.lesion_class != "periventricular"}
+    band_grows = truth["truth"]["design_ml_change_by_class"]["periventricular"] > 0
+    judged = {g.id for g in result.groups
+              if not band_grows or g.id in listed or g.lesion_class != "periventricular"}
     for kind, call in (("new", "new"), ("enlarged", "enlarging")):
         truth_groups = {g for c, g in matched if c == kind and g is not None}
         n_truth = sum(c == kind for c, _ in matched)
