@@ -146,3 +146,19 @@ def test_on_thick_slices_a_thin_lesion_is_measured_against_the_typical_full_cont
     # On thin slices a lesion's own estimate stands (there it would be a lesion of half the contrast).
     fine = measure_groups(flairs, [labels] * 2, groups, group_map, (1.0, 1.0, 1.0), 0.001)[thin]
     assert fine is not None and not fine.typical and fine.volume_ml[0] > 1.6 * 25 * 0.5 * 0.001
+
+
+def test_a_lesion_whose_two_segmentations_differ_in_size_is_stable_on_the_aligned_scans(tmp_path, write_run_folder):
+    lesion = _sphere((24, 20, 12), 5.0)
+    runs = []
+    # The same lesion, segmented generously at the first visit and tightly at the second: by the
+    # runs' own volumes it shrank by more than a third.
+    for name, level, seed in (("a", 0.1, 1), ("b", 0.9, 2)):
+        flair = _scan(lesion, seed)
+        flair[:4] = flair[-4:] = 0.0  # some air, so that the head has an edge to align
+        labels = np.where(lesion >= level, 1, 0).astype(np.uint16)
+        runs.append(write_run_folder(tmp_path / name, flair, labels, affine=np.diag([2.0, 2.0, 2.0, 1.0])))
+    result = compare_visits(runs, dates=[date(2025, 1, 10), date(2025, 7, 2)])
+    (group,) = result.groups
+    assert group.volume_ml[1] < (1 - 1 / 3) * group.volume_ml[0]
+    assert group.category == "stable" and "shrinking by the runs' own volumes" in group.note
