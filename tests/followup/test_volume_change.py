@@ -9,8 +9,11 @@ from scipy import ndimage as ndi
 
 from b12brain.followup import compare_visits
 from b12brain.followup.match import group_lesions
-from b12brain.followup.volume_change import joint_volumes
+from b12brain.followup.volume_change import joint_volumes, measure_groups
 from b12brain.followup.write import describe
+from b12brain.phantom import PhantomConfig
+from b12brain.phantom.followup import FollowupConfig, make_followup
+from b12brain.phantom.generate import CLASS_NAMES
 
 SHAPE = (48, 40, 24)
 
@@ -86,3 +89,76 @@ def test_a_lesion_out_of_the_earlier_scans_view_is_not_measured_as_absent():
     groups, group_map = group_lesions(labels)
     joint = joint_volumes(flairs, labels, groups, group_map, (1.0, 1.0, 1.0), 0.001)
     assert np.isnan(joint).all()
+
+
+def _truth_labels(phantom) -> tuple[np.ndarray, dict[int, str]]:
+    """A phantom's truth lesions as a run would list them: 26-connected lesions and their truth class."""
+    labels, n = ndi.label(phantom.lesion.data > 0, structure=np.ones((3, 3, 3), dtype=bool))
+    classes = {}
+    for lesion_id in range(1, n + 1):
+        values = phantom.lesion_class.data[labels == lesion_id]
+        classes[lesion_id] = CLASS_NAMES[int(np.bincount(values[values > 0]).argmax())]
+    return labels, classes
+
+
+def test_a_phantom_pairs_per_class_change_is_measured_within_tolerance(tmp_path, write_run_folder):
+    # A treatment response on 6 mm slices, the head moved, each visit "segmented" as its reader truth.
+    pair = make_followup(FollowupConfig(PhantomConfig(seed=2, slice_mm=6.0)))
+    runs = []
+    for name, phantom in (("a", pair.baseline), ("b", pair.followup)):
+        labels, classes = _truth_labels(phantom)
+        runs.append(write_run_folder(tmp_path / name, phantom.flair.data, labels, affine=phantom.flair.affine,
+                                     classes=classes))
+    result = compare_visits(runs, dates=[date(2025, 1, 10), date(2025, 7, 2)])
+    change = result.change_by_class()["since_previous"]
+    # The segmentations are the reader truths, classed by the location rule (a fragment of the band
+    # that the slices detach from the ventricles is deep): their change is the truth to meet here.
+    truth = pair.truth["lesion_ml_change_by_class"]
+    assert truth["deep"] < -1.0 and truth["periventricular"] < -1.0
+    for name in ("periventricular", "deep"):
+        assert abs(change[name] - truth[name]) <= 0.2 * abs(truth[name])
+    # The runs' own volumes would be the reader truths themselves: the joint measurement is a
+    # measurement of the images, not a copy of the masks.
+    runs = result.ml_by_class()
+    assert abs(change["deep"] - (runs[1]["deep"] - runs[0]["deep"])) > 0.01
+
+
+def test_on_thick_slices_a_thin_lesion_is_measured_against_the_typical_full_contrast():
+    # Three lesions filling their voxels (contrast 1), and one thinner than the slice: its voxels
+    # hold half lesion, so its own brightest voxels show half the full contrast.
+    shape = (60, 40, 8)
+    fraction = np.zeros(shape)
+    for x in (4, 18, 32):
+        fraction[x:x + 7, 4:11, 3:5] = 1.0
+    fraction[44:49, 20:25, 4] = 0.5
+    rng = np.random.default_rng(0)
+    flairs = [(100.0 + 100.0 * fraction + rng.normal(0.0, 2.0, shape)).astype(np.float32) for _ in range(2)]
+    labels = np.zeros(shape, dtype=np.int32)
+    for lesion_id, x in enumerate((4, 18, 32), start=1):
+        labels[x:x + 7, 4:11, 3:5] = lesion_id
+    labels[44:49, 20:25, 4] = 4
+    groups, group_map = group_lesions([labels, labels])
+    thin = next(i for i, ids in enumerate(groups) if ids[-1] == (4,))
+    thin_ml = 25 * 0.5 * 0.006
+    thick = measure_groups(flairs, [labels] * 2, groups, group_map, (1.0, 1.0, 6.0), 0.006)[thin]
+    assert thick is not None and thick.typical
+    assert abs(thick.volume_ml[0] - thin_ml) <= 0.15 * thin_ml
+    # On thin slices a lesion's own estimate stands (there it would be a lesion of half the contrast).
+    fine = measure_groups(flairs, [labels] * 2, groups, group_map, (1.0, 1.0, 1.0), 0.001)[thin]
+    assert fine is not None and not fine.typical and fine.volume_ml[0] > 1.6 * 25 * 0.5 * 0.001
+
+
+def test_a_lesion_whose_two_segmentations_differ_in_size_is_stable_on_the_aligned_scans(tmp_path, write_run_folder):
+    lesion = _sphere((24, 20, 12), 5.0)
+    runs = []
+    # The same lesion, segmented generously at the first visit and tightly at the second: by the
+    # runs' own volumes it shrank by more than a third.
+    for name, level, seed in (("a", 0.1, 1), ("b", 0.9, 2)):
+        flair = _scan(lesion, seed)
+        flair[:4] = flair[-4:] = 0.0  # some air, so that the head has an edge to align
+        labels = np.where(lesion >= level, 1, 0).astype(np.uint16)
+        runs.append(write_run_folder(tmp_path / name, flair, labels, affine=np.diag([2.0, 2.0, 2.0, 1.0])))
+    result = compare_visits(runs, dates=[date(2025, 1, 10), date(2025, 7, 2)])
+    (group,) = result.groups
+    assert group.volume_ml[1] < (1 - 1 / 3) * group.volume_ml[0]
+    assert group.category == "stable" and "shrinking by the runs' own volumes" in group.note

@@ -7,7 +7,7 @@ import pytest
 
 from b12brain.errors import ConfigError
 from b12brain.phantom import PhantomConfig
-from b12brain.phantom.followup import FollowupConfig, make_followup
+from b12brain.phantom.followup import SCENARIOS, FollowupConfig, make_followup, resolve_scenario
 
 
 def _near(volume, centre_mm, radius_mm=2.0):
@@ -22,13 +22,16 @@ def _near(volume, centre_mm, radius_mm=2.0):
 
 @pytest.fixture(scope="module")
 def pair():
+    """Seed 4 (even): a treatment response."""
     return make_followup(FollowupConfig(PhantomConfig(seed=4, lesion_load="moderate", slice_mm=6.0)))
 
 
 def test_each_change_is_where_its_truth_row_says(pair):
+    assert pair.truth["scenario"] == "response"
     kinds = [c["change"] for c in pair.changes]
-    for kind, count in (("new", 2), ("enlarged", 2), ("shrunk", 1), ("resolved", 1)):
-        assert kinds.count(kind) == count
+    for kind in ("new", "enlarged", "shrunk", "resolved"):
+        assert kinds.count(kind) == SCENARIOS["response"][kind]
+    assert kinds.count("stable") >= 5
     for change in pair.changes:
         if change["change"] == "new":
             assert change["baseline_ml"] == 0 and change["followup_ml"] > 0.05
@@ -45,11 +48,35 @@ def test_the_head_moved_and_the_band_regressed(pair):
     assert all(1.5 <= abs(a) <= 3.0 for a in pair.truth["rotation_deg"])
     assert all(2.0 <= abs(s) <= 4.0 for s in pair.truth["shift_mm"])
     assert pair.truth["lesion_ml_change_by_class"]["periventricular"] < -1.0
+    # A response: in both classes the lesion load falls, by more than a new lesion and an enlarging one add.
+    design = pair.truth["design_ml_change_by_class"]
+    gained = sum(c["followup_ml"] - c["baseline_ml"] for c in pair.changes if c["change"] in ("new", "enlarged"))
+    assert design["periventricular"] < -1.0 and design["deep"] < -2.0 * gained < 0
     # Same subject: the follow-up's brain volume is the baseline's within the resampling's error.
     assert pair.truth["followup"]["brain_ml"] == pytest.approx(pair.truth["baseline"]["brain_ml"], rel=0.03)
 
 
-@pytest.mark.parametrize("field", [{"new": -1}, {"pv_regression": 0.95}, {"max_shift_mm": 50.0}, {"followup_slice_mm": 12.0}])
+def test_an_odd_seed_progresses_and_the_band_extends():
+    pair = make_followup(FollowupConfig(PhantomConfig(seed=1, lesion_load="moderate", slice_mm=6.0), max_shift_mm=0.0,
+                                        max_rotation_deg=0.0))
+    assert pair.truth["scenario"] == "progression"
+    kinds = [c["change"] for c in pair.changes]
+    assert all(kinds.count(k) == SCENARIOS["progression"][k] for k in ("new", "enlarged", "shrunk", "resolved"))
+    design = pair.truth["design_ml_change_by_class"]
+    lost = sum(c["baseline_ml"] - c["followup_ml"] for c in pair.changes if c["change"] in ("shrunk", "resolved"))
+    assert design["periventricular"] > 1.0 and design["deep"] > 2.0 * lost > 0
+    # The extended band stays periventricular by the location rule: it still touches the ventricles.
+    assert pair.truth["followup"]["lesion_ml_by_class"]["periventricular"] > pair.truth["baseline"]["lesion_ml_by_class"]["periventricular"]
+
+
+def test_the_scenario_is_chosen_by_seed_or_given():
+    assert resolve_scenario(FollowupConfig(PhantomConfig(seed=2)))["scenario"] == "response"
+    mixed = resolve_scenario(FollowupConfig(PhantomConfig(seed=2), scenario="mixed", new=3))
+    assert (mixed["scenario"], mixed["new"], mixed["resolved"]) == ("mixed", 3, 1)
+
+
+@pytest.mark.parametrize("field", [{"new": -1}, {"pv_change": -0.95}, {"max_shift_mm": 50.0},
+                                   {"followup_slice_mm": 12.0}, {"scenario": "stable"}])
 def test_bad_settings_are_refused(field):
     with pytest.raises(ConfigError, match=next(iter(field)).replace("followup_", "")):
         make_followup(FollowupConfig(**field))

@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 
 from b12brain.errors import InputFileError
 from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
-from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, LesionGroup, categorise, group_lesions
+from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, SIZE_CATEGORIES, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import Visit, read_visit
 from b12brain.followup.volume_change import JOINT_RULE, joint_volumes
@@ -182,6 +182,7 @@ def compare_visits(
     joint = joint_volumes(flairs, labels, [g.lesion_ids for g in result_groups], group_map, reference.spacing_mm,
                           reference.voxel_volume_ml)
     result_groups = [replace(g, joint_ml=tuple(float(v) for v in ml)) for g, ml in zip(result_groups, joint)]
+    result_groups = [_size_change_on_aligned_scans(g, visits) for g in result_groups]
     unmeasured = [g for g in result_groups if np.isnan(g.joint_ml).any()]
     if unmeasured:
         share = sum(max(g.volume_ml) for g in unmeasured)
@@ -221,6 +222,21 @@ def _group(ids: list[tuple[int, ...]], group_id: int, visits: list[Visit], usabl
     latest = next(k for k in range(len(visits) - 1, -1, -1) if ids[k])
     classes = [visits[latest].lesion_class[i] for i in ids[latest]]
     return LesionGroup(group_id, tuple(ids), volumes, category, max(set(classes), key=classes.count))
+
+
+def _size_change_on_aligned_scans(group: LesionGroup, visits: list[Visit]) -> LesionGroup:
+    """A group present at both visits is enlarging, shrinking or stable by its volumes measured
+    on the aligned scans (:data:`~b12brain.followup.volume_change.JOINT_RULE`) where they were
+    measured: the runs' own volumes also differ by where two separate segmentations put its edge
+    (on thick slices often by half a small lesion). Presence (new, resolved) stays the runs'."""
+    if group.category not in SIZE_CATEGORIES or len(group.joint_ml) < 2 or np.isnan(group.joint_ml[-2:]).any():
+        return group
+    voxel = [float(np.prod(v.voxel_mm)) / 1000.0 for v in visits]
+    category = categorise(group.joint_ml[-2], group.joint_ml[-1], voxel[-2], voxel[-1])
+    if category not in SIZE_CATEGORIES or category == group.category:
+        return group
+    note = f"{group.category} by the runs' own volumes, {category} on the aligned scans"
+    return replace(group, category=category, note="; ".join(n for n in (group.note, note) if n))
 
 
 def _confirm_on_images(groups: list[LesionGroup], group_map: npt.NDArray[np.int32],

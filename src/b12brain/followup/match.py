@@ -19,7 +19,11 @@ practice of asking for a change larger than both a relative and an absolute marg
   at least the absolute margin; *shrinking*: down by at least :data:`SHRINKING_RELATIVE`
   (a third, the inverse of +50 %) and the absolute margin; else *stable*. The absolute margin
   is :data:`MIN_CHANGE_ML` or :data:`MIN_LESION_VOXELS` voxels of the coarser grid, whichever
-  is larger, so that a change of a voxel or two at a lesion's edge is never called a change.
+  is larger, so that a change of a voxel or two at a lesion's edge is never called a change;
+* presence is judged on the runs' own volumes; for a group present at both visits,
+  :func:`~b12brain.followup.compare.compare_visits` then takes the size change from its volumes
+  measured jointly on the aligned scans where they could be measured
+  (:mod:`b12brain.followup.volume_change`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ ENLARGING_RELATIVE = 0.5
 SHRINKING_RELATIVE = 1.0 / 3.0
 MIN_CHANGE_ML = 0.02
 CATEGORIES = ("stable", "enlarging", "shrinking", "new", "resolved")
+#: The categories of a group present at both visits (decided by its size change).
+SIZE_CATEGORIES = ("stable", "enlarging", "shrinking")
 #: Values of the change label map (``followup_change.nii.gz``).
 CHANGE_LABELS = {"stable": 1, "enlarging": 2, "shrinking": 3, "new": 4, "resolved": 5}
 MATCH_RULE = (
@@ -52,7 +58,9 @@ CATEGORY_RULE = (
     f"and {MIN_LESION_VOXELS} voxels; new = absent then present; resolved = present then absent; enlarging = "
     f"volume up by >= {ENLARGING_RELATIVE:.0%} and by >= max({MIN_CHANGE_ML} mL, {MIN_LESION_VOXELS} voxels of "
     f"the coarser grid); shrinking = down by >= {SHRINKING_RELATIVE:.0%} and the same absolute margin; "
-    "else stable"
+    "else stable; presence is judged on each run's own volumes, and for a group present at both visits "
+    "the size change on its volumes measured jointly on the aligned scans (volume_change) where they could "
+    "be measured, else on the runs' own"
 )
 _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _IN_PLANE[:, :, 1] = True

@@ -18,7 +18,12 @@ measured again on the reference grid, with one rule, one region and one class pe
   the median contrast of the group's *core* at a visit (segmented voxels whose in-plane
   neighbours, across the coarsest voxel axis, are all segmented: voxels filled with lesion), or, for a lesion without such a core
   (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
-  the larger over the visits, so that one scale applies to every visit;
+  the larger over the visits, so that one scale applies to every visit. On slices thicker than
+  :data:`THICK_SLICE_MM` no voxel is surely pure lesion: through-plane partial volume lowers every
+  lesion's own estimate, most so for a lesion thinner than the slice or a fragment at a lesion's
+  edge that the segmentation cut off, which would then be measured too large; there a group's
+  full contrast is at least the pair's *typical* one, the median of the own estimates of the
+  groups with a core (when there are :data:`MIN_TYPICAL_GROUPS` or more);
 * *volume* of the group at a visit: the sum of its region's lesion fractions times the
   reference voxel volume, less the *noise floor*: lesion-free tissue adds the positive part of
   its noise (fractions are clipped at 0), and more so on a sharp scan than on one smoothed by
@@ -27,6 +32,9 @@ measured again on the reference grid, with one rule, one region and one class pe
   keeps its value when an image is resampled (no edge is thresholded twice), so the visit
   carried onto the reference grid and the reference itself are measured alike.
 
+Every measured group counts in its class's change, stable ones too: many lesions each changing
+by less than the lesion-wise margins are a change of the class that a user needs to see.
+
 A group whose region leaves an earlier scan's view, or whose surroundings or contrast cannot
 be measured, has no joint volume (NaN) and is counted in a warning.
 """
@@ -34,6 +42,7 @@ be measured, has no joint volume (NaN) and is counted in a warning.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +56,11 @@ RING_MM = (2.0, 4.0)
 MIN_CORE_VOXELS = 5
 #: Without such a core (a lesion thinner than the slice): this percentile of its voxels' contrast.
 PEAK_PERCENTILE = 90.0
+#: Slices thicker than this (mm): no voxel is surely pure lesion, and a lesion's full contrast is
+#: at least the pair's typical one (the median over the groups with a core; at least
+#: MIN_TYPICAL_GROUPS of them).
+THICK_SLICE_MM = 3.0
+MIN_TYPICAL_GROUPS = 3
 #: Ring voxels darker than this share of the ring's 90th percentile are not parenchyma.
 DARK_SHARE = 0.5
 #: Fewest ring voxels for a surrounding level.
@@ -62,11 +76,30 @@ JOINT_RULE = (
     f"{RING_MM[0]:g}-{RING_MM[1]:g} mm around the region (voxels under {DARK_SHARE:g} of the ring's 90th "
     f"percentile left out) divided by the group's full contrast (the median contrast of its segmented voxels "
     f"whose in-plane neighbours are all segmented, else the {PEAK_PERCENTILE:g}th percentile of its segmented "
-    "voxels; the larger over the visits), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
+    f"voxels; the larger over the visits; on slices thicker than {THICK_SLICE_MM:g} mm at least the median of "
+    f"that figure over the groups with such a core, when there are {MIN_TYPICAL_GROUPS} or more: partial volume "
+    "through a thick slice lowers a thin lesion's own estimate), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
     "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
     "lesion-free tissue); the group has one class at every visit (its "
-    "class at the latest visit that has it)"
+    "class at the latest visit that has it); every measured group counts in its class's change, stable ones "
+    "too (many lesions each changing under the lesion-wise margins are a change of the class)"
 )
+
+
+@dataclass(frozen=True)
+class GroupMeasurement:
+    """How one lesion group was measured (:func:`measure_groups`): its volume at each visit
+    (``volume_ml``), the same without the noise floor taken off (``raw_ml``), the noise floor
+    ``b`` of each visit, the full contrast used, whether the group's own estimate came from a core
+    (else from the peak of a lesion thinner than the slice) and whether the pair's typical full
+    contrast replaced it (thick slices)."""
+
+    volume_ml: tuple[float, ...]
+    raw_ml: tuple[float, ...]
+    floor: tuple[float, ...]
+    full_contrast: float
+    from_core: bool
+    typical: bool
 
 
 def joint_volumes(
@@ -99,8 +132,27 @@ def joint_volumes(
     (groups, visits) ndarray of float
         NaN where a group cannot be measured (see the module's description).
     """
+    out = np.full((len(lesion_ids), len(flairs)), np.nan)
+    for index, measured in enumerate(measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml)):
+        if measured is not None:
+            out[index] = measured.volume_ml
+    return out
+
+
+def measure_groups(
+    flairs: Sequence[npt.NDArray[np.floating]],
+    labels: Sequence[npt.NDArray[np.integer]],
+    lesion_ids: Sequence[Sequence[Sequence[int]]],
+    group_map: npt.NDArray[np.integer],
+    spacing_mm: tuple[float, float, float],
+    voxel_ml: float,
+) -> list[GroupMeasurement | None]:
+    """:func:`joint_volumes` with how each group was measured (None: not measurable).
+
+    Parameters and rule as :func:`joint_volumes`.
+    """
     n_visits = len(flairs)
-    out = np.full((len(lesion_ids), n_visits), np.nan)
+    out: list[GroupMeasurement | None] = [None] * len(lesion_ids)
     if not lesion_ids:
         return out
     any_lesion = np.zeros(group_map.shape, dtype=bool)
@@ -115,6 +167,7 @@ def joint_volumes(
     in_plane[:, :, 1] = True
     in_plane = np.moveaxis(in_plane, -1, coarsest)
     pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
+    found: list[tuple[int, list[npt.NDArray[np.floating]], list[npt.NDArray[np.floating]], float, bool]] = []
     for index, box in enumerate(ndi.find_objects(regions, max_label=len(lesion_ids))):
         if box is None:
             continue
@@ -137,29 +190,41 @@ def joint_volumes(
             continue
         peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
                  for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
-        peak = max(peaks, default=0.0)
+        peak, from_core = max(peaks, default=(0.0, False))
+        found.append((index, contrasts, backgrounds, peak, from_core))
+    # On thick slices partial volume lowers every lesion's own estimate, most so for a thin lesion or
+    # a fragment at a lesion's edge: none is given less than the typical lesion of these scans shows.
+    cored = [peak for *_, peak, from_core in found if from_core]
+    typical = 0.0
+    if float(spacing.max()) > THICK_SLICE_MM and len(cored) >= MIN_TYPICAL_GROUPS:
+        typical = float(np.median(cored))
+    for index, contrasts, backgrounds, own, from_core in found:
+        peak = max(own, typical)
         if peak < MIN_CONTRAST:
             continue
-        volumes = []
+        volumes, raws, floors = [], [], []
         for c, b in zip(contrasts, backgrounds):
             # Lesion-free tissue adds its noise's positive part (clipped fractions): the ring's
             # mean clipped fraction, taken off the share of the region that is not lesion.
             floor = float(np.clip(b / peak, 0.0, 1.0).mean())
             total = float(np.clip(c / peak, 0.0, 1.0).sum())
             volumes.append(max(total - floor * c.size, 0.0) / (1.0 - floor) * voxel_ml if floor < MAX_FLOOR else np.nan)
-        out[index] = volumes
+            raws.append(total * voxel_ml)
+            floors.append(floor)
+        out[index] = GroupMeasurement(tuple(volumes), tuple(raws), tuple(floors), peak, from_core, peak > own)
     return out
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
-                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> float:
-    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion);
-    the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small."""
+                   region: npt.NDArray[np.bool_], in_plane: npt.NDArray[np.bool_]) -> tuple[float, bool]:
+    """Median contrast of the lesion's core (voxels whose in-plane neighbours are all lesion) and
+    True; the :data:`PEAK_PERCENTILE` th percentile of all its voxels when the core is too small,
+    and False."""
     core = ndi.binary_erosion(lesion, structure=in_plane)[region]
     inside = lesion[region]
     if np.count_nonzero(core) >= MIN_CORE_VOXELS:
-        return float(np.median(contrast[core]))
-    return float(np.percentile(contrast[inside], PEAK_PERCENTILE)) if inside.any() else 0.0
+        return float(np.median(contrast[core])), True
+    return (float(np.percentile(contrast[inside], PEAK_PERCENTILE)), False) if inside.any() else (0.0, False)
 
 
 def _surroundings(ring: npt.NDArray[np.floating]) -> npt.NDArray[np.floating] | None:
