@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/b12brain run --flair $(DEMO)/phantom/flair.nii.gz --t1 $(DEMO)/phantom/t1.nii.gz --out $(DEMO)/result \
 		--labs examples/panel.json --symptoms examples/answers.json
 	$(BIN)/b12brain evaluate --truth $(DEMO)/phantom/lesion.nii.gz --pred $(DEMO)/result/lesion_mask.nii.gz
-	$(BIN)/b12brain phantom --followup --out $(DEMO)/pair --seed 7 --slice-mm 6
+	$(BIN)/b12brain phantom --followup --out $(DEMO)/pair --seed 7 --slice-mm 6 --scenario response
 	$(BIN)/b12brain run --flair $(DEMO)/pair/baseline/flair.nii.gz --out $(DEMO)/visit1 \
 		--patient-id DEMO-0001 --date 2026-01-12 --labs examples/panel.json --symptoms examples/answers.json --quiet
 	$(BIN)/b12brain run --flair $(DEMO)/pair/followup/flair.nii.gz --out $(DEMO)/visit2 \

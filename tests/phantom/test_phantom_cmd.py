@@ -58,14 +58,20 @@ def test_help_documents_every_option(capsys) -> None:
 
 def test_followup_pair_is_written_with_its_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "pair"
-    assert main(["phantom", "--followup", "--out", str(out), "--seed", "3", "--slice-mm", "6"]) == 0
+    # Seed 3 alone would make a progression pair (by_seed): the option overrides it.
+    assert main(["phantom", "--followup", "--out", str(out), "--seed", "3", "--slice-mm", "6",
+                 "--scenario", "response"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["b12brain-manifest.json", "baseline", "change_truth.json", "followup"]
     for visit in ("baseline", "followup"):
         assert nib.load(out / visit / "flair.nii.gz").shape == nib.load(out / "baseline" / "flair.nii.gz").shape
     truth = json.loads((out / "change_truth.json").read_text())
     kinds = {change["change"] for change in truth["changes"]}
     assert {"new", "enlarged", "shrunk", "resolved"} <= kinds
-    assert truth["truth"]["rotation_deg"] and "2 new" in capsys.readouterr().out
+    counts = {kind: sum(change["change"] == kind for change in truth["changes"]) for kind in kinds}
+    assert truth["truth"]["scenario"] == "response" and counts["resolved"] == 2 and counts["new"] == 1
+    assert truth["truth"]["pv_change"] < 0  # the periventricular band regresses
+    printed = capsys.readouterr().out
+    assert truth["truth"]["rotation_deg"] and "response" in printed and "1 new" in printed
 
 
 def test_followup_pair_refuses_a_used_folder(tmp_path: Path) -> None:

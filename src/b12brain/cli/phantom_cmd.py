@@ -45,6 +45,12 @@ def add_parser(subparsers: Any) -> None:
         "few mm and degrees, lesions new, enlarged, shrunk and resolved) and change_truth.json (what changed)",
     )
     parser.add_argument(
+        "--scenario", choices=("by_seed", "response", "progression", "mixed"), default="by_seed",
+        help="with --followup: the pair's clinical direction: response (shrinking and resolving lead, as after "
+        "treatment), progression (new and enlarging lead), mixed (they balance), by_seed (default: response for "
+        "even seeds, progression for odd ones)",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace DIR if it holds an unchanged b12brain result (checked against its "
         "b12brain-manifest.json)"
     )
@@ -92,7 +98,7 @@ def _write_pair(args: argparse.Namespace, config: Any) -> int:
     from b12brain.phantom import write_phantom
     from b12brain.phantom.followup import FollowupConfig, make_followup
 
-    pair = make_followup(FollowupConfig(baseline=config))
+    pair = make_followup(FollowupConfig(baseline=config, scenario=args.scenario))
     need = 2 * 4 * 8 * int(np.prod(pair.baseline.flair.shape[:3])) + (1 << 20)
     with staged_output_dir(args.out, overwrite=args.overwrite, need_bytes=need, command=args.command_line) as stage:
         write_phantom(pair.baseline, stage / "baseline")
@@ -101,5 +107,6 @@ def _write_pair(args: argparse.Namespace, config: Any) -> int:
                                                             indent=2) + "\n")
     counts = {kind: sum(c["change"] == kind for c in pair.changes) for kind in ("new", "enlarged", "shrunk", "resolved")}
     print(f"wrote a follow-up pair to {args.out} (baseline/, followup/, change_truth.json): seed {args.seed}, "
+          f"{pair.truth['scenario']}, "
           + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
