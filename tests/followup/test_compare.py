@@ -55,7 +55,7 @@ def test_outputs_are_written_with_their_manifest(tmp_path, make_pair):
     assert document["categories"] == {"stable": 1, "enlarging": 1, "shrinking": 1, "new": 1, "resolved": 1}
     assert document["visits"][0]["registration"]["good_enough"] is True
     assert "not a diagnosis" in document["disclaimer"].lower() or "decision" in document["disclaimer"].lower()
-    assert set(document["rules"]) == {"registration", "matching", "categories", "image_check", "comparability",
+    assert set(document["rules"]) == {"registration", "matching", "categories", "absence", "image_check", "comparability",
                                       "volume_change"}
     rows = paths["followup_lesions.csv"].read_text().splitlines()
     assert rows[0] == ("group,category,event,lesion_class,note,ids_2025-01-10,ml_2025-01-10,joint_ml_2025-01-10,"

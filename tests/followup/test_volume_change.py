@@ -162,3 +162,23 @@ def test_a_lesion_whose_two_segmentations_differ_in_size_is_stable_on_the_aligne
     (group,) = result.groups
     assert group.volume_ml[1] < (1 - 1 / 3) * group.volume_ml[0]
     assert group.category == "stable" and "shrinking by the runs' own volumes" in group.note
+
+
+def test_a_lesion_one_run_missed_but_its_aligned_scan_shows_is_enlarging_not_new(tmp_path, write_run_folder):
+    # The first scan shows a small lesion that its run did not segment; the second shows it
+    # larger. Its contrast over the second visit's footprint is faint at the first visit (the
+    # image check leaves the call alone), but the aligned scans measure it present: not new.
+    # A stable lesion beside it gives the alignment something to match.
+    stable = _sphere((14, 20, 12), 5.0)
+    runs = []
+    for name, radius, seed in (("a", 2.5, 1), ("b", 5.0, 2)):
+        grown = _sphere((34, 20, 12), radius)
+        flair = _scan(stable + grown, seed)
+        flair[:4] = flair[-4:] = 0.0
+        labels = np.where(stable >= 0.5, 1, 0) + np.where((grown >= 0.5) & (name == "b"), 2, 0)
+        runs.append(write_run_folder(tmp_path / name, flair, labels.astype(np.uint16), affine=np.diag([2.0, 2.0, 2.0, 1.0])))
+    result = compare_visits(runs, dates=[date(2025, 1, 10), date(2025, 7, 2)])
+    (group,) = [g for g in result.groups if g.lesion_ids == ((), (2,))]
+    assert group.joint_ml[0] > 0.2
+    assert group.category == "enlarging" and "new by the runs' own volumes" in group.note
+    assert "absence" in result.rules()

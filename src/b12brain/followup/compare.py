@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 
 from b12brain.errors import InputFileError
 from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
-from b12brain.followup.match import CATEGORY_RULE, MATCH_RULE, SIZE_CATEGORIES, LesionGroup, categorise, group_lesions
+from b12brain.followup.match import ABSENCE_RULE, CATEGORY_RULE, MATCH_RULE, SIZE_CATEGORIES, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import Visit, read_visit
 from b12brain.followup.volume_change import JOINT_RULE, joint_volumes
@@ -90,7 +90,8 @@ class FollowupResult:
         return counts
 
     def rules(self) -> dict[str, str]:
-        return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE, "image_check": CONFIRM_RULE,
+        return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE, "absence": ABSENCE_RULE,
+                "image_check": CONFIRM_RULE,
                 "volume_change": JOINT_RULE + "; caps/lining change is the difference of the runs' own caps/lining "
                 "volumes; each visit's lesion_ml_by_class is as its run measured it",
                 "comparability": f"b12brain's own rule [U]: volumes are not directly comparable when slice "
@@ -225,17 +226,22 @@ def _group(ids: list[tuple[int, ...]], group_id: int, visits: list[Visit], usabl
 
 
 def _size_change_on_aligned_scans(group: LesionGroup, visits: list[Visit]) -> LesionGroup:
-    """A group present at both visits is enlarging, shrinking or stable by its volumes measured
-    on the aligned scans (:data:`~b12brain.followup.volume_change.JOINT_RULE`) where they were
-    measured: the runs' own volumes also differ by where two separate segmentations put its edge
-    (on thick slices often by half a small lesion). Presence (new, resolved) stays the runs'."""
-    if group.category not in SIZE_CATEGORIES or len(group.joint_ml) < 2 or np.isnan(group.joint_ml[-2:]).any():
+    """A group's change by its volumes measured on the aligned scans
+    (:data:`~b12brain.followup.volume_change.JOINT_RULE`) where they were measured: a group present
+    at both visits is enlarging, shrinking or stable by them, as the runs' own volumes also differ
+    by where two separate segmentations put its edge (on thick slices often by half a small
+    lesion); a group that one run missed (new, resolved by the runs) is new or resolved only when
+    the aligned scans find it absent there too (:data:`~b12brain.followup.match.ABSENCE_RULE`),
+    else it takes its size change. The aligned scans never make a group new or resolved."""
+    if group.category not in (*SIZE_CATEGORIES, "new", "resolved") or len(group.joint_ml) < 2 \
+            or np.isnan(group.joint_ml[-2:]).any():
         return group
     voxel = [float(np.prod(v.voxel_mm)) / 1000.0 for v in visits]
     category = categorise(group.joint_ml[-2], group.joint_ml[-1], voxel[-2], voxel[-1])
     if category not in SIZE_CATEGORIES or category == group.category:
         return group
-    note = f"{group.category} by the runs' own volumes, {category} on the aligned scans"
+    note = (f"{group.category} by the runs' own volumes, {category} on the aligned scans"
+            + (" (the run that missed it: present on its aligned scan)" if group.category in ("new", "resolved") else ""))
     return replace(group, category=category, note="; ".join(n for n in (group.note, note) if n))
 
 

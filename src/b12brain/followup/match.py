@@ -23,7 +23,10 @@ practice of asking for a change larger than both a relative and an absolute marg
 * presence is judged on the runs' own volumes; for a group present at both visits,
   :func:`~b12brain.followup.compare.compare_visits` then takes the size change from its volumes
   measured jointly on the aligned scans where they could be measured
-  (:mod:`b12brain.followup.volume_change`).
+  (:mod:`b12brain.followup.volume_change`);
+* a group that one run missed is new (resolved) only when it is absent on the aligned scan of
+  that visit too (:data:`ABSENCE_RULE`): a lesion one segmentation missed, e.g. thinner than a
+  thick slice at one visit, is otherwise called by its size change.
 """
 
 from __future__ import annotations
@@ -58,9 +61,17 @@ CATEGORY_RULE = (
     f"and {MIN_LESION_VOXELS} voxels; new = absent then present; resolved = present then absent; enlarging = "
     f"volume up by >= {ENLARGING_RELATIVE:.0%} and by >= max({MIN_CHANGE_ML} mL, {MIN_LESION_VOXELS} voxels of "
     f"the coarser grid); shrinking = down by >= {SHRINKING_RELATIVE:.0%} and the same absolute margin; "
-    "else stable; presence is judged on each run's own volumes, and for a group present at both visits "
+    "else stable; presence is judged on each run's own volumes (a new or resolved call then also needs "
+    "absence on the aligned scan: absence rule), and for a group present at both visits "
     "the size change on its volumes measured jointly on the aligned scans (volume_change) where they could "
     "be measured, else on the runs' own"
+)
+ABSENCE_RULE = (
+    "b12brain's own rule [U]: a group that one run did not segment is new (resolved) only when it is absent "
+    "on that visit's aligned scan too: its volume measured jointly on the aligned scans (volume_change) at "
+    f"that visit is under the presence minimum ({MIN_LESION_ML} mL and {MIN_LESION_VOXELS} voxels); "
+    "otherwise it is enlarging, shrinking or stable by those volumes, with a note; where they could not "
+    "be measured, the runs' call stands"
 )
 _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _IN_PLANE[:, :, 1] = True
