@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from b12brain.errors import ConfigError
 from b12brain.phantom import PhantomConfig
-from b12brain.phantom.followup import SCENARIOS, FollowupConfig, make_followup, resolve_scenario
+from b12brain.phantom.followup import SCENARIOS, FollowupConfig, _change_lesions, make_followup, resolve_scenario
+from b12brain.phantom.generate import LESION_EDGE_MM, render_phantom
 
 
 def _near(volume, centre_mm, radius_mm=2.0):
@@ -67,6 +69,32 @@ def test_an_odd_seed_progresses_and_the_band_extends():
     assert design["periventricular"] > 1.0 and design["deep"] > 2.0 * lost > 0
     # The extended band stays periventricular by the location rule: it still touches the ventricles.
     assert pair.truth["followup"]["lesion_ml_by_class"]["periventricular"] > pair.truth["baseline"]["lesion_ml_by_class"]["periventricular"]
+
+
+def test_the_design_change_is_the_lesion_signal_drawn_in_the_parenchyma():
+    # The truth the benchmark scores against (design_ml_change_by_class) counts drawn voxels whole;
+    # the renderer blurs each lesion's FLAIR excess by LESION_EDGE_MM (as render_phantom does). The blur keeps the excess's
+    # sum, so a faint one-voxel rim (the band's extension) still holds its whole voxels of signal,
+    # spread over its neighbours: the change is drawn where the truth counts it, not lost into the
+    # ventricles or outside the white matter (what a partial-volume sum cannot measure).
+    config = FollowupConfig(PhantomConfig(seed=3, lesion_load="moderate", slice_mm=6.0))
+    seen = {}
+
+    def edit(lesions, geo, vent):
+        edited, _ = _change_lesions(lesions, geo, vent, resolve_scenario(config), np.random.default_rng([3, 2]))
+        seen.update(before=lesions, after=edited, geo=geo, vent=vent)
+        return edited
+
+    render_phantom(config.baseline, edit_lesions=edit)
+    before, after, geo, vent = seen["before"], seen["after"], seen["geo"], seen["vent"]
+    parenchyma = ~vent.mask_box & (geo.wm_near_box > 0.45)
+    for name, box in (("periventricular", "pv_box"), ("deep", "deep_box")):
+        drawn = [np.where(getattr(les, box), les.flair_factor_box - 1.0, 0.0).astype(np.float32) for les in (before, after)]
+        blurred = [ndi.gaussian_filter(d, np.float32(LESION_EDGE_MM)) for d in drawn]
+        change = float(drawn[1].sum() - drawn[0].sum())  # voxels times their excess
+        assert abs(change) > 500
+        rendered = float(blurred[1][parenchyma].sum() - blurred[0][parenchyma].sum())
+        assert rendered == pytest.approx(change, rel=0.05), name
 
 
 def test_the_scenario_is_chosen_by_seed_or_given():
