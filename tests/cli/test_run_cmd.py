@@ -155,13 +155,13 @@ def test_self_check_in_every_output(first_run: SimpleNamespace) -> None:
     assert sum(b["inserted"] for b in check["detection_by_size"].values()) == len(check["lesions"]) > 0
     assert isinstance(check["sees_0_1_ml"], bool)
     assert f"self-check {check['rating'].upper()}: estimated detection rate" in first_run.stdout
-    report = (first_run.out / "report.html").read_text()
+    report = (first_run.out / "report.html").read_text(encoding="utf-8")
     assert "Self-check" in report and "rule [U], on the estimated detection rate E" in report
     assert "Estimated detection rate (share of the small or faint ones found)" in report
 
 
 def test_lesions_csv(first_run: SimpleNamespace) -> None:
-    with (first_run.out / "lesions.csv").open(newline="") as handle:
+    with (first_run.out / "lesions.csv").open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
         assert reader.fieldnames == LESION_COLUMNS
