@@ -183,14 +183,14 @@ class SelfCheck:
         return _rate(self.lesions)
 
     @property
-    def hard_rate(self) -> float | None:
-        """Share of the hard synthetic lesions found (under 0.05 mL designed, or fainter than :data:`FAINT`)."""
-        return _rate([s for s in self.lesions if _hard(s)])
+    def hard_lesions(self) -> list[SyntheticLesion]:
+        """The hard synthetic lesions: designed under 0.05 mL, or fainter than :data:`FAINT`."""
+        return [s for s in self.lesions if _hard(s)]
 
     @property
     def estimated_detection_rate(self) -> float | None:
-        """The rating's E: :attr:`hard_rate`, this scan's estimate of the lesion-wise recall."""
-        return self.hard_rate
+        """The rating's E: the share of :attr:`hard_lesions` found (None when there are none)."""
+        return _rate(self.hard_lesions)
 
     @property
     def by_size(self) -> dict[str, dict[str, Any]]:
@@ -235,10 +235,10 @@ class SelfCheck:
             f"{name} {b['found']}/{b['inserted']}" for name, b in self.by_size.items() if b["inserted"]
         )
         error = self.volume_error_percent
-        hard = [s for s in self.lesions if _hard(s)]
+        hard, estimate = self.hard_lesions, self.estimated_detection_rate
         return (
             f"self-check {self.rating.upper()}: estimated detection rate "
-            f"{'n/a' if not hard else f'{sum(s.found for s in hard) / len(hard):.2f}'} ({sum(s.found for s in hard)} "
+            f"{'n/a' if estimate is None else f'{estimate:.2f}'} ({sum(s.found for s in hard)} "
             f"of {len(hard)} small or faint synthetic lesions found); all found by size: {bins}; "
             f"0.1 mL lesions {'seen' if self.sees_0_1_ml else 'NOT seen'}; "
             f"volume error {'n/a' if error is None else f'{error:+.0f} %'}"
@@ -251,7 +251,7 @@ class SelfCheck:
             "rule": RATING_RULE,
             "caveat": CAVEAT,
             "estimated_detection_rate": _round(estimate),
-            "estimated_detection_rate_ci95": _wilson([s for s in self.lesions if _hard(s)]),
+            "estimated_detection_rate_ci95": _wilson(self.hard_lesions),
             "estimated_detection_rate_definition": (
                 f"share found of the hard synthetic lesions: designed under 0.05 mL or with outline contrast under "
                 f"{FAINT} x white matter (ci95: Wilson score interval)"
