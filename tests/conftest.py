@@ -22,6 +22,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 import pytest
+from scipy import ndimage as ndi
 
 #: Shape and voxel size of the default synthetic scan: small, but passes every input check.
 BLOB_SHAPE = (64, 64, 40)
@@ -275,12 +276,14 @@ def write_run_folder(
     settings: dict[str, object] | None = None,
     schema: str = "1.3",
     subject: dict[str, object] | None = None,
+    caps_lining: npt.ArrayLike | None = None,
 ) -> Path:
     """A minimal ``b12brain run`` output folder (what ``b12brain followup`` reads); return it.
 
     The FLAIR goes beside the folder (``<folder>_flair.nii.gz``, recorded with its SHA-256 in
     ``summary.json``); ``lesion_labels.nii.gz`` holds ``labels`` and ``lesions.csv`` one row per
-    id (volume from its voxels, class from ``classes``, default deep); ``sidecar`` is written as
+    id (volume from its voxels, class from ``classes``, default deep); ``caps_lining_mask.nii.gz``
+    holds ``caps_lining`` (default none); ``sidecar`` is written as
     ``flair.json`` and ``subject`` as ``summary.json``'s ``subject`` record (schema 1.6) when given.
     """
     import json
@@ -291,6 +294,8 @@ def write_run_folder(
     affine = affine_mm(labels.shape) if affine is None else np.asarray(affine, dtype=np.float64)
     flair_path = write_nifti(folder.parent, np.asarray(flair, dtype=np.float32), affine, f"{folder.name}_flair.nii.gz")
     write_nifti(folder, labels, affine, "lesion_labels.nii.gz")
+    caps = np.zeros(labels.shape, dtype=np.uint8) if caps_lining is None else np.asarray(caps_lining, dtype=np.uint8)
+    write_nifti(folder, caps, affine, "caps_lining_mask.nii.gz")
     voxel_mm = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     rows = ["id,volume_ml,voxels,lesion_class"]
     for lesion_id in np.unique(labels[labels > 0]).tolist():
@@ -304,7 +309,7 @@ def write_run_folder(
         "inputs": [{"role": "flair", "path": str(flair_path.absolute()), "sha256": hashlib.sha256(flair_path.read_bytes()).hexdigest(),
                     "shape": list(labels.shape), "voxel_mm": voxel_mm.round(4).tolist()}],
         "settings": {"segmenter": "classical", "threshold": 0.5, "min_lesion_ml": 0.03} | (settings or {}),
-        "caps_lining": {"count": 0, "ml": 0.0},
+        "caps_lining": {"count": int(ndi.label(caps)[1]), "ml": float(caps.sum() * np.prod(voxel_mm) / 1000.0)},
     } | ({"subject": subject} if subject is not None else {})
     (folder / "summary.json").write_text(json.dumps(summary))
     if sidecar is not None:

@@ -156,12 +156,19 @@ def test_a_different_model_is_reported_not_hidden(tmp_path, make_pair):
     assert any(w.code == "followup.model_differs" and "model_sha256" in w.message for w in result.warnings)
 
 
-@pytest.mark.parametrize("damage", ["missing_labels", "corrupt_summary", "changed_flair", "missing_flair"])
+@pytest.mark.parametrize("damage", ["missing_labels", "missing_caps", "caps_off_grid", "corrupt_summary", "changed_flair",
+                                    "missing_flair"])
 def test_a_damaged_run_folder_is_refused(tmp_path, make_pair, damage):
     pair = make_pair(tmp_path)
     if damage == "missing_labels":
         (pair.a / "lesion_labels.nii.gz").unlink()
         expected = "lesion_labels.nii.gz: is missing"
+    elif damage == "missing_caps":
+        (pair.a / "caps_lining_mask.nii.gz").unlink()
+        expected = "caps_lining_mask.nii.gz: is missing"
+    elif damage == "caps_off_grid":
+        nib.save(nib.Nifti1Image(np.zeros((48, 48, 48), dtype=np.uint8), np.eye(4)), pair.a / "caps_lining_mask.nii.gz")
+        expected = "caps_lining_mask.nii.gz: is not on the grid of the FLAIR"
     elif damage == "corrupt_summary":
         (pair.a / "summary.json").write_text('{"schema_version": "1.3", "inputs": [')
         expected = "summary.json: is not valid JSON"

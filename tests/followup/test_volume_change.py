@@ -9,7 +9,7 @@ from scipy import ndimage as ndi
 
 from b12brain.followup import compare_visits
 from b12brain.followup.match import group_lesions
-from b12brain.followup.volume_change import joint_volumes, measure_groups
+from b12brain.followup.volume_change import add_caps_lining, joint_volumes, measure_groups
 from b12brain.followup.write import describe
 from b12brain.phantom import PhantomConfig
 from b12brain.phantom.followup import FollowupConfig, make_followup
@@ -182,3 +182,32 @@ def test_a_lesion_one_run_missed_but_its_aligned_scan_shows_is_enlarging_not_new
     assert group.joint_ml[0] > 0.2
     assert group.category == "enlarging" and "new by the runs' own volumes" in group.note
     assert "absence" in result.rules()
+
+
+
+def test_a_thickening_band_counts_the_lining_it_grew_from():
+    # A pencil-thin band, which a run sets apart as lining, thickens: its middle into a
+    # periventricular lesion, its ends a little (they stay lining). By the runs' own figures the
+    # lesion gained the whole middle and the lining lost it; measured jointly, each gained what grew.
+    def band(ends: int, middle: int) -> np.ndarray:
+        drawn = np.zeros(SHAPE)
+        drawn[8:40, 18:18 + ends, 8:16] = 1.0
+        drawn[14:34, 18:18 + middle, 8:16] = 1.0
+        return ndi.gaussian_filter(drawn, 0.7)
+
+    before, after = band(2, 2), band(4, 6)
+    flairs = [_scan(before, 1), _scan(after, 2)]
+    lesion = (after >= 0.5) & (np.arange(SHAPE[0]) >= 14)[:, None, None] & (np.arange(SHAPE[0]) < 34)[:, None, None]
+    labels = [np.zeros(SHAPE, dtype=np.int32), lesion.astype(np.int32)]
+    caps = [before >= 0.5, (after >= 0.5) & ~lesion]
+    groups, group_map = group_lesions(labels)
+    with_caps = add_caps_lining(labels, groups, group_map, caps)
+    assert with_caps[3] == 2  # the two ends
+    joint = joint_volumes(flairs, *with_caps[:3], (1.0, 1.0, 1.0), 0.001, lesion_groups=len(groups))
+    change = joint[:, 1] - joint[:, 0]
+    lesion_change, lining_change = change[:len(groups)].sum(), change[len(groups):].sum()
+    drawn, drawn_ends = 20 * 4 * 8 / 1000.0, 12 * 2 * 8 / 1000.0
+    assert abs(lesion_change - drawn) <= 0.1 * drawn and abs(lining_change - drawn_ends) <= 0.25 * drawn_ends
+    runs_lesion = (np.count_nonzero(labels[1]) - np.count_nonzero(labels[0])) / 1000.0
+    runs_lining = (np.count_nonzero(caps[1]) - np.count_nonzero(caps[0])) / 1000.0
+    assert runs_lesion > 1.3 * drawn and runs_lining < 0  # a loss of lining where it grew

@@ -24,7 +24,7 @@ from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
 from b12brain.followup.match import ABSENCE_RULE, CATEGORY_RULE, MATCH_RULE, SIZE_CATEGORIES, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import Visit, read_visit
-from b12brain.followup.volume_change import JOINT_RULE, joint_volumes
+from b12brain.followup.volume_change import JOINT_RULE, add_caps_lining, joint_volumes
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.subject import PATIENT_FIELDS, differing_fields
 from b12brain.types import QCWarning, Volume
@@ -40,7 +40,8 @@ class FollowupResult:
     ``alignments[k]`` aligns visit ``k`` to the reference (None for the reference itself);
     ``groups`` are the lesion groups; ``group_map`` and ``change_map`` lie on ``reference``'s grid
     (``change_map`` values: :data:`~b12brain.followup.match.CHANGE_LABELS`); ``aligned_flairs``
-    and ``aligned_labels`` hold every visit's FLAIR and lesion labels on that grid.
+    and ``aligned_labels`` hold every visit's FLAIR and lesion labels on that grid;
+    ``joint_caps_lining_ml`` the caps/lining volume of each visit measured on it.
     """
 
     visits: tuple[Visit, ...]
@@ -52,6 +53,7 @@ class FollowupResult:
     aligned_flairs: tuple[npt.NDArray[np.float32], ...]
     aligned_labels: tuple[npt.NDArray[np.int32], ...]
     comparable: bool
+    joint_caps_lining_ml: tuple[float, ...]
     warnings: tuple[QCWarning, ...] = field(default=())
 
     @property
@@ -63,9 +65,10 @@ class FollowupResult:
         return [v.ml_by_class(LESION_CLASSES) for v in self.visits]
 
     def joint_ml_by_class(self) -> list[dict[str, float]]:
-        """Lesion volume per class at each visit, mL, measured jointly on the reference grid
-        (:data:`~b12brain.followup.volume_change.JOINT_RULE`; groups without a joint volume left out)."""
-        totals = [dict.fromkeys(LESION_CLASSES, 0.0) for _ in self.visits]
+        """Lesion volume per class (and caps/lining apart) at each visit, mL, measured jointly on the
+        reference grid (:data:`~b12brain.followup.volume_change.JOINT_RULE`; groups without a joint
+        volume left out)."""
+        totals = [dict.fromkeys(LESION_CLASSES, 0.0) | {"caps_lining": caps} for caps in self.joint_caps_lining_ml]
         for group in self.groups:
             if group.joint_ml and not np.isnan(group.joint_ml).any():
                 for visit, ml in zip(totals, group.joint_ml):
@@ -73,14 +76,10 @@ class FollowupResult:
         return totals
 
     def change_by_class(self) -> dict[str, dict[str, float]]:
-        """Per-class lesion volume change (mL) ``since_previous`` and ``since_first`` visit: lesion
-        classes from the joint volumes; ``caps_lining`` from the runs' own figures."""
-        joint, runs = self.joint_ml_by_class(), self.ml_by_class()
-        out = {}
-        for name, k in (("since_previous", -2), ("since_first", 0)):
-            out[name] = {c: joint[-1][c] - joint[k][c] for c in joint[-1]}
-            out[name]["caps_lining"] = runs[-1]["caps_lining"] - runs[k]["caps_lining"]
-        return out
+        """Per-class lesion volume change (mL), caps/lining apart, ``since_previous`` and ``since_first``
+        visit, from the joint volumes."""
+        joint = self.joint_ml_by_class()
+        return {name: {c: joint[-1][c] - joint[k][c] for c in joint[-1]} for name, k in (("since_previous", -2), ("since_first", 0))}
 
     def category_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("stable", "enlarging", "shrinking", "new", "resolved"), 0)
@@ -92,8 +91,7 @@ class FollowupResult:
     def rules(self) -> dict[str, str]:
         return {"registration": QUALITY_RULE, "matching": MATCH_RULE, "categories": CATEGORY_RULE, "absence": ABSENCE_RULE,
                 "image_check": CONFIRM_RULE,
-                "volume_change": JOINT_RULE + "; caps/lining change is the difference of the runs' own caps/lining "
-                "volumes; each visit's lesion_ml_by_class is as its run measured it",
+                "volume_change": JOINT_RULE + "; each visit's lesion_ml_by_class is as its run measured it",
                 "comparability": f"b12brain's own rule [U]: volumes are not directly comparable when slice "
                 f"thickness differs by more than {SLICE_TOLERANCE_MM} mm, field strength differs, the segmenter, "
                 "its model SHA-256 or its settings differ, or registration is too poor"}
@@ -151,6 +149,7 @@ def compare_visits(
     reference = load_checked_flair(visits[-1])
     ref_labels = _load_labels(visits[-1], reference).astype(np.int32)
     labels: list[npt.NDArray[np.int32]] = []
+    caps: list[npt.NDArray[np.bool_]] = []
     alignments: list[Alignment | None] = []
     flairs: list[npt.NDArray[np.float32]] = []
     for visit in visits[:-1]:
@@ -162,6 +161,8 @@ def compare_visits(
         carried = np.asarray(resample_to_reference(_load_labels(visit, moving), moving, reference, alignment.transform,
                                                    nearest=True), dtype=np.int32)
         labels.append(carried)
+        caps.append(np.asarray(resample_to_reference(_load_on_grid(visit.caps_lining_path, moving, visit.flair_path),
+                                                     moving, reference, alignment.transform, nearest=True)) > 0)
         lost = set(visit.lesion_ml) - set(np.flatnonzero(np.bincount(carried.ravel())).tolist())
         if lost:
             warnings.append(QCWarning("followup.lesions_off_grid", str(visit.run_dir), f"{len(lost)} lesion(s) of "
@@ -172,6 +173,7 @@ def compare_visits(
                             f"{visit.run_dir} to the reference is too poor to compare (normalised correlation "
                             f"{alignment.correlation:.2f}); its lesions are not categorised"))
     labels.append(ref_labels)
+    caps.append(_load_on_grid(visits[-1].caps_lining_path, reference, visits[-1].flair_path) > 0)
     alignments.append(None)
     flairs.append(reference.data.astype(np.float32))
     say("matching lesions across visits")
@@ -180,8 +182,12 @@ def compare_visits(
     result_groups = [_group(g, i, visits, usable) for i, g in enumerate(groups, start=1)]
     result_groups = _confirm_on_images(result_groups, group_map, labels, flairs)
     say("measuring volume change on the aligned scans")
-    joint = joint_volumes(flairs, labels, [g.lesion_ids for g in result_groups], group_map, reference.spacing_mm,
-                          reference.voxel_volume_ml)
+    # Caps/lining pieces are measured with the lesion groups, by the same rule (see JOINT_RULE).
+    with_caps = add_caps_lining(labels, [g.lesion_ids for g in result_groups], group_map, caps)
+    measured = joint_volumes(flairs, *with_caps[:3], reference.spacing_mm, reference.voxel_volume_ml,
+                             lesion_groups=len(result_groups))
+    joint, caps_joint = measured[:len(result_groups)], measured[len(result_groups):]
+    caps_ml = tuple(float(v) for v in caps_joint[~np.isnan(caps_joint).any(axis=1)].sum(axis=0))
     result_groups = [replace(g, joint_ml=tuple(float(v) for v in ml)) for g, ml in zip(result_groups, joint)]
     result_groups = [_size_change_on_aligned_scans(g, visits) for g in result_groups]
     unmeasured = [g for g in result_groups if np.isnan(g.joint_ml).any()]
@@ -195,17 +201,22 @@ def compare_visits(
     comparable = not any(w.code.startswith(("followup.protocol", "followup.model", "followup.registration"))
                          for w in warnings)
     return FollowupResult(tuple(visits), reference, tuple(alignments), tuple(result_groups), group_map,
-                          change_map, tuple(flairs), tuple(labels), comparable, tuple(warnings))
+                          change_map, tuple(flairs), tuple(labels), comparable, caps_ml, tuple(warnings))
+
+
+def _load_on_grid(path: Path, flair: Volume, flair_path: Path) -> npt.NDArray[np.float32]:
+    """A run's image on the grid of its FLAIR (refused if it is not)."""
+    from b12brain.io import load_volume
+
+    volume = load_volume(path, allow_constant=True)
+    if volume.shape != flair.shape or not np.allclose(volume.affine, flair.affine, atol=1e-3):
+        raise InputFileError(path, f"is not on the grid of the FLAIR {flair_path}; give the run's "
+                             "own FLAIR (--image) or rerun `b12brain run`")
+    return np.asarray(volume.data, dtype=np.float32)
 
 
 def _load_labels(visit: Visit, flair: Volume) -> npt.NDArray[np.integer]:
-    from b12brain.io import load_volume
-
-    volume = load_volume(visit.labels_path, allow_constant=True)
-    if volume.shape != flair.shape or not np.allclose(volume.affine, flair.affine, atol=1e-3):
-        raise InputFileError(visit.labels_path, f"is not on the grid of the FLAIR {visit.flair_path}; give the run's "
-                             "own FLAIR (--image) or rerun `b12brain run`")
-    data = np.rint(volume.data).astype(np.int32)
+    data = np.rint(_load_on_grid(visit.labels_path, flair, visit.flair_path)).astype(np.int32)
     if data.min() < 0:
         raise InputFileError(visit.labels_path, "holds negative lesion ids; rerun `b12brain run`")
     unknown = set(np.flatnonzero(np.bincount(data.ravel())).tolist()) - set(visit.lesion_ml) - {0}

@@ -33,10 +33,8 @@ def write_timeline(result: FollowupResult, path: Path, *, markers: Sequence[Mark
     """Lesion volume per class at each visit, the blood markers, treatment start; one time axis."""
     plt = _pyplot()
     dates = [v.date for v in result.visits]
-    # Lesion classes as measured on the aligned scans (their differences are the reported change);
-    # caps/lining as each run measured it.
-    by_class = [joint | {"caps_lining": run["caps_lining"]}
-                for joint, run in zip(result.joint_ml_by_class(), result.ml_by_class())]
+    # As measured on the aligned scans: their differences are the reported change.
+    by_class = result.joint_ml_by_class()
     rows = 2 if markers else 1
     fig, axes = plt.subplots(rows, 1, figsize=(8, 3.2 * rows + 0.6), sharex=True, squeeze=False)
     ax = axes[0, 0]

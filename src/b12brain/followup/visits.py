@@ -1,7 +1,7 @@
 """One visit of a follow-up: what a ``b12brain run`` folder says about a scan, checked.
 
-A run folder must hold ``summary.json`` (schema :data:`SUPPORTED_SCHEMAS`), ``lesions.csv`` and
-``lesion_labels.nii.gz``. The patient identifiers and the visit date come from ``summary.json``'s
+A run folder must hold ``summary.json`` (schema :data:`SUPPORTED_SCHEMAS`), ``lesions.csv``,
+``lesion_labels.nii.gz`` and ``caps_lining_mask.nii.gz``. The patient identifiers and the visit date come from ``summary.json``'s
 ``subject`` record (schema 1.6, :mod:`b12brain.subject`); the date of an older run, and the
 scanner facts, from ``flair.json`` (the BIDS sidecar of the scan) when the folder holds one.
 """
@@ -20,7 +20,7 @@ from b12brain.subject import given_fields, parse_date
 
 SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5", "1.6")
 SIDECAR_NAME = "flair.json"
-_REQUIRED = ("summary.json", "lesions.csv", "lesion_labels.nii.gz")
+_REQUIRED = ("summary.json", "lesions.csv", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz")
 #: Largest JSON file read (summary, sidecar): far above any b12brain writes.
 _MAX_JSON_BYTES = 16 << 20
 
@@ -52,6 +52,10 @@ class Visit:
     @property
     def labels_path(self) -> Path:
         return self.run_dir / "lesion_labels.nii.gz"
+
+    @property
+    def caps_lining_path(self) -> Path:
+        return self.run_dir / "caps_lining_mask.nii.gz"
 
     def ml_by_class(self, classes: tuple[str, ...]) -> dict[str, float]:
         """Lesion volume (mL) per class, caps/lining apart under ``"caps_lining"``."""

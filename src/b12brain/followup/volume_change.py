@@ -35,6 +35,14 @@ measured again on the reference grid, with one rule, one region and one class pe
 Every measured group counts in its class's change, stable ones too: many lesions each changing
 by less than the lesion-wise margins are a change of the class that a user needs to see.
 
+Caps and pencil-thin lining (:mod:`b12brain.quantify.lining`) are no lesions, but they are the same
+periventricular hyperintensity: a band that thickens turns lining into lesion at the later visit,
+and one that thins turns lesion into lining. Measured apart by each run, a thickening band would
+show as a loss of lining and a gain of lesion that do not add up. So each connected piece of
+caps/lining (at any visit, outside the lesion groups) is measured by the same rule as a group of
+its own (:func:`add_caps_lining`); it is kept out of the rings and of the pair's typical full
+contrast, which are about lesions.
+
 A group whose region leaves an earlier scan's view, or whose surroundings or contrast cannot
 be measured, has no joint volume (NaN) and is counted in a warning.
 """
@@ -82,7 +90,9 @@ JOINT_RULE = (
     "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
     "lesion-free tissue); the group has one class at every visit (its "
     "class at the latest visit that has it); every measured group counts in its class's change, stable ones "
-    "too (many lesions each changing under the lesion-wise margins are a change of the class)"
+    "too (many lesions each changing under the lesion-wise margins are a change of the class); each connected piece "
+    "of caps/lining (at any visit, outside the lesion groups) is measured by the same rule as a group of its own and "
+    "sums to the caps/lining change (it is kept out of the lesions' rings and typical full contrast)"
 )
 
 
@@ -109,6 +119,8 @@ def joint_volumes(
     group_map: npt.NDArray[np.integer],
     spacing_mm: tuple[float, float, float],
     voxel_ml: float,
+    *,
+    lesion_groups: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """Volume (mL) of each lesion group at each visit, measured by :data:`JOINT_RULE`.
 
@@ -126,6 +138,9 @@ def joint_volumes(
         Reference voxel size.
     voxel_ml : float
         Reference voxel volume.
+    lesion_groups : int, optional
+        Only the first this many groups are lesions (default: all); the others (caps/lining pieces,
+        :func:`add_caps_lining`) are measured alike but leave the pair's typical full contrast alone.
 
     Returns
     -------
@@ -133,7 +148,8 @@ def joint_volumes(
         NaN where a group cannot be measured (see the module's description).
     """
     out = np.full((len(lesion_ids), len(flairs)), np.nan)
-    for index, measured in enumerate(measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml)):
+    measures = measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml, lesion_groups=lesion_groups)
+    for index, measured in enumerate(measures):
         if measured is not None:
             out[index] = measured.volume_ml
     return out
@@ -146,6 +162,8 @@ def measure_groups(
     group_map: npt.NDArray[np.integer],
     spacing_mm: tuple[float, float, float],
     voxel_ml: float,
+    *,
+    lesion_groups: int | None = None,
 ) -> list[GroupMeasurement | None]:
     """:func:`joint_volumes` with how each group was measured (None: not measurable).
 
@@ -194,7 +212,8 @@ def measure_groups(
         found.append((index, contrasts, backgrounds, peak, from_core))
     # On thick slices partial volume lowers every lesion's own estimate, most so for a thin lesion or
     # a fragment at a lesion's edge: none is given less than the typical lesion of these scans shows.
-    cored = [peak for *_, peak, from_core in found if from_core]
+    lesion_groups = len(lesion_ids) if lesion_groups is None else lesion_groups
+    cored = [peak for index, *_, peak, from_core in found if from_core and index < lesion_groups]
     typical = 0.0
     if float(spacing.max()) > THICK_SLICE_MM and len(cored) >= MIN_TYPICAL_GROUPS:
         typical = float(np.median(cored))
@@ -213,6 +232,36 @@ def measure_groups(
             floors.append(floor)
         out[index] = GroupMeasurement(tuple(volumes), tuple(raws), tuple(floors), peak, from_core, peak > own)
     return out
+
+
+def add_caps_lining(
+    labels: Sequence[npt.NDArray[np.integer]],
+    lesion_ids: Sequence[Sequence[Sequence[int]]],
+    group_map: npt.NDArray[np.integer],
+    caps_lining: Sequence[npt.NDArray[np.bool_]],
+) -> tuple[list[npt.NDArray[np.int32]], list[list[list[int]]], npt.NDArray[np.int32], int]:
+    """The caps/lining pieces as extra groups, after the lesion groups, for :func:`joint_volumes`.
+
+    A piece is a connected part (26-neighbours) of the voxels that are caps/lining at any visit and
+    in no lesion group. Each piece ``p`` (1-based) becomes group ``len(lesion_ids) + p``, with
+    label ``offset + p`` at the visits where it is caps/lining (``offset`` above every lesion id).
+
+    Returns
+    -------
+    labels, lesion_ids, group_map
+        The inputs with the pieces added.
+    pieces : int
+        How many pieces were added.
+    """
+    pieces, count = ndi.label(np.logical_or.reduce(caps_lining) & (group_map == 0), structure=CONNECTIVITY_26)
+    offset = max(int(lab.max()) for lab in labels) + 1
+    out_labels = [np.where(caps & (pieces > 0), pieces + offset, lab).astype(np.int32)
+                  for lab, caps in zip(labels, caps_lining)]
+    present = [set(np.unique(pieces[caps]).tolist()) - {0} for caps in caps_lining]
+    out_ids = [[list(ids) for ids in group] for group in lesion_ids]
+    out_ids += [[[offset + p] if p in seen else [] for seen in present] for p in range(1, count + 1)]
+    out_map = np.where(pieces > 0, pieces + len(lesion_ids), group_map).astype(np.int32)
+    return out_labels, out_ids, out_map, count
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],

@@ -33,7 +33,9 @@ from b12brain.followup.plots import write_change_slices, write_timeline
 from b12brain.io import save_nifti
 from b12brain.io.outdir import staged_output_dir
 
-FOLLOWUP_SCHEMA_VERSION = "1.0"
+#: 1.1: caps/lining change and each visit's joint_lesion_ml_by_class["caps_lining"] measured on the aligned
+#: scans (1.0: the runs' own caps/lining volumes).
+FOLLOWUP_SCHEMA_VERSION = "1.1"
 FILE_NAMES = ("followup_change.nii.gz", "followup_groups.nii.gz", "followup_lesions.csv", "followup.json",
               "followup_timeline.png", "followup_slices.png")
 
@@ -107,9 +109,9 @@ def describe(result: FollowupResult, *, markers: Sequence[MarkerDraw] = (),
         "categories": result.category_counts(),
         "category_between": [result.dates[-2], result.dates[-1]],
         "lesion_ml_change_by_class": {k: _rounded(v) for k, v in result.change_by_class().items()},
-        "lesion_ml_change_method": "lesion classes: measured jointly on the reference grid (rules.volume_change; "
-        "each visit's joint_lesion_ml_by_class); caps_lining: the runs' own volumes; each visit's "
-        "lesion_ml_by_class: as its run measured it",
+        "lesion_ml_change_method": "lesion classes and caps_lining: measured jointly on the reference grid "
+        "(rules.volume_change; each visit's joint_lesion_ml_by_class); each visit's lesion_ml_by_class: as its run "
+        "measured it",
         "change_labels": {str(v): k for k, v in CHANGE_LABELS.items()} | {"0": "no lesion"},
         "rules": result.rules(),
         "markers": [{"date": d.date.isoformat(), **d.values} for d in markers],
