@@ -24,7 +24,7 @@ from b12brain.followup.contrast import CONFIRM_RULE, seen_at_both
 from b12brain.followup.match import ABSENCE_RULE, CATEGORY_RULE, MATCH_RULE, SIZE_CATEGORIES, LesionGroup, categorise, group_lesions
 from b12brain.followup.register import QUALITY_RULE, Alignment, align_to_reference, load_checked_flair, resample_to_reference
 from b12brain.followup.visits import Visit, read_visit
-from b12brain.followup.volume_change import JOINT_RULE, add_caps_lining, joint_volumes
+from b12brain.followup.volume_change import JOINT_RULE, add_caps_lining, joint_volumes, own_full_contrast
 from b12brain.quantify.lesions import LESION_CLASSES
 from b12brain.subject import PATIENT_FIELDS, differing_fields
 from b12brain.types import QCWarning, Volume
@@ -150,6 +150,7 @@ def compare_visits(
     ref_labels = _load_labels(visits[-1], reference).astype(np.int32)
     labels: list[npt.NDArray[np.int32]] = []
     caps: list[npt.NDArray[np.bool_]] = []
+    natives: list[tuple[Volume, npt.NDArray[np.int32], npt.NDArray[np.bool_]]] = []  # each visit on its own grid
     alignments: list[Alignment | None] = []
     flairs: list[npt.NDArray[np.float32]] = []
     for visit in visits[:-1]:
@@ -158,11 +159,14 @@ def compare_visits(
         alignment = align_to_reference(moving, reference)
         alignments.append(alignment)
         flairs.append(alignment.aligned)
-        carried = np.asarray(resample_to_reference(_load_labels(visit, moving), moving, reference, alignment.transform,
-                                                   nearest=True), dtype=np.int32)
+        native = _load_labels(visit, moving).astype(np.int32)
+        native_caps = _load_on_grid(visit.caps_lining_path, moving, visit.flair_path) > 0
+        natives.append((moving, native, native_caps))
+        carried = np.asarray(resample_to_reference(native, moving, reference, alignment.transform, nearest=True),
+                             dtype=np.int32)
         labels.append(carried)
-        caps.append(np.asarray(resample_to_reference(_load_on_grid(visit.caps_lining_path, moving, visit.flair_path),
-                                                     moving, reference, alignment.transform, nearest=True)) > 0)
+        caps.append(np.asarray(resample_to_reference(native_caps.astype(np.uint8), moving, reference, alignment.transform,
+                                                     nearest=True)) > 0)
         lost = set(visit.lesion_ml) - set(np.flatnonzero(np.bincount(carried.ravel())).tolist())
         if lost:
             warnings.append(QCWarning("followup.lesions_off_grid", str(visit.run_dir), f"{len(lost)} lesion(s) of "
@@ -174,6 +178,7 @@ def compare_visits(
                             f"{alignment.correlation:.2f}); its lesions are not categorised"))
     labels.append(ref_labels)
     caps.append(_load_on_grid(visits[-1].caps_lining_path, reference, visits[-1].flair_path) > 0)
+    natives.append((reference, ref_labels, caps[-1]))
     alignments.append(None)
     flairs.append(reference.data.astype(np.float32))
     say("matching lesions across visits")
@@ -184,8 +189,10 @@ def compare_visits(
     say("measuring volume change on the aligned scans")
     # Caps/lining pieces are measured with the lesion groups, by the same rule (see JOINT_RULE).
     with_caps = add_caps_lining(labels, [g.lesion_ids for g in result_groups], group_map, caps)
+    own = [own_full_contrast(volume.data, native, [g.lesion_ids[k] for g in result_groups], (native > 0) | native_caps,
+                             volume.spacing_mm) for k, (volume, native, native_caps) in enumerate(natives)]
     measured = joint_volumes(flairs, *with_caps[:3], reference.spacing_mm, reference.voxel_volume_ml,
-                             lesion_groups=len(result_groups))
+                             lesion_groups=len(result_groups), own_contrasts=own)
     joint, caps_joint = measured[:len(result_groups)], measured[len(result_groups):]
     caps_ml = tuple(float(v) for v in caps_joint[~np.isnan(caps_joint).any(axis=1)].sum(axis=0))
     result_groups = [replace(g, joint_ml=tuple(float(v) for v in ml)) for g, ml in zip(result_groups, joint)]

@@ -18,6 +18,8 @@ measured again on the reference grid, with one rule, one region and one class pe
   the median contrast of the group's *core* at a visit (segmented voxels whose in-plane
   neighbours, across the coarsest voxel axis, are all segmented: voxels filled with lesion), or, for a lesion without such a core
   (thinner than the slice), the :data:`PEAK_PERCENTILE` th percentile of its segmented voxels;
+  measured on each visit's own scan and grid (:func:`own_full_contrast`: an earlier scan carried
+  onto the reference grid is blurred by the resampling, which lowers it);
   the larger over the visits, so that one scale applies to every visit. On slices thicker than
   :data:`THICK_SLICE_MM` no voxel is surely pure lesion: through-plane partial volume lowers every
   lesion's own estimate, most so for a lesion thinner than the slice or a fragment at a lesion's
@@ -84,7 +86,8 @@ JOINT_RULE = (
     f"{RING_MM[0]:g}-{RING_MM[1]:g} mm around the region (voxels under {DARK_SHARE:g} of the ring's 90th "
     f"percentile left out) divided by the group's full contrast (the median contrast of its segmented voxels "
     f"whose in-plane neighbours are all segmented, else the {PEAK_PERCENTILE:g}th percentile of its segmented "
-    f"voxels; the larger over the visits; on slices thicker than {THICK_SLICE_MM:g} mm at least the median of "
+    f"voxels, measured on each visit's own scan and grid, against the lesion's own surroundings; the larger over the "
+    f"visits; on slices thicker than {THICK_SLICE_MM:g} mm at least the median of "
     f"that figure over the groups with such a core, when there are {MIN_TYPICAL_GROUPS} or more: partial volume "
     "through a thick slice lowers a thin lesion's own estimate), clipped to 0-1; the group's volume is (S - b N) / (1 - b) voxels, "
     "S the sum of its N region voxels' fractions and b the ring's mean fraction (the noise floor of "
@@ -121,6 +124,7 @@ def joint_volumes(
     voxel_ml: float,
     *,
     lesion_groups: int | None = None,
+    own_contrasts: Sequence[Sequence[tuple[float, bool] | None]] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Volume (mL) of each lesion group at each visit, measured by :data:`JOINT_RULE`.
 
@@ -141,6 +145,10 @@ def joint_volumes(
     lesion_groups : int, optional
         Only the first this many groups are lesions (default: all); the others (caps/lining pieces,
         :func:`add_caps_lining`) are measured alike but leave the pair's typical full contrast alone.
+    own_contrasts : sequence, optional
+        ``own_contrasts[k][g]``: group ``g``'s full contrast at visit ``k`` measured on that visit's
+        own scan (:func:`own_full_contrast`); where None or not given, it is measured on the
+        reference grid.
 
     Returns
     -------
@@ -148,7 +156,8 @@ def joint_volumes(
         NaN where a group cannot be measured (see the module's description).
     """
     out = np.full((len(lesion_ids), len(flairs)), np.nan)
-    measures = measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml, lesion_groups=lesion_groups)
+    measures = measure_groups(flairs, labels, lesion_ids, group_map, spacing_mm, voxel_ml, lesion_groups=lesion_groups,
+                              own_contrasts=own_contrasts)
     for index, measured in enumerate(measures):
         if measured is not None:
             out[index] = measured.volume_ml
@@ -164,6 +173,7 @@ def measure_groups(
     voxel_ml: float,
     *,
     lesion_groups: int | None = None,
+    own_contrasts: Sequence[Sequence[tuple[float, bool] | None]] | None = None,
 ) -> list[GroupMeasurement | None]:
     """:func:`joint_volumes` with how each group was measured (None: not measurable).
 
@@ -179,11 +189,7 @@ def measure_groups(
     grown = ndi.grey_dilation(group_map, footprint=CONNECTIVITY_26)
     regions = np.where(group_map > 0, group_map, grown).astype(np.int32)
     spacing = np.asarray(spacing_mm, dtype=np.float64)
-    # The plane across the coarsest axis (the slices of a thick-slice scan; the last axis on ties).
-    coarsest = 2 - int(np.argmax(spacing[::-1]))
-    in_plane = np.zeros((3, 3, 3), dtype=bool)
-    in_plane[:, :, 1] = True
-    in_plane = np.moveaxis(in_plane, -1, coarsest)
+    in_plane = _in_plane(spacing)
     pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
     found: list[tuple[int, list[npt.NDArray[np.floating]], list[npt.NDArray[np.floating]], float, bool]] = []
     for index, box in enumerate(ndi.find_objects(regions, max_label=len(lesion_ids))):
@@ -206,8 +212,11 @@ def measure_groups(
             backgrounds.append(tissue / level - 1.0)
         if len(contrasts) < n_visits:
             continue
-        peaks = [_full_contrast(c, np.isin(lab[box], ids), region, in_plane)
-                 for c, lab, ids in zip(contrasts, labels, lesion_ids[index]) if ids]
+        peaks = []
+        for k, (c, lab, ids) in enumerate(zip(contrasts, labels, lesion_ids[index])):
+            native = own_contrasts[k][index] if own_contrasts is not None and index < len(own_contrasts[k]) else None
+            if ids:
+                peaks.append(native or _full_contrast(c, np.isin(lab[box], ids), region, in_plane))
         peak, from_core = max(peaks, default=(0.0, False))
         found.append((index, contrasts, backgrounds, peak, from_core))
     # On thick slices partial volume lowers every lesion's own estimate, most so for a thin lesion or
@@ -262,6 +271,69 @@ def add_caps_lining(
     out_ids += [[[offset + p] if p in seen else [] for seen in present] for p in range(1, count + 1)]
     out_map = np.where(pieces > 0, pieces + len(lesion_ids), group_map).astype(np.int32)
     return out_labels, out_ids, out_map, count
+
+
+def own_full_contrast(
+    flair: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.integer],
+    lesion_ids: Sequence[Sequence[int]],
+    not_tissue: npt.NDArray[np.bool_],
+    spacing_mm: tuple[float, float, float],
+) -> list[tuple[float, bool] | None]:
+    """Each group's full contrast at one visit, measured on that visit's own scan and grid.
+
+    An earlier scan carried onto the reference grid is blurred by the resampling (most across
+    thick slices), which lowers a lesion's contrast there; on its own grid it is as sharp as it
+    was acquired. The estimate is :data:`JOINT_RULE`'s (core median, else the peak percentile),
+    against the surroundings of the lesion itself (its voxels grown by one voxel, the ring
+    :data:`RING_MM` away, ``not_tissue`` voxels left out).
+
+    Parameters
+    ----------
+    flair, labels : (X, Y, Z) ndarray
+        The visit's FLAIR and lesion labels on its own grid.
+    lesion_ids : sequence of sequence of int
+        Each group's lesion ids at this visit (empty: absent).
+    not_tissue : (X, Y, Z) ndarray of bool
+        Voxels that are no surroundings (lesions, caps/lining).
+    spacing_mm : tuple of float
+        The visit's voxel size.
+
+    Returns
+    -------
+    list
+        ``(full contrast, from a core)`` per group; None where the group is absent at this visit
+        or its surroundings cannot be measured.
+    """
+    spacing = np.asarray(spacing_mm, dtype=np.float64)
+    in_plane = _in_plane(spacing)
+    pad = np.ceil(RING_MM[1] / spacing).astype(int) + 1
+    boxes = ndi.find_objects(labels)
+    out: list[tuple[float, bool] | None] = []
+    for ids in lesion_ids:
+        found = [boxes[i - 1] for i in ids if 0 < i <= len(boxes) and boxes[i - 1] is not None]
+        if not found:
+            out.append(None)
+            continue
+        box = tuple(slice(max(min(b[a].start for b in found) - pad[a], 0), min(max(b[a].stop for b in found) + pad[a], n))
+                    for a, n in enumerate(labels.shape))
+        lesion = np.isin(labels[box], ids)
+        region = ndi.binary_dilation(lesion, structure=CONNECTIVITY_26)
+        distance = ndi.distance_transform_edt(~region, sampling=spacing)
+        values = flair[box]
+        tissue = _surroundings(values[(distance >= RING_MM[0]) & (distance <= RING_MM[1]) & ~not_tissue[box]])
+        if tissue is None:
+            out.append(None)
+            continue
+        out.append(_full_contrast(values[region] / float(np.median(tissue)) - 1.0, lesion, region, in_plane))
+    return out
+
+
+def _in_plane(spacing: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """The 3x3 plane across the coarsest axis (the slices of a thick-slice scan; the last axis on ties)."""
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[:, :, 1] = True
+    return np.moveaxis(in_plane, -1, 2 - int(np.argmax(spacing[::-1])))
 
 
 def _full_contrast(contrast: npt.NDArray[np.floating], lesion: npt.NDArray[np.bool_],
