@@ -9,7 +9,7 @@ from scipy import ndimage as ndi
 
 from b12brain.followup import compare_visits
 from b12brain.followup.match import group_lesions
-from b12brain.followup.volume_change import add_caps_lining, joint_volumes, measure_groups
+from b12brain.followup.volume_change import add_caps_lining, joint_volumes, measure_groups, own_full_contrast
 from b12brain.followup.write import describe
 from b12brain.phantom import PhantomConfig
 from b12brain.phantom.followup import FollowupConfig, make_followup
@@ -211,3 +211,21 @@ def test_a_thickening_band_counts_the_lining_it_grew_from():
     runs_lesion = (np.count_nonzero(labels[1]) - np.count_nonzero(labels[0])) / 1000.0
     runs_lining = (np.count_nonzero(caps[1]) - np.count_nonzero(caps[0])) / 1000.0
     assert runs_lesion > 1.3 * drawn and runs_lining < 0  # a loss of lining where it grew
+
+
+def test_a_lesions_full_contrast_is_taken_on_its_own_grid_not_after_resampling():
+    # A lesion filling two 6 mm slices, twice as bright as white matter. Carried half a slice
+    # through-plane (linear interpolation), its slices mix with their neighbours and its core reads
+    # lower: the estimate on the scan's own grid is the drawn contrast.
+    shape, spacing = (48, 48, 12), (1.0, 1.0, 6.0)
+    lesion = np.zeros(shape, dtype=bool)
+    lesion[18:30, 18:30, 4:6] = True
+    rng = np.random.default_rng(0)
+    flair = (100.0 + 100.0 * lesion + rng.normal(0.0, 2.0, shape)).astype(np.float32)
+    labels = lesion.astype(np.int32)
+    ((own, from_core),) = own_full_contrast(flair, labels, [[1]], lesion, spacing)
+    assert from_core and abs(own - 1.0) < 0.03
+    moved = 0.5 * (flair + np.roll(flair, 1, axis=2))
+    ((carried, _),) = own_full_contrast(moved, labels, [[1]], lesion, spacing)
+    assert carried < 0.9 * own
+    assert own_full_contrast(flair, labels, [[], [7]], lesion, spacing) == [None, None]  # absent at this visit
