@@ -76,7 +76,7 @@ STABLE_MIN_ML = 0.05
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="5", help="seeds per slice thickness (default 5), or one count per "
-                        "thickness of --slices, e.g. 7,4")
+                        "thickness of --slices, e.g. 17,6 (0: speed only)")
     parser.add_argument("--slices", default="1,6", help="slice thicknesses in mm (default 1,6)")
     parser.add_argument("--scenario", default="by_seed", help="phantom scenario (FollowupConfig.scenario; default by_seed)")
     parser.add_argument("--segmenter", default="classical", help="segmenter of the runs (default classical)")
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             for seed in range(n_seeds):
                 rows.append(_pair(work, seed, slice_mm, args.segmenter, args.scenario))
                 _print_row(rows[-1])
-        _print_totals(rows)
+        if rows:
+            _print_totals(rows)
         if args.speed_repeats > 0:
             _speed(work, args.speed_repeats, args.segmenter)
     return 0

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         _real(sorted(args.shared.glob("*/*/flair.nii.gz")), args.trials)
     elif args.trials:
         print(f"{args.shared}: not found; real scans skipped")
-    for slice_mm in (float(s) for s in args.phantom_slices.split(",") if s):
+    for slice_mm in (float(s) for s in args.phantom_slices.split(",") if s and args.phantom_seeds > 0):
         _phantoms(args.phantom_seeds, slice_mm)
     return 0
 
