@@ -114,8 +114,22 @@ def localise_anatomy(flair: Volume, head: BoolArray, atlas: Atlas | None = None)
         The atlas could not be placed in the scan.
     """
     prepared = prepare_atlas(atlas)
+    return anatomy_from_alignment(flair, head, align_atlas(flair, head, prepared.moving), prepared.atlas)
+
+
+def anatomy_from_alignment(flair: Volume, head: BoolArray, alignment: AtlasAlignment, atlas: Atlas | None = None) -> Anatomy:
+    """The scan's anatomy from a given atlas fit (the second half of :func:`localise_anatomy`).
+
+    Lets a caller (a test, a QC study) see what a known fit, right or deliberately wrong,
+    makes of a scan without running the registration.
+
+    Raises
+    ------
+    ResourceError
+        The atlas templates cannot be read.
+    """
+    prepared = prepare_atlas(atlas)
     atlas = prepared.atlas
-    alignment = align_atlas(flair, head, prepared.moving)
 
     def warp(array: npt.NDArray[np.generic]) -> FloatArray:
         return alignment.warp(array, atlas.affine, flair.shape, flair.affine)
