@@ -38,8 +38,8 @@ DARK_OF_WM = 0.6
 #: 19 mL (lateral and third ventricles), and they lie along the centre of the atlas's
 #: ventricles: placed right, even small ones fill over a third of the atlas ventricles' core,
 #: while the deep white matter around it holds almost no CSF-dark voxels (5-18 % of the core
-#: of a phantom's atlas fit moved 10-30 mm off its ventricles). A core less than a quarter
-#: dark lies mostly on brain tissue: warned about.
+#: of a phantom's atlas fit moved off its ventricles: 10-20 mm sideways, 20-30 mm forward or
+#: 15-25 mm up). A core less than a quarter dark lies mostly on brain tissue: warned about.
 CORE_DARK_WARN = 0.25
 #: A rule of this tool: the ventricles found should be an adult's, at least about 7 mL, about
 #: 0.35 x the atlas's 19 mL at the atlas's head size. Under 0.25 x the aligned atlas's (at
