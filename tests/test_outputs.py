@@ -11,10 +11,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import scipy
+import SimpleITK
 
 from b12brain.errors import OutputError
 from b12brain.io import load_volume
-from b12brain.outputs import LESION_COLUMNS, file_sha256, summarise, write_outputs
+from b12brain.outputs import LESION_COLUMNS, RESULT_LIBRARIES, file_sha256, summarise, write_outputs
 from b12brain.pipeline import PipelineConfig, PipelineResult
 from b12brain.quantify import measure_lesions, set_apart_caps_and_lining, summarise_burden
 from b12brain.types import Volume
@@ -154,6 +156,16 @@ def test_summarise_is_the_written_summary(tmp_path: Path, flair_file: Path) -> N
     assert isinstance(written, dict)
     summary.pop("created_utc"), written.pop("created_utc")
     assert written == json.loads(json.dumps(summary))
+
+
+def test_summary_records_the_versions_of_the_libraries_that_shape_the_results(flair_file: Path) -> None:
+    software = summarise(_result(load_volume(flair_file)))["software"]
+    libraries = software["libraries"]
+    assert set(libraries) == set(RESULT_LIBRARIES) >= {"numpy", "scipy", "SimpleITK", "nibabel", "onnxruntime"}
+    # The versions of the libraries actually loaded, not of some other installation.
+    assert libraries["numpy"] == np.__version__ and libraries["scipy"] == scipy.__version__
+    assert libraries["nibabel"] == nib.__version__ and libraries["SimpleITK"] == SimpleITK.Version.VersionString()
+    assert all(isinstance(version, str) and version[0].isdigit() for version in libraries.values()), libraries
 
 
 def test_written_images_and_table_match_the_result(tmp_path: Path, flair_file: Path) -> None:

@@ -200,7 +200,9 @@ def test_lesion_free_subject(cases: dict) -> None:
 @pytest.mark.parametrize(("load", "slice_mm"), [*CASES, ("none", 6.0)], ids=[*CASE_IDS, "none-6mm"])
 def test_phantoms_pass_every_scan_check_without_warning(cases: dict, load: str, slice_mm: float) -> None:
     # docs/scan-qc.md: a brain FLAIR of any lesion load and slice thickness runs with no QC
-    # warning (is this a brain FLAIR, robust intensities, atlas fit scale and similarity).
+    # warning (is this a brain FLAIR, robust intensities, atlas fit scale and similarity, the
+    # ventricles dark where the atlas put them and of an adult's size).
     result = cases[load, slice_mm].result
     assert result.warnings == ()
     assert result.qc_figures["clipped_voxels"] == 0
+    assert result.qc_figures["ventricle_core_dark"] > 0.9 and result.qc_figures["ventricles_to_atlas"] > 0.9

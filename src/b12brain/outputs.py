@@ -13,6 +13,7 @@ Files: ``lesion_mask.nii.gz`` (uint8 0/1), ``lesion_prob.nii.gz`` (float32 0..1)
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -53,7 +54,17 @@ from b12brain.types import Volume
 #: and where each came from, :mod:`b12brain.subject`) and ``self_check`` (the per-scan self-check:
 #: synthetic lesions found by size, volume error, green/amber/red rating and its rule; absent with
 #: ``run --no-self-check``) added.
-SUMMARY_SCHEMA_VERSION = "1.6"
+#: 1.7 (2026-12-08): ``software.libraries`` (the versions of the libraries that shape the
+#: results) and the ventricle figures of ``scan_checks`` (``ventricles_ml``,
+#: ``atlas_ventricles_ml``, ``ventricles_to_atlas``, ``ventricle_core_dark``) added.
+SUMMARY_SCHEMA_VERSION = "1.7"
+#: The libraries whose versions shape a run's figures, by the distributions that provide them:
+#: numerics and resampling, the NIfTI reader and writer, the DICOM converter, the atlas
+#: templates, the learned segmenter's runtime.
+RESULT_LIBRARIES = {
+    "numpy": ("numpy",), "scipy": ("scipy",), "SimpleITK": ("SimpleITK",), "nibabel": ("nibabel",),
+    "dcm2niix": ("dcm2niix",), "nilearn": ("nilearn",), "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+}
 LESION_COLUMNS = [
     "id", "volume_ml", "voxels", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm",
     "distance_to_ventricles_mm", "reach_from_ventricles_mm", "length_mm", "lesion_class",
@@ -197,7 +208,7 @@ def summarise(
     caps_lining = {"count": burden.pop("caps_lining_count"), "ml": burden.pop("caps_lining_ml"), "rule": CAPS_LINING_RULE}
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
-        "software": {"name": "b12brain", "version": __version__},
+        "software": {"name": "b12brain", "version": __version__, "libraries": library_versions()},
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
         "subject": dict(subject) if subject is not None else subject_record(result.flair, deidentify=deidentify),
@@ -228,6 +239,23 @@ def summarise(
                          "note": "every image output is on the input FLAIR's native grid"},
         "seconds_by_stage": result.seconds_by_stage,
     } | ({"self_check": result.self_check.as_dict()} if result.self_check is not None else {}) | ({"series": _series_record(series, shown)} if series is not None else {})
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed version of each library of :data:`RESULT_LIBRARIES` (None: not installed).
+
+    Read from the installed distributions' metadata, so nothing is imported.
+    """
+    versions: dict[str, str | None] = {}
+    for library, distributions in RESULT_LIBRARIES.items():
+        versions[library] = None
+        for distribution in distributions:
+            try:
+                versions[library] = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return versions
 
 
 def _shown_paths(result: PipelineResult, chosen: Mapping[str, Mapping[str, Any]], *, deidentify: bool) -> dict[str, str]:

@@ -21,7 +21,7 @@ from b12brain.io import load_volume
 from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.coregister import check_overlap
 from b12brain.preprocess.orient import to_canonical
-from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1
+from b12brain.qc import T1Check, check_atlas_fit, check_flair, check_t1, check_ventricles
 from b12brain.qc.contrast import check_flair_contrast, check_metadata, check_t1_contrast, tissue_cores
 from b12brain.qc.selfcheck import SelfCheck, run_self_check
 from b12brain.quantify import (
@@ -90,10 +90,10 @@ class PipelineResult:
     ``lesion_mask``, ``lesion_labels`` and ``lesions`` hold the lesions; caps and pencil-thin
     lining of the ventricles (:mod:`b12brain.quantify.lining`) are in ``caps_lining`` and
     ``caps_lining_mask`` instead. ``warnings`` holds every QC warning (reader, scan checks,
-    tissue contrast, atlas fit, T1 checks, self-check); ``self_check`` the per-scan self-check
-    (None with ``PipelineConfig(self_check=False)``); ``qc_figures`` the figures of the scan, contrast and
-    atlas checks and
-    ``t1_check`` those of the T1 (None without a T1); see docs/scan-qc.md.
+    tissue contrast, atlas fit and its ventricles, T1 checks, self-check); ``self_check`` the
+    per-scan self-check (None with ``PipelineConfig(self_check=False)``); ``qc_figures`` the
+    figures of the scan, contrast, atlas and ventricle checks and ``t1_check`` those of the T1
+    (None without a T1); see docs/scan-qc.md.
     """
 
     flair: Volume
@@ -245,6 +245,7 @@ def run_pipeline(
         cores = tissue_cores(anatomy, corrected)
         contrast = check_flair_contrast(corrected, anatomy, cores)
         atlas_figures, atlas_warnings = check_atlas_fit(anatomy.alignment, flair_native.source)
+        ventricle_figures, ventricle_warnings = check_ventricles(corrected, anatomy, cores, flair_native.source)
         if t1_native is not None and t1_check is not None and not t1_check.warnings:
             # Only a T1 showing the FLAIR's head in the same place samples the same tissues.
             t1_contrast = check_t1_contrast(t1_native, corrected, anatomy, cores)
@@ -304,9 +305,10 @@ def run_pipeline(
         + scan.warnings
         + contrast.warnings
         + atlas_warnings
+        + ventricle_warnings
         + (t1_check.warnings if t1_check is not None else ())
         + (self_check.warnings if self_check is not None else ()),
-        qc_figures={**scan.figures, **contrast.figures, **atlas_figures},
+        qc_figures={**scan.figures, **contrast.figures, **atlas_figures, **ventricle_figures},
         t1_check=t1_check,
         self_check=self_check,
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
+from scipy import ndimage as ndi
 
-from b12brain.anatomy.localise import Anatomy, localise_anatomy
+from b12brain.anatomy.localise import Anatomy, anatomy_from_alignment, localise_anatomy
+from b12brain.anatomy.register import AtlasAlignment
 from b12brain.phantom import Phantom, PhantomConfig, make_phantom
 from b12brain.preprocess.bias import correct_bias
 from b12brain.preprocess.masks import head_mask
@@ -57,6 +60,21 @@ def test_ventricles_match_truth(phantom: Phantom, anatomy: Anatomy) -> None:
 def test_brain_matches_truth(phantom: Phantom, anatomy: Anatomy) -> None:
     truth = phantom.brain.data.astype(bool)
     assert _dice(anatomy.brain, truth) >= 0.85
+
+
+def test_enlarged_ventricles_are_followed_whole(phantom: Phantom) -> None:
+    # Ventricles grown by 8 mm (6x the atlas's volume, as in hydrocephalus or marked atrophy)
+    # overlap the atlas's by under a fifth of their size; they were once dropped whole.
+    canonical, _ = to_canonical(phantom.flair)
+    ventricles = phantom.ventricles.data > 0
+    enlarged = ndi.distance_transform_edt(~ventricles, sampling=canonical.spacing_mm) <= 8.0
+    csf = np.random.default_rng(0).choice(canonical.data[ventricles], canonical.shape)  # CSF's own texture
+    flair = canonical.with_data(np.where(enlarged, csf, canonical.data))
+    exact_fit = AtlasAlignment(sitk.AffineTransform(3), -0.5, 1.0)  # phantoms lie in MNI space
+    found = anatomy_from_alignment(flair, head_mask(flair.data), exact_fit).ventricles
+    voxel_ml = canonical.voxel_volume_ml
+    assert float(enlarged.sum()) * voxel_ml > 100.0
+    assert _dice(found, enlarged) > 0.9, (found.sum() * voxel_ml, enlarged.sum() * voxel_ml)
 
 
 def test_masks_nest(anatomy: Anatomy) -> None:

@@ -26,7 +26,7 @@ import pytest
 import b12brain
 from b12brain.cli.main import build_parser, main
 from b12brain.io import load_volume
-from b12brain.outputs import LESION_COLUMNS, SUMMARY_SCHEMA_VERSION
+from b12brain.outputs import LESION_COLUMNS, SUMMARY_SCHEMA_VERSION, library_versions
 from b12brain.phantom import PhantomConfig, make_phantom
 from b12brain.quantify import LESION_CLASSES
 from b12brain.segment import lesion_mask_from_probability
@@ -116,7 +116,7 @@ def test_inputs_unchanged(first_run: SimpleNamespace) -> None:
 def test_summary_json(first_run: SimpleNamespace, scan: SimpleNamespace) -> None:
     summary = json.loads((first_run.out / "summary.json").read_text())
     assert summary["schema_version"] == SUMMARY_SCHEMA_VERSION
-    assert summary["software"] == {"name": "b12brain", "version": b12brain.__version__}
+    assert summary["software"] == {"name": "b12brain", "version": b12brain.__version__, "libraries": library_versions()}
     roles = {entry["role"]: entry for entry in summary["inputs"]}
     assert set(roles) == {"flair", "t1"}
     assert roles["flair"]["sha256"] == _sha256(scan.flair)

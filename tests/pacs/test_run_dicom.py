@@ -15,6 +15,7 @@ from b12brain.assess.imaging import read_summary
 from b12brain.cli.main import main
 from b12brain.followup.visits import read_visit
 from b12brain.io.manifest import MANIFEST_NAME
+from b12brain.outputs import SUMMARY_SCHEMA_VERSION
 from b12brain.pacs import write_dicom_outputs
 
 
@@ -26,7 +27,7 @@ def test_run_on_a_dicom_flair_writes_the_seg_and_the_report_as_dicom(
     assert main(["run", "--flair", str(dicom_sources.classic), "--out", str(out), "--segmenter", "classical",
                  "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == "1.6"
+    assert summary["schema_version"] == SUMMARY_SCHEMA_VERSION
     assert summary["dicom_outputs"]["written"] == ["lesion_seg.dcm", "report_pdf.dcm"]
     manifest = {entry["path"] for entry in json.loads((out / MANIFEST_NAME).read_text())["files"]}
     assert {"lesion_seg.dcm", "report_pdf.dcm", "report.pdf"} <= manifest

@@ -24,6 +24,9 @@ from b12brain.types import BoolArray, FloatArray, Volume
 
 #: How far (mm) subject ventricles may extend beyond the aligned atlas ventricles.
 VENTRICLE_GROWTH_MM = 15.0
+#: A FLAIR nulls free CSF: under this fraction of the white-matter level a voxel is CSF
+#: (partial volume aside); brain tissue is about as bright as white matter or brighter.
+NULLED_CSF_OF_WM = 0.5
 #: Cortex = grey matter within this depth (mm) of the brain surface (excludes deep grey matter).
 CORTEX_DEPTH_MM = 15.0
 
@@ -114,8 +117,22 @@ def localise_anatomy(flair: Volume, head: BoolArray, atlas: Atlas | None = None)
         The atlas could not be placed in the scan.
     """
     prepared = prepare_atlas(atlas)
+    return anatomy_from_alignment(flair, head, align_atlas(flair, head, prepared.moving), prepared.atlas)
+
+
+def anatomy_from_alignment(flair: Volume, head: BoolArray, alignment: AtlasAlignment, atlas: Atlas | None = None) -> Anatomy:
+    """The scan's anatomy from a given atlas fit (the second half of :func:`localise_anatomy`).
+
+    Lets a caller (a test, a QC study) see what a known fit, right or deliberately wrong,
+    makes of a scan without running the registration.
+
+    Raises
+    ------
+    ResourceError
+        The atlas templates cannot be read.
+    """
+    prepared = prepare_atlas(atlas)
     atlas = prepared.atlas
-    alignment = align_atlas(flair, head, prepared.moving)
 
     def warp(array: npt.NDArray[np.generic]) -> FloatArray:
         return alignment.warp(array, atlas.affine, flair.shape, flair.affine)
@@ -130,7 +147,8 @@ def localise_anatomy(flair: Volume, head: BoolArray, atlas: Atlas | None = None)
     levels = _tissue_levels(flair.data, brain, wm, gm, ventricle_prior)
     csf_cut = levels.csf + 0.5 * (levels.wm - levels.csf)
     dark = brain & (flair.data < csf_cut)
-    ventricles = _ventricles(dark, ventricle_prior, brain, flair.spacing_mm)
+    nulled = flair.data < NULLED_CSF_OF_WM * levels.wm
+    ventricles = _ventricles(dark, nulled, ventricle_prior, brain, flair.spacing_mm)
     parenchyma = brain & ~dark
     return Anatomy(brain, parenchyma, wm, gm, ventricles, cortex & ~ventricles, infratentorial, levels, alignment)
 
@@ -194,9 +212,13 @@ def _mode_and_spread(values: FloatArray) -> tuple[float, float]:
 
 
 def _ventricles(
-    dark: BoolArray, prior: FloatArray, brain: BoolArray, spacing_mm: tuple[float, float, float]
+    dark: BoolArray, nulled: BoolArray, prior: FloatArray, brain: BoolArray, spacing_mm: tuple[float, float, float]
 ) -> BoolArray:
-    """Dark voxels near the aligned atlas ventricles that connect to their core."""
+    """Dark voxels near the aligned atlas ventricles that connect to their core.
+
+    ``nulled`` marks the voxels as dark as nulled CSF (:data:`NULLED_CSF_OF_WM`), which an
+    enlarged ventricle must mostly be.
+    """
     core = prior > 0.5
     if not core.any():
         return np.zeros_like(dark)
@@ -208,9 +230,18 @@ def _ventricles(
     if n == 0:
         return np.zeros_like(dark)
     # Keep the parts that mostly overlap the atlas ventricles' neighbourhood, not stray dark
-    # regions (sinuses, cisterns) that a few misaligned millimetres bring close.
+    # regions (sinuses, cisterns) that a few misaligned millimetres bring close. Also keep a
+    # part, however large, that fills at least a third of the atlas ventricles and is mostly
+    # nulled CSF: enlarged ventricles (atrophy, hydrocephalus) are one dark part several times
+    # the atlas's, which it covers by less than a fifth of its size (a real scan's 77 mL of
+    # ventricles were dropped so), but placed right the atlas's ventricles lie mostly inside
+    # it. A stray region never fills that much of them; the "dark" white matter of a fit that
+    # lays them on white matter (whose CSF level, read from them, is then white matter's) is
+    # not nulled CSF.
     inside = np.bincount(labels[core], minlength=n + 1)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = (inside >= 0.2 * sizes) & (inside > 0)
+    nulled_share = np.bincount(labels[nulled], minlength=n + 1) / np.maximum(sizes, 1)
+    enlarged = (3 * inside >= np.count_nonzero(core)) & (nulled_share >= 0.5)
+    keep = ((inside >= 0.2 * sizes) | enlarged) & (inside > 0)
     keep[0] = False
     return keep[labels]

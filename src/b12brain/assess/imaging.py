@@ -38,7 +38,7 @@ from b12brain.io.jsonfile import JSONProblem, parse_json, read_json_bytes, short
 from b12brain.quantify.burden import Burden
 from b12brain.quantify.lesions import LESION_CLASSES
 
-SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
+SUPPORTED_SUMMARY_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 #: Share of the lesion volume that makes a pattern "periventricular-predominant" or
 #: "deep-predominant" (b12brain's own cut-off [U]).
 PREDOMINANT_FRACTION = 0.5

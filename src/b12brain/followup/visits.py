@@ -18,7 +18,7 @@ from typing import Any
 from b12brain.errors import InputFileError
 from b12brain.subject import given_fields, parse_date
 
-SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5", "1.6")
+SUPPORTED_SCHEMAS = ("1.3", "1.4", "1.5", "1.6", "1.7")
 SIDECAR_NAME = "flair.json"
 _REQUIRED = ("summary.json", "lesions.csv", "lesion_labels.nii.gz", "caps_lining_mask.nii.gz")
 #: Largest JSON file read (summary, sidecar): far above any b12brain writes.

@@ -80,7 +80,7 @@ _CHECK_MM = 2.0
 #: Atlas probabilities above which a voxel belongs to a tissue's core.
 _WM_CORE, _GM_CORE, _VENTRICLE_CORE = 0.9, 0.7, 0.9
 #: Fewest voxels of a core for its figure to mean anything.
-_MIN_CORE_VOXELS = 50
+MIN_CORE_VOXELS = 50
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,9 @@ class TissueCores:
         Voxel-to-world affine of the subsample.
     wm, cortex, ventricles : ndarray of bool
         The cores, on the subsample.
+    atlas_ventricles : ndarray of bool
+        The aligned atlas ventricles in the brain (weight > 0.5, not only their core), on the
+        subsample (:mod:`b12brain.qc.ventricles` measures their volume).
     """
 
     grid: tuple[slice, slice, slice]
@@ -129,6 +132,7 @@ class TissueCores:
     wm: BoolArray
     cortex: BoolArray
     ventricles: BoolArray
+    atlas_ventricles: BoolArray
 
 
 def check_metadata(scan: Volume, role: Literal["flair", "t1"]) -> tuple[QCWarning, ...]:
@@ -188,13 +192,14 @@ def tissue_cores(anatomy: Anatomy, scan: Volume) -> TissueCores:
     affine = scan.affine @ np.diag([*steps, 1.0])
     brain = anatomy.brain[grid]
     atlas_ventricles, atlas_affine = _atlas_ventricles()
-    ventricles = anatomy.alignment.warp(atlas_ventricles, atlas_affine, brain.shape, affine) > _VENTRICLE_CORE
+    ventricles = anatomy.alignment.warp(atlas_ventricles, atlas_affine, brain.shape, affine)
     return TissueCores(
         grid=grid,
         affine=affine,
         wm=brain & (anatomy.wm[grid] > _WM_CORE),
         cortex=brain & anatomy.cortex[grid] & (anatomy.gm[grid] > _GM_CORE),
-        ventricles=brain & ventricles,
+        ventricles=brain & (ventricles > _VENTRICLE_CORE),
+        atlas_ventricles=brain & (ventricles > 0.5),
     )
 
 
@@ -219,7 +224,7 @@ def measure_contrast(values: npt.NDArray[np.floating], cores: TissueCores) -> tu
     for name in ("wm", "cortex", "ventricles"):
         sample = values[getattr(cores, name)]
         samples[name] = sample[np.isfinite(sample)]
-    if min(s.size for s in samples.values()) < _MIN_CORE_VOXELS:
+    if min(s.size for s in samples.values()) < MIN_CORE_VOXELS:
         return float("nan"), float("nan")
     wm = _mode(samples["wm"])
     if wm <= 0:
