@@ -214,9 +214,9 @@ def measure_groups(
             continue
         peaks = []
         for k, (c, lab, ids) in enumerate(zip(contrasts, labels, lesion_ids[index])):
-            native = own_contrasts[k][index] if own_contrasts is not None and index < len(own_contrasts[k]) else None
             if ids:
-                peaks.append(native or _full_contrast(c, np.isin(lab[box], ids), region, in_plane))
+                given = own_contrasts[k][index] if own_contrasts is not None and index < len(own_contrasts[k]) else None
+                peaks.append(given or _full_contrast(c, np.isin(lab[box], ids), region, in_plane))
         peak, from_core = max(peaks, default=(0.0, False))
         found.append((index, contrasts, backgrounds, peak, from_core))
     # On thick slices partial volume lowers every lesion's own estimate, most so for a thin lesion or
