@@ -25,6 +25,8 @@ def test_prior_adds_the_followup_view(demo_run: Path, tmp_path: Path) -> None:
                  "--out", str(out)]) == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ">Follow-up</h2>" in html and "2026-01-05" in html and "stable" in html
+    # How far to trust a class change is said beside the table.
+    assert "read a class change under about 0.5 mL as no clear change" in html
 
 
 @pytest.mark.parametrize("damage", ["missing summary", "corrupt summary", "other schema", "changed flair"])

@@ -9,8 +9,8 @@ Files (every image on the reference visit's FLAIR grid and affine):
   visit the lesion ids (as in that run's ``lesions.csv``) and volume (mL);
 * ``followup.json``: visits, dates, registration figures, comparability, per-class change,
   thresholds and rules, warnings, the disclaimer;
-* ``followup_timeline.png`` (lesion volumes per class as measured on the aligned scans, caps/lining
-  as each run measured it) and ``followup_slices.png``; ``b12brain-manifest.json`` last.
+* ``followup_timeline.png`` (lesion volumes per class and caps/lining as measured on the aligned
+  scans) and ``followup_slices.png``; ``b12brain-manifest.json`` last.
 """
 
 from __future__ import annotations

@@ -142,11 +142,9 @@ def followup_context(result: FollowupResult, *, markers: Sequence[MarkerDraw] = 
         timeline = _data_uri(write_timeline(result, Path(tmp) / "timeline.png", markers=markers,
                                             treatment_start=treatment_start).read_bytes())
         slices = _data_uri(write_change_slices(result, Path(tmp) / "slices.png").read_bytes())
-    # Lesion classes as measured jointly on the aligned scans (so first + change = latest);
-    # caps/lining as the runs measured them.
-    joint, runs = result.joint_ml_by_class(), result.ml_by_class()
-    rows = [{"name": name.replace("_", "/"), "first": (joint if name in joint[0] else runs)[0][name],
-             "last": (joint if name in joint[0] else runs)[-1][name],
+    # As measured jointly on the aligned scans, caps/lining too (so first + change = latest).
+    joint = result.joint_ml_by_class()
+    rows = [{"name": name.replace("_", "/"), "first": joint[0][name], "last": joint[-1][name],
              "change": document["lesion_ml_change_by_class"]["since_first"][name]}
             for name in (*LESION_CLASSES, "caps_lining")]
     return {"document": document, "timeline": timeline, "slices": slices, "rows": rows}
