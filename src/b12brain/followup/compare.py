@@ -235,8 +235,7 @@ def _load_labels(visit: Visit, flair: Volume) -> npt.NDArray[np.integer]:
 
 def _group(ids: list[tuple[int, ...]], group_id: int, visits: list[Visit], usable: bool) -> LesionGroup:
     volumes = tuple(sum(v.lesion_ml[i] for i in lesion_ids) for v, lesion_ids in zip(visits, ids))
-    voxel = [float(np.prod(v.voxel_mm)) / 1000.0 for v in visits]
-    category = categorise(volumes[-2], volumes[-1], voxel[-2], voxel[-1]) if usable else "not compared"
+    category = categorise(volumes[-2], volumes[-1], visits[-2].voxel_ml, visits[-1].voxel_ml) if usable else "not compared"
     # The class of the group: its class at the latest visit that has it.
     latest = next(k for k in range(len(visits) - 1, -1, -1) if ids[k])
     classes = [visits[latest].lesion_class[i] for i in ids[latest]]
@@ -254,8 +253,7 @@ def _size_change_on_aligned_scans(group: LesionGroup, visits: list[Visit]) -> Le
     if group.category not in (*SIZE_CATEGORIES, "new", "resolved") or len(group.joint_ml) < 2 \
             or np.isnan(group.joint_ml[-2:]).any():
         return group
-    voxel = [float(np.prod(v.voxel_mm)) / 1000.0 for v in visits]
-    category = categorise(group.joint_ml[-2], group.joint_ml[-1], voxel[-2], voxel[-1])
+    category = categorise(group.joint_ml[-2], group.joint_ml[-1], visits[-2].voxel_ml, visits[-1].voxel_ml)
     if category not in SIZE_CATEGORIES or category == group.category:
         return group
     note = (f"{group.category} by the runs' own volumes, {category} on the aligned scans"

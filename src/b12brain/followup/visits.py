@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -56,6 +57,10 @@ class Visit:
     @property
     def caps_lining_path(self) -> Path:
         return self.run_dir / "caps_lining_mask.nii.gz"
+
+    @property
+    def voxel_ml(self) -> float:
+        return math.prod(self.voxel_mm) / 1000.0
 
     def ml_by_class(self, classes: tuple[str, ...]) -> dict[str, float]:
         """Lesion volume (mL) per class, caps/lining apart under ``"caps_lining"``."""
