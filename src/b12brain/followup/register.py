@@ -7,8 +7,9 @@ descent (step 0.3), three resolutions (shrink 4, 2, 1; smoothing 2, 1, 0 mm; gri
 voxels, i.e. 1 mm research scans, stop at shrink 2 sampling 10 and 2 %), the metric taken over
 the whole field of view, one thread (reproducible bit for bit). The head's outline against the
 background is what holds a thick-slice scan in place: with the metric restricted to the inside of
-the head (an earlier version), 5 of 20 simulated re-scans of real 6-8 mm clinical FLAIRs and 2 of
-17 phantom pairs ended centimetres off (``benchmarks/followup_registration.py``).
+the head (an earlier version), 4 of 24 simulated re-scans of the shared real scans (all of them
+6-8 mm clinical FLAIRs) and 2 of 17 phantom pairs at 6 mm ended centimetres off
+(``benchmarks/followup_registration.py``).
 
 Quality (this tool's own rule [U]): the normalised correlation of the two FLAIRs inside the
 reference's head after alignment. Below :data:`MIN_CORRELATION` the pair is "registration too
