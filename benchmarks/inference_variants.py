@@ -68,8 +68,12 @@ VARIANTS = {
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] not in VARIANTS or not Path(argv[1]).is_file():
-        print(f"usage: inference_variants.py {{{'|'.join(VARIANTS)}}} BENCHMARK.py [ARGS ...]", file=sys.stderr)
+    problem = ("give a variant and a benchmark script" if len(argv) < 2
+               else f"unknown variant {argv[0]!r}" if argv[0] not in VARIANTS
+               else f"{argv[1]}: no such file" if not Path(argv[1]).is_file() else None)
+    if problem:
+        print(f"inference_variants.py: {problem}; usage: inference_variants.py {{{'|'.join(VARIANTS)}}} "
+              "BENCHMARK.py [ARGS ...]", file=sys.stderr)
         return 2
     VARIANTS[argv[0]]()
     sys.argv = argv[1:]
